@@ -1,0 +1,24 @@
+'use strict'
+// Entry point: the native binding on Linux, the no-op layer elsewhere.
+
+const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
+
+module.exports = {
+  ready: native.ready,
+  reloading: native.reloading,
+  stopping: native.stopping,
+  status: native.status,
+  watchdog: native.watchdog,
+  watchdogTrigger: native.watchdogTrigger,
+  setWatchdogTimeout: native.setWatchdogTimeout,
+  extendTimeout: native.extendTimeout,
+  mainPid: native.mainPid,
+  errno: native.errno,
+  busError: native.busError,
+  notify: native.notify,
+  barrier: native.barrier,
+  available: native.available,
+  watchdogEnabled: native.watchdogEnabled,
+  booted: native.booted,
+  NotifyListener: native.NotifyListener,
+}

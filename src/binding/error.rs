@@ -1,0 +1,51 @@
+//! The one place protocol errors become JavaScript errors with a stable `code`.
+
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, Unknown};
+use napi::Env;
+
+use crate::protocol::NotifyError;
+
+/// A napi result whose error's `code` is our stable code string.
+pub type Result<T> = napi::Result<T, String>;
+
+/// For synchronous calls: thrown as `Error` with `code`.
+pub fn to_js(e: NotifyError) -> napi::Error<String> {
+  napi::Error::new(e.code(), e.to_string())
+}
+
+pub trait IntoJs<T> {
+  fn js(self) -> Result<T>;
+}
+
+impl<T> IntoJs<T> for crate::protocol::Result<T> {
+  fn js(self) -> Result<T> {
+    self.map_err(to_js)
+  }
+}
+
+/// For promise rejections (settled on the JS thread): a real `Error` object carrying `code`,
+/// which the deferred passes through as is.
+pub fn rejection(env: Env, e: NotifyError) -> napi::Error {
+  let code = e.code();
+  let message = e.to_string();
+  // SAFETY: called on the JS thread that owns `env`.
+  let made = unsafe {
+    <napi::Error<String> as ToNapiValue>::to_napi_value(env.raw(), napi::Error::new(code.clone(), message.clone()))
+      .and_then(|raw| Unknown::from_napi_value(env.raw(), raw))
+  };
+  match made {
+    Ok(value) => napi::Error::from(value),
+    Err(_) => napi::Error::from_reason(format!("{code}: {message}")),
+  }
+}
+
+/// The one resolver shape every deferred promise of this crate uses.
+pub type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
+
+/// Settles `deferred` with `outcome` on the JS thread: fulfilled, or rejected with a coded error.
+pub fn settle<T: ToNapiValue + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: crate::protocol::Result<T>)
+where
+  T: Send,
+{
+  deferred.resolve(Box::new(move |env| outcome.map_err(|e| rejection(env, e))));
+}

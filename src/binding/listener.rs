@@ -1,0 +1,108 @@
+//! `NotifyListener`: a stand-in for the service manager, for tests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Buffer, Object};
+use napi::Env;
+use napi_derive::napi;
+
+use super::error::{settle, IntoJs, Result, Settle};
+use crate::protocol::listener::{Listener, Received};
+use crate::protocol::message::{parse_assignments, usec_from_ms};
+
+/// One notification as the manager would read it.
+#[napi(object)]
+pub struct NotifyMessage {
+  /// The assignments, parsed as the manager does (lines split on `\n` and `\r`; first key wins).
+  pub fields: HashMap<String, String>,
+  /// The datagram's exact bytes.
+  pub raw: Buffer,
+  /// The datagram as UTF-8 text.
+  pub text: String,
+  /// Sender's process id, from the kernel (SO_PASSCRED), not from the message.
+  pub pid: i32,
+  /// Sender's user id, from the kernel.
+  pub uid: u32,
+  /// Sender's group id, from the kernel.
+  pub gid: u32,
+  /// Descriptors that came with the message (SCM_RIGHTS). They are yours: close them with `fs.closeSync`.
+  pub fds: Vec<i32>,
+}
+
+fn to_message(r: Received) -> NotifyMessage {
+  let mut fields = HashMap::new();
+  for (k, v) in parse_assignments(&r.data) {
+    if let Some(v) = v {
+      fields.entry(k).or_insert(v);
+    }
+  }
+  NotifyMessage {
+    fields,
+    text: String::from_utf8_lossy(&r.data).into_owned(),
+    raw: r.data.into(),
+    pid: r.pid,
+    uid: r.uid,
+    gid: r.gid,
+    fds: r.fds,
+  }
+}
+
+/// A datagram socket that receives notifications like the service manager does, with the
+/// sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
+#[napi]
+pub struct NotifyListener {
+  inner: Arc<Listener>,
+}
+
+#[napi]
+impl NotifyListener {
+  /// Binds `address`: a filesystem path (`/run/app/notify`, removed again by `close()`) or an
+  /// abstract name (`@name`). Without one, a fresh abstract name is chosen.
+  #[napi(constructor)]
+  pub fn new(address: Option<String>) -> Result<Self> {
+    Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) })
+  }
+
+  /// The address to put in `NOTIFY_SOCKET`.
+  #[napi(getter)]
+  pub fn address(&self) -> String {
+    self.inner.address().to_owned()
+  }
+
+  /// Whether `close()` was called.
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.inner.is_closed()
+  }
+
+  /// Resolves with the next notification. Rejects with `ETIMEDOUT` after `timeoutMs`
+  /// (default: wait until one arrives or `close()`), and with `ERR_SD_NOTIFY_LISTENER_CLOSED`
+  /// once closed. While a receive is pending the process stays alive.
+  #[napi(ts_return_type = "Promise<NotifyMessage>")]
+  pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred::<NotifyMessage, Settle<NotifyMessage>>()?;
+    let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
+      Ok(t) => t.map(Duration::from_micros),
+      Err(e) => {
+        settle(deferred, Err(e));
+        return Ok(promise);
+      }
+    };
+    let listener = self.inner.clone();
+    std::thread::Builder::new()
+      .name("sd-notify-listener".into())
+      .spawn(move || {
+        settle(deferred, listener.receive(timeout).map(to_message));
+      })
+      .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
+    Ok(promise)
+  }
+
+  /// Closes the socket: pending and later `receive()` calls reject. Idempotent.
+  #[napi]
+  pub fn close(&self) {
+    self.inner.close();
+  }
+}

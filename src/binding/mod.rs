@@ -1,0 +1,5 @@
+//! The thin N-API layer: converts types and errors, nothing more.
+
+mod error;
+mod listener;
+mod notify;

@@ -1,0 +1,208 @@
+//! The notification functions exported to JavaScript.
+
+use std::time::Duration;
+
+use napi::bindgen_prelude::{BigInt, Either4, Object};
+use napi::Env;
+use napi_derive::napi;
+
+use super::error::{settle, IntoJs, Result, Settle};
+use crate::protocol::message::{decimal_from_f64, usec_from_ms, Message};
+use crate::protocol::{barrier, booted, notify, socket, watchdog_env, NotifyError};
+
+/// Tells the service manager that start-up is finished (`READY=1`), with an optional status
+/// line. With `Type=notify`, `systemctl start` returns only now.
+///
+/// Returns `true` when sent, `false` when not running under a service manager
+/// (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
+/// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
+#[napi]
+pub fn ready(status: Option<String>) -> Result<bool> {
+  notify::ready(status.as_deref()).js()
+}
+
+/// Tells the manager the service is reloading its configuration: `RELOADING=1` and
+/// `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
+/// Call `ready()` when the reload is done.
+#[napi]
+pub fn reloading(status: Option<String>) -> Result<bool> {
+  notify::reloading(status.as_deref()).js()
+}
+
+/// Tells the manager the service is shutting down (`STOPPING=1`).
+#[napi]
+pub fn stopping(status: Option<String>) -> Result<bool> {
+  notify::stopping(status.as_deref()).js()
+}
+
+/// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
+#[napi]
+pub fn status(text: String) -> Result<bool> {
+  notify::assign("STATUS", &text).js()
+}
+
+/// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
+/// while the event loop is responsive.
+#[napi]
+pub fn watchdog() -> Result<bool> {
+  notify::assign("WATCHDOG", "1").js()
+}
+
+/// Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243).
+#[napi]
+pub fn watchdog_trigger() -> Result<bool> {
+  notify::assign("WATCHDOG", "trigger").js()
+}
+
+/// Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
+/// The `WATCHDOG_USEC` environment variable is not updated.
+#[napi]
+pub fn set_watchdog_timeout(ms: f64) -> Result<bool> {
+  let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
+  notify::assign_u64("WATCHDOG_USEC", usec).js()
+}
+
+/// Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
+/// now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
+#[napi]
+pub fn extend_timeout(ms: f64) -> Result<bool> {
+  let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
+  notify::assign_u64("EXTEND_TIMEOUT_USEC", usec).js()
+}
+
+/// Tells the manager that the service's main process is now `pid` (`MAINPID=`).
+#[napi]
+pub fn main_pid(pid: f64) -> Result<bool> {
+  let pid = decimal_from_f64("MAINPID", pid).js()?;
+  notify::assign_u64("MAINPID", pid).js()
+}
+
+/// Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`.
+#[napi]
+pub fn errno(code: f64) -> Result<bool> {
+  let code = decimal_from_f64("ERRNO", code).js()?;
+  notify::assign_u64("ERRNO", code).js()
+}
+
+/// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
+#[napi]
+pub fn bus_error(name: String) -> Result<bool> {
+  notify::assign("BUSERROR", &name).js()
+}
+
+/// Options of `notify()`.
+#[napi(object)]
+pub struct NotifyOptions {
+  /// File descriptors to pass along (SCM_RIGHTS), e.g. with `FDSTORE: 1`. At most 253.
+  pub fds: Option<Vec<f64>>,
+}
+
+/// Turns `options.fds` into descriptors, refusing negative or fractional numbers.
+pub(crate) fn fds_from_js(fds: Option<Vec<f64>>) -> Result<Vec<i32>> {
+  fds
+    .unwrap_or_default()
+    .into_iter()
+    .map(|n| {
+      let fd = decimal_from_f64("fds", n)
+        .map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is not a non-negative integer") })
+        .js()?;
+      i32::try_from(fd).map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is out of range") }).js()
+    })
+    .collect()
+}
+
+fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crate::protocol::Result<String> {
+  Ok(match value {
+    Either4::A(s) => s,
+    Either4::B(n) => decimal_from_f64(key, n)?.to_string(),
+    Either4::C(true) => "1".into(),
+    Either4::C(false) => "0".into(),
+    Either4::D(b) => {
+      let (negative, v, lossless) = b.get_u64();
+      if negative || !lossless {
+        return Err(NotifyError::InvalidNumber { key: key.into(), reason: "the bigint is negative or above 2^64-1".into() });
+      }
+      v.to_string()
+    }
+  })
+}
+
+/// Sends any assignments in one datagram, in the object's key order, e.g.
+/// `notify({ READY: 1, STATUS: 'serving', X_APP_EPOCH: 7 })`. Known keys are checked against
+/// what the manager accepts; other keys must match `[A-Z_][A-Z0-9_]*`. Numbers must be
+/// non-negative integers, `true` sends `1`; `undefined` fields are skipped. Nothing is sent if anything is invalid.
+#[napi(ts_args_type = "fields: NotifyFields, options?: NotifyOptions")]
+pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
+  let fds = fds_from_js(options.and_then(|o| o.fds))?;
+  let mut msg = Message::new();
+  for key in Object::keys(&fields).map_err(|e| napi::Error::new("ERR_SD_NOTIFY_INVALID_VALUE".to_string(), e.reason))? {
+    let value: Option<Either4<String, f64, bool, BigInt>> = fields
+      .get(&key)
+      .map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans"))
+      .js()?;
+    // `undefined` and `null` mean "not this field", as with optional properties.
+    let Some(value) = value else { continue };
+    let value = value_to_string(&key, value).js()?;
+    msg.push(&key, &value).js()?;
+  }
+  notify::send_message(msg, &fds).js()
+}
+
+/// Resolves `true` once the service manager has processed every notification sent before it
+/// (`BARRIER=1`, systemd >= 246), `false` when not under a manager; rejects with code `ETIMEDOUT`
+/// after `timeoutMs` (default 5000). The wait happens off the event loop.
+#[napi(ts_return_type = "Promise<boolean>")]
+pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
+  let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
+    .map(|usec| Duration::from_micros(usec))
+    .and_then(|timeout| barrier::send_barrier().map(|pending| (pending, timeout)));
+  match started {
+    Err(e) => settle(deferred, Err(e)),
+    Ok((None, _)) => settle(deferred, Ok(false)),
+    Ok((Some(pending), timeout)) => {
+      let spawned = std::thread::Builder::new().name("sd-notify-barrier".into()).spawn(move || {
+        settle(deferred, pending.wait(timeout).map(|()| true));
+      });
+      if let Err(e) = spawned {
+        return Err(napi::Error::from_reason(format!("could not start the barrier thread: {e}")));
+      }
+    }
+  }
+  Ok(promise)
+}
+
+/// `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent.
+#[napi]
+pub fn available() -> bool {
+  socket::notify_socket_env().is_some()
+}
+
+/// What the service manager asked of the watchdog.
+#[napi(object)]
+pub struct WatchdogInfo {
+  /// The watchdog timeout in milliseconds (`WATCHDOG_USEC` / 1000).
+  pub timeout_ms: f64,
+  /// The watchdog timeout in microseconds, as the manager gave it.
+  pub timeout_usec: f64,
+  /// `WATCHDOG_PID`, when set (it is this process's pid then).
+  pub pid: Option<u32>,
+}
+
+/// Whether the manager expects watchdog pings from this process (sd_watchdog_enabled):
+/// `null` when `WATCHDOG_USEC` is unset or `WATCHDOG_PID` names another process. Throws
+/// `ERR_SD_NOTIFY_INVALID_ENV` when the variables are malformed.
+#[napi]
+pub fn watchdog_enabled() -> Result<Option<WatchdogInfo>> {
+  Ok(watchdog_env::watchdog_enabled().js()?.map(|s| WatchdogInfo {
+    timeout_ms: s.timeout_usec as f64 / 1000.0,
+    timeout_usec: s.timeout_usec as f64,
+    pid: s.pid,
+  }))
+}
+
+/// Whether this machine was booted with systemd (`/run/systemd/system/` exists; sd_booted).
+#[napi]
+pub fn booted() -> bool {
+  booted::booted()
+}

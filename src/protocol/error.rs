@@ -1,0 +1,121 @@
+//! Every failure of the protocol layer, each with a stable code.
+
+use std::fmt;
+
+use nix::errno::Errno;
+
+/// A protocol-layer error. `code()` is stable and becomes the JavaScript `error.code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyError {
+  /// A key that is not `[A-Z_][A-Z0-9_]*`.
+  InvalidKey { key: String },
+  /// A value the manager would misread: control characters, a wrong flag, an unknown enum word.
+  InvalidValue { key: String, reason: String },
+  /// A number that is negative, fractional, not finite or out of range.
+  InvalidNumber { key: String, reason: String },
+  /// Nothing to send: the manager must never get an empty datagram.
+  EmptyMessage,
+  /// The datagram would exceed the manager's receive buffer (it would be dropped silently).
+  MessageTooLong { len: usize },
+  /// An FDNAME the manager refuses.
+  InvalidFdName { name: String, reason: String },
+  /// A file descriptor that cannot be passed.
+  InvalidFd { reason: String },
+  /// A message that must travel alone or with exactly one fd was combined with others.
+  InvalidCombination { reason: String },
+  /// NOTIFY_SOCKET (or a listener address) that is not a supported address form.
+  InvalidAddress { address: String, reason: String },
+  /// An environment variable set by the manager that does not parse.
+  InvalidEnvironment { name: &'static str, reason: String },
+  /// A wait that ran out of time (barrier, listener receive).
+  Timeout { what: &'static str, ms: u64, hint: &'static str },
+  /// The NotifyListener was closed.
+  ListenerClosed,
+  /// A system call failed.
+  Os { errno: Errno, op: &'static str },
+}
+
+impl NotifyError {
+  /// The stable code: an errno name for system errors, else `ERR_SD_NOTIFY_*`.
+  pub fn code(&self) -> String {
+    match self {
+      Self::InvalidKey { .. } => "ERR_SD_NOTIFY_INVALID_KEY".into(),
+      Self::InvalidValue { .. } => "ERR_SD_NOTIFY_INVALID_VALUE".into(),
+      Self::InvalidNumber { .. } => "ERR_SD_NOTIFY_INVALID_NUMBER".into(),
+      Self::EmptyMessage => "ERR_SD_NOTIFY_EMPTY_MESSAGE".into(),
+      Self::MessageTooLong { .. } => "ERR_SD_NOTIFY_MESSAGE_TOO_LONG".into(),
+      Self::InvalidFdName { .. } => "ERR_SD_NOTIFY_INVALID_FDNAME".into(),
+      Self::InvalidFd { .. } => "ERR_SD_NOTIFY_INVALID_FD".into(),
+      Self::InvalidCombination { .. } => "ERR_SD_NOTIFY_INVALID_COMBINATION".into(),
+      Self::InvalidAddress { .. } => "ERR_SD_NOTIFY_INVALID_ADDRESS".into(),
+      Self::InvalidEnvironment { .. } => "ERR_SD_NOTIFY_INVALID_ENV".into(),
+      Self::Timeout { .. } => "ETIMEDOUT".into(),
+      Self::ListenerClosed => "ERR_SD_NOTIFY_LISTENER_CLOSED".into(),
+      Self::Os { errno, .. } => errno_name(*errno),
+    }
+  }
+
+  pub(crate) fn os(op: &'static str, errno: Errno) -> Self {
+    Self::Os { errno, op }
+  }
+
+  pub(crate) fn value(key: &str, reason: impl Into<String>) -> Self {
+    Self::InvalidValue { key: key.into(), reason: reason.into() }
+  }
+
+  pub(crate) fn number(key: &str, reason: impl Into<String>) -> Self {
+    Self::InvalidNumber { key: key.into(), reason: reason.into() }
+  }
+}
+
+/// `ECONNREFUSED`, `ENOENT`, ...: nix's Errno debug form is the C constant's name.
+pub fn errno_name(errno: Errno) -> String {
+  format!("{errno:?}")
+}
+
+impl fmt::Display for NotifyError {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    match self {
+      Self::InvalidKey { key } => write!(
+        f,
+        "invalid notification key {key:?}: keys must match [A-Z_][A-Z0-9_]* (private keys start with X_)"
+      ),
+      Self::InvalidValue { key, reason } => write!(f, "invalid value for {key}: {reason}"),
+      Self::InvalidNumber { key, reason } => write!(f, "invalid number for {key}: {reason}"),
+      Self::EmptyMessage => write!(f, "refusing to send an empty notification: pass at least one field"),
+      Self::MessageTooLong { len } => write!(
+        f,
+        "notification is {len} bytes, over the service manager's limit of 4096 bytes per datagram (the manager would drop it silently); shorten STATUS or split the fields"
+      ),
+      Self::InvalidFdName { name, reason } => write!(f, "invalid FDNAME {name:?}: {reason}"),
+      Self::InvalidFd { reason } => write!(f, "invalid file descriptor: {reason}"),
+      Self::InvalidCombination { reason } => write!(f, "{reason}"),
+      Self::InvalidAddress { address, reason } => write!(f, "invalid notification socket address {address:?}: {reason}"),
+      Self::InvalidEnvironment { name, reason } => write!(f, "invalid ${name} in the environment: {reason}"),
+      Self::Timeout { what, ms, hint } => write!(f, "{what} timed out after {ms} ms{hint}"),
+      Self::ListenerClosed => write!(f, "the NotifyListener is closed"),
+      Self::Os { errno, op } => write!(f, "{op} failed: {} ({})", errno.desc(), errno_name(*errno)),
+    }
+  }
+}
+
+impl std::error::Error for NotifyError {}
+
+pub type Result<T> = std::result::Result<T, NotifyError>;
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn os_errors_are_coded_by_errno_name() {
+    let e = NotifyError::os("sendmsg", Errno::ECONNREFUSED);
+    assert_eq!(e.code(), "ECONNREFUSED");
+    assert!(e.to_string().contains("sendmsg failed"));
+  }
+
+  #[test]
+  fn timeouts_use_etimedout() {
+    assert_eq!(NotifyError::Timeout { what: "barrier", ms: 5, hint: "" }.code(), "ETIMEDOUT");
+  }
+}

@@ -1,0 +1,340 @@
+//! Building a notification datagram from `KEY=value` assignments, validated the way the
+//! service manager will read them.
+
+use super::error::{NotifyError, Result};
+
+/// The manager reads at most this many bytes per datagram (NOTIFY_BUFFER_MAX = PIPE_BUF);
+/// longer datagrams are dropped on its side while the sender sees success.
+pub const NOTIFY_BUFFER_MAX: usize = 4096;
+
+/// systemd refuses STATUS= texts longer than this.
+pub const STATUS_MAX: usize = 16 * 1024;
+
+/// JavaScript numbers are exact only up to 2^53 - 1.
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// How the manager interprets the value of a key it knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueKind {
+  /// Only `1` means anything (READY=1, STOPPING=1, ...).
+  Flag,
+  /// A decimal integer within `min..=max`.
+  Unsigned { min: u64, max: u64 },
+  /// `0` or `1`.
+  Boolean,
+  /// `1` (ping) or `trigger`.
+  Watchdog,
+  /// Free text (STATUS=).
+  Text { max: usize },
+  /// An error name (BUSERROR=, VARLINKERROR=): non-empty, printable, no spaces.
+  ErrorName,
+  /// FDNAME= rules.
+  FdName,
+  /// NOTIFYACCESS= one of none/main/exec/all.
+  NotifyAccess,
+}
+
+const PID_MAX: u64 = i32::MAX as u64;
+const INT_MAX: u64 = i32::MAX as u64;
+
+/// Keys the manager understands and how it reads their values (systemd 252..258).
+fn known_kind(key: &str) -> Option<ValueKind> {
+  use ValueKind::*;
+  Some(match key {
+    "READY" | "RELOADING" | "STOPPING" | "FDSTORE" | "FDSTOREREMOVE" | "BARRIER" | "RESTART_RESET" | "MAINPIDFD" => Flag,
+    "MAINPID" => Unsigned { min: 1, max: PID_MAX },
+    "ERRNO" | "EXIT_STATUS" => Unsigned { min: 0, max: INT_MAX },
+    "WATCHDOG_USEC" | "EXTEND_TIMEOUT_USEC" | "MONOTONIC_USEC" | "MAINPIDFDID" => Unsigned { min: 0, max: u64::MAX - 1 },
+    "FDPOLL" => Boolean,
+    "WATCHDOG" => Watchdog,
+    "STATUS" => Text { max: STATUS_MAX },
+    "BUSERROR" | "VARLINKERROR" => ErrorName,
+    "FDNAME" => FdName,
+    "NOTIFYACCESS" => NotifyAccess,
+    _ => return None,
+  })
+}
+
+/// `[A-Z_][A-Z0-9_]*`: anything else could not be told apart from a value by the manager.
+pub fn validate_key(key: &str) -> Result<()> {
+  let mut bytes = key.bytes();
+  let ok = match bytes.next() {
+    Some(b) if b.is_ascii_uppercase() || b == b'_' => bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+    _ => false,
+  };
+  if ok {
+    Ok(())
+  } else {
+    Err(NotifyError::InvalidKey { key: key.into() })
+  }
+}
+
+/// FDNAME= as the manager accepts it: ASCII, 1..=255 characters, no control characters, no `:`.
+pub fn validate_fd_name(name: &str) -> Result<()> {
+  let reason = if name.is_empty() {
+    Some("it is empty")
+  } else if name.len() > 255 {
+    Some("it is longer than 255 characters")
+  } else if !name.is_ascii() {
+    Some("it must be ASCII")
+  } else if name.bytes().any(|b| b.is_ascii_control()) {
+    Some("it contains a control character")
+  } else if name.contains(':') {
+    Some("it contains ':' (LISTEN_FDNAMES is colon-separated)")
+  } else {
+    None
+  };
+  match reason {
+    Some(r) => Err(NotifyError::InvalidFdName { name: name.into(), reason: r.into() }),
+    None => Ok(()),
+  }
+}
+
+/// Turns a JavaScript number into the decimal the protocol wants, refusing anything that is not
+/// a non-negative safe integer.
+pub fn decimal_from_f64(key: &str, n: f64) -> Result<u64> {
+  if n.is_nan() {
+    Err(NotifyError::number(key, "NaN is not a number the manager understands"))
+  } else if n.is_infinite() {
+    Err(NotifyError::number(key, "it is infinite"))
+  } else if n < 0.0 {
+    Err(NotifyError::number(key, format!("{n} is negative")))
+  } else if n.fract() != 0.0 {
+    Err(NotifyError::number(key, format!("{n} is not an integer")))
+  } else if n > MAX_SAFE_INTEGER {
+    Err(NotifyError::number(key, format!("{n} is above Number.MAX_SAFE_INTEGER")))
+  } else {
+    Ok(n as u64)
+  }
+}
+
+/// Milliseconds from JavaScript to the protocol's microseconds.
+pub fn usec_from_ms(key: &str, ms: f64) -> Result<u64> {
+  let ms = decimal_from_f64(key, ms)?;
+  // ms <= 2^53, so ms * 1000 < 2^63: no overflow.
+  Ok(ms * 1000)
+}
+
+fn validate_value(key: &str, value: &str) -> Result<()> {
+  // The manager splits lines on both \n and \r, and drops a message holding NUL:
+  // such a value would inject assignments of the sender's choosing.
+  if let Some(c) = value.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
+    let name = match c {
+      '\n' => "a newline (\\n)",
+      '\r' => "a carriage return (\\r)",
+      _ => "a NUL byte",
+    };
+    return Err(NotifyError::value(
+      key,
+      format!("it contains {name}, which would let it inject other assignments; remove it"),
+    ));
+  }
+  let Some(kind) = known_kind(key) else { return Ok(()) };
+  match kind {
+    ValueKind::Flag if value != "1" => Err(NotifyError::value(key, format!("{key} only takes 1, got {value:?}"))),
+    ValueKind::Boolean if value != "0" && value != "1" => {
+      Err(NotifyError::value(key, format!("{key} takes 0 or 1, got {value:?}")))
+    }
+    ValueKind::Watchdog if value != "1" && value != "trigger" => {
+      Err(NotifyError::value(key, format!("WATCHDOG takes 1 or \"trigger\", got {value:?}")))
+    }
+    ValueKind::NotifyAccess if !matches!(value, "none" | "main" | "exec" | "all") => Err(NotifyError::value(
+      key,
+      format!("NOTIFYACCESS takes none, main, exec or all, got {value:?}"),
+    )),
+    ValueKind::Unsigned { min, max } => {
+      if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NotifyError::number(key, format!("{value:?} is not a non-negative decimal integer")));
+      }
+      match value.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(()),
+        _ => Err(NotifyError::number(key, format!("{value} is out of range {min}..={max}"))),
+      }
+    }
+    ValueKind::Text { max } if value.len() > max => {
+      Err(NotifyError::value(key, format!("it is {} bytes, over the limit of {max}", value.len())))
+    }
+    ValueKind::ErrorName if value.is_empty() || value.bytes().any(|b| !b.is_ascii_graphic()) => Err(
+      NotifyError::value(key, "an error name must be non-empty printable ASCII without spaces"),
+    ),
+    ValueKind::FdName => validate_fd_name(value),
+    _ => Ok(()),
+  }
+}
+
+/// A notification under construction: assignments in order, each validated when added.
+#[derive(Debug, Default, Clone)]
+pub struct Message {
+  payload: Vec<u8>,
+  keys: Vec<String>,
+}
+
+impl Message {
+  pub fn new() -> Self {
+    Self::default()
+  }
+
+  /// Adds `KEY=value`, refusing keys, values and numbers the manager would misread.
+  pub fn push(&mut self, key: &str, value: &str) -> Result<&mut Self> {
+    validate_key(key)?;
+    validate_value(key, value)?;
+    if !self.payload.is_empty() {
+      self.payload.push(b'\n');
+    }
+    self.payload.extend_from_slice(key.as_bytes());
+    self.payload.push(b'=');
+    self.payload.extend_from_slice(value.as_bytes());
+    self.keys.push(key.to_owned());
+    Ok(self)
+  }
+
+  /// Adds a numeric assignment.
+  pub fn push_u64(&mut self, key: &str, value: u64) -> Result<&mut Self> {
+    self.push(key, &value.to_string())
+  }
+
+  pub fn contains(&self, key: &str) -> bool {
+    self.keys.iter().any(|k| k == key)
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.payload.is_empty()
+  }
+
+  /// The datagram, or an error if it is empty or over the manager's limit.
+  pub fn into_datagram(self) -> Result<Vec<u8>> {
+    if self.payload.is_empty() {
+      return Err(NotifyError::EmptyMessage);
+    }
+    if self.payload.len() > NOTIFY_BUFFER_MAX {
+      return Err(NotifyError::MessageTooLong { len: self.payload.len() });
+    }
+    // BARRIER=1 must travel alone: the manager treats it specially and closes its fd.
+    if self.contains("BARRIER") && self.keys.len() > 1 {
+      return Err(NotifyError::InvalidCombination {
+        reason: "BARRIER=1 must be alone in its datagram; use barrier()".into(),
+      });
+    }
+    Ok(self.payload)
+  }
+}
+
+/// Parses a datagram the way the manager does: lines split on `\n` and `\r`, empty lines dropped,
+/// each `KEY=value` (a line without `=` is kept with an empty value marker of `None`).
+pub fn parse_assignments(data: &[u8]) -> Vec<(String, Option<String>)> {
+  data
+    .split(|b| *b == b'\n' || *b == b'\r')
+    .filter(|line| !line.is_empty())
+    .map(|line| {
+      let line = String::from_utf8_lossy(line);
+      match line.split_once('=') {
+        Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+        None => (line.into_owned(), None),
+      }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn datagram(pairs: &[(&str, &str)]) -> Result<Vec<u8>> {
+    let mut m = Message::new();
+    for (k, v) in pairs {
+      m.push(k, v)?;
+    }
+    m.into_datagram()
+  }
+
+  #[test]
+  fn assignments_are_joined_by_newlines_in_order_without_trailing_newline() {
+    assert_eq!(datagram(&[("READY", "1"), ("STATUS", "up")]).unwrap(), b"READY=1\nSTATUS=up");
+  }
+
+  #[test]
+  fn values_with_newline_carriage_return_or_nul_are_refused() {
+    for bad in ["a\nMAINPID=1", "a\rMAINPID=1", "a\0b"] {
+      let err = datagram(&[("STATUS", bad)]).unwrap_err();
+      assert_eq!(err.code(), "ERR_SD_NOTIFY_INVALID_VALUE", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn keys_must_be_upper_snake_case() {
+    for bad in ["", "ready", "1READY", "RE-ADY", "RE ADY", "X=Y", "É"] {
+      assert_eq!(datagram(&[(bad, "1")]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_KEY", "{bad:?}");
+    }
+    for good in ["X_APP", "_PRIVATE", "A1", "READY"] {
+      assert!(validate_key(good).is_ok(), "{good}");
+    }
+  }
+
+  #[test]
+  fn empty_message_is_refused() {
+    assert_eq!(Message::new().into_datagram().unwrap_err(), NotifyError::EmptyMessage);
+  }
+
+  #[test]
+  fn datagram_of_4096_bytes_passes_and_4097_is_refused() {
+    let prefix = "STATUS=".len();
+    let ok = "x".repeat(NOTIFY_BUFFER_MAX - prefix);
+    assert_eq!(datagram(&[("STATUS", &ok)]).unwrap().len(), 4096);
+    let long = "x".repeat(NOTIFY_BUFFER_MAX - prefix + 1);
+    assert_eq!(datagram(&[("STATUS", &long)]).unwrap_err(), NotifyError::MessageTooLong { len: 4097 });
+  }
+
+  #[test]
+  fn known_keys_have_typed_values() {
+    assert!(datagram(&[("READY", "0")]).is_err());
+    assert!(datagram(&[("WATCHDOG", "trigger")]).is_ok());
+    assert!(datagram(&[("WATCHDOG", "2")]).is_err());
+    assert!(datagram(&[("MAINPID", "0")]).is_err());
+    assert!(datagram(&[("MAINPID", "-1")]).is_err());
+    assert!(datagram(&[("MAINPID", "2147483648")]).is_err());
+    assert!(datagram(&[("MAINPID", "42")]).is_ok());
+    assert!(datagram(&[("ERRNO", "1.5")]).is_err());
+    assert!(datagram(&[("FDPOLL", "0")]).is_ok());
+    assert!(datagram(&[("NOTIFYACCESS", "everyone")]).is_err());
+    assert!(datagram(&[("BUSERROR", "org.freedesktop.DBus.Error.Failed")]).is_ok());
+    assert!(datagram(&[("BUSERROR", "has space")]).is_err());
+    assert!(datagram(&[("X_ANYTHING", "free text")]).is_ok());
+  }
+
+  #[test]
+  fn numbers_must_be_non_negative_safe_integers() {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 1.5, 9_007_199_254_740_992.0] {
+      assert_eq!(decimal_from_f64("ERRNO", bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_NUMBER", "{bad}");
+    }
+    assert_eq!(decimal_from_f64("ERRNO", 0.0).unwrap(), 0);
+    assert_eq!(usec_from_ms("WATCHDOG_USEC", 1500.0).unwrap(), 1_500_000);
+  }
+
+  #[test]
+  fn fd_names_follow_the_managers_rules() {
+    assert!(validate_fd_name("http").is_ok());
+    assert!(validate_fd_name(&"a".repeat(255)).is_ok());
+    for bad in [String::new(), "a".repeat(256), "a:b".into(), "tab\there".into(), "ü".into()] {
+      assert_eq!(validate_fd_name(&bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FDNAME", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn barrier_must_be_alone() {
+    assert!(datagram(&[("BARRIER", "1"), ("READY", "1")]).is_err());
+    assert!(datagram(&[("BARRIER", "1")]).is_ok());
+  }
+
+  #[test]
+  fn parsing_splits_on_both_line_ends_and_drops_empty_lines() {
+    let parsed = parse_assignments(b"READY=1\r\n\nSTATUS=a=b\rX");
+    assert_eq!(
+      parsed,
+      vec![
+        ("READY".into(), Some("1".into())),
+        ("STATUS".into(), Some("a=b".into())),
+        ("X".into(), None)
+      ]
+    );
+  }
+}

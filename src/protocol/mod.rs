@@ -1,0 +1,13 @@
+//! The service-manager protocol in pure Rust: nothing here knows about N-API.
+
+pub mod address;
+pub mod barrier;
+pub mod booted;
+pub mod error;
+pub mod listener;
+pub mod message;
+pub mod notify;
+pub mod socket;
+pub mod watchdog_env;
+
+pub use error::{NotifyError, Result};

@@ -1,0 +1,65 @@
+//! The protocol's verbs, one function each, in the manner of sd-daemon.c.
+//! Each returns `Ok(false)` when not under a service manager, `Ok(true)` once queued.
+
+use std::os::fd::RawFd;
+
+use super::error::Result;
+use super::message::Message;
+use super::socket::send_to_env;
+
+/// Sends a built message with optional descriptors.
+pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
+  let datagram = msg.into_datagram()?;
+  send_to_env(&datagram, fds)
+}
+
+fn flag_with_status(flag: &str, status: Option<&str>) -> Result<Message> {
+  let mut msg = Message::new();
+  msg.push(flag, "1")?;
+  if let Some(s) = status {
+    msg.push("STATUS", s)?;
+  }
+  Ok(msg)
+}
+
+/// READY=1 (+ STATUS=).
+pub fn ready(status: Option<&str>) -> Result<bool> {
+  send_message(flag_with_status("READY", status)?, &[])
+}
+
+/// RELOADING=1 + MONOTONIC_USEC=now (+ STATUS=): one datagram, as Type=notify-reload requires.
+pub fn reloading(status: Option<&str>) -> Result<bool> {
+  let mut msg = Message::new();
+  msg.push("RELOADING", "1")?.push_u64("MONOTONIC_USEC", monotonic_usec())?;
+  if let Some(s) = status {
+    msg.push("STATUS", s)?;
+  }
+  send_message(msg, &[])
+}
+
+/// STOPPING=1 (+ STATUS=).
+pub fn stopping(status: Option<&str>) -> Result<bool> {
+  send_message(flag_with_status("STOPPING", status)?, &[])
+}
+
+/// A single assignment.
+pub fn assign(key: &str, value: &str) -> Result<bool> {
+  let mut msg = Message::new();
+  msg.push(key, value)?;
+  send_message(msg, &[])
+}
+
+/// A single numeric assignment.
+pub fn assign_u64(key: &str, value: u64) -> Result<bool> {
+  let mut msg = Message::new();
+  msg.push_u64(key, value)?;
+  send_message(msg, &[])
+}
+
+/// CLOCK_MONOTONIC in microseconds: the clock systemd compares MONOTONIC_USEC against.
+pub fn monotonic_usec() -> u64 {
+  let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+  // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists on Linux.
+  unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+  (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
+}
