@@ -43,9 +43,6 @@ pub fn rejection(env: Env, e: NotifyError) -> napi::Error {
 pub type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 
 /// Settles `deferred` with `outcome` on the JS thread: fulfilled, or rejected with a coded error.
-pub fn settle<T: ToNapiValue + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: crate::protocol::Result<T>)
-where
-  T: Send,
-{
+pub fn settle<T: ToNapiValue + Send + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: crate::protocol::Result<T>) {
   deferred.resolve(Box::new(move |env| outcome.map_err(|e| rejection(env, e))));
 }

@@ -155,7 +155,7 @@ pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
 pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
   let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
   let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
-    .map(|usec| Duration::from_micros(usec))
+    .map(Duration::from_micros)
     .and_then(|timeout| barrier::send_barrier().map(|pending| (pending, timeout)));
   match started {
     Err(e) => settle(deferred, Err(e)),

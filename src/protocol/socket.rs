@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-  connect, sendmsg, shutdown, socket, AddressFamily, ControlMessage, MsgFlags, Shutdown, SockFlag, SockType,
+  connect, sendmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessage, MsgFlags, Shutdown, SockFlag, SockType,
   VsockAddr,
 };
 
@@ -22,6 +22,9 @@ pub const MAX_FDS: usize = 253;
 
 /// How long a stream/seqpacket vsock peer may take to confirm it read the message.
 const VSOCK_EOF_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a send may wait for room in the receiver's queue.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The one AF_UNIX datagram socket all notifications of this process go through.
 static UNIX_SOCKET: Mutex<Option<OwnedFd>> = Mutex::new(None);
@@ -67,15 +70,20 @@ pub fn validate_fds(fds: &[RawFd]) -> Result<()> {
 }
 
 fn new_unix_socket() -> Result<OwnedFd> {
-  socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(|e| NotifyError::os("socket", e))
+  let fd = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+    .map_err(|e| NotifyError::os("socket", e))?;
+  // Like libsystemd, a send waits while the manager's queue is full (max_dgram_qlen is often
+  // only 10), but never forever: after SEND_TIMEOUT it fails with EAGAIN.
+  let timeout = nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as _, 0);
+  setsockopt(&fd, sockopt::SendTimeout, &timeout).map_err(|e| NotifyError::os("setsockopt(SO_SNDTIMEO)", e))?;
+  Ok(fd)
 }
 
 fn send_unix(addr: &nix::sys::socket::UnixAddr, payload: &[u8], fds: &[RawFd]) -> Result<()> {
   let iov = [IoSlice::new(payload)];
   let rights = [ControlMessage::ScmRights(fds)];
   let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
-  // MSG_DONTWAIT: a manager that stopped reading must not freeze the event loop; it gets EAGAIN.
-  let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+  let flags = MsgFlags::MSG_NOSIGNAL;
   // A poisoned lock only means another thread panicked mid-send; the socket itself is still fine.
   let mut cached = UNIX_SOCKET.lock().unwrap_or_else(|p| p.into_inner());
   for attempt in 0..2 {
@@ -87,6 +95,7 @@ fn send_unix(addr: &nix::sys::socket::UnixAddr, payload: &[u8], fds: &[RawFd]) -
       Ok(_) => return Ok(()),
       // Our cached descriptor was closed behind our back (e.g. by a careless closeSync): recreate once.
       Err(Errno::EBADF | Errno::ENOTSOCK) if attempt == 0 => *cached = None,
+      Err(Errno::EAGAIN) => return Err(NotifyError::os("sendmsg (the receiver's queue stayed full for 5 s)", Errno::EAGAIN)),
       Err(e) => return Err(NotifyError::os("sendmsg", e)),
     }
   }
@@ -103,7 +112,7 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
     let fd = match socket(AddressFamily::Vsock, *ty, SockFlag::SOCK_CLOEXEC, None) {
       Ok(fd) => fd,
       // Untyped vsock: falls through to the next type when this one is unsupported.
-      Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT)) if kind == VsockType::Any => {
+      Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT | Errno::ENODEV)) if kind == VsockType::Any => {
         last = e;
         continue;
       }

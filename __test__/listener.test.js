@@ -1,0 +1,163 @@
+'use strict'
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const { spawn } = require('node:child_process')
+const path = require('node:path')
+const { sd, useListener } = require('./helpers')
+
+test('barrier() resolves true once the manager closes its copy of the passed fd', async (t) => {
+  const l = useListener(t)
+  sd.status('one')
+  sd.status('two')
+  const barrier = sd.barrier(5000)
+  assert.equal((await l.receive(2000)).text, 'STATUS=one')
+  assert.equal((await l.receive(2000)).text, 'STATUS=two')
+  const m = await l.receive(2000)
+  assert.equal(m.text, 'BARRIER=1', 'BARRIER=1 travels alone')
+  assert.equal(m.fds.length, 1, 'with exactly one fd')
+  let settled = false
+  barrier.then(() => (settled = true))
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal(settled, false, 'it stays pending while the manager holds the fd')
+  fs.closeSync(m.fds[0])
+  assert.equal(await barrier, true)
+})
+
+test('barrier() rejects with ETIMEDOUT when the manager never closes the fd', async (t) => {
+  const l = useListener(t)
+  const barrier = sd.barrier(200)
+  const m = await l.receive(2000)
+  t.after(() => fs.closeSync(m.fds[0]))
+  await assert.rejects(barrier, (err) => {
+    assert.equal(err.code, 'ETIMEDOUT')
+    assert.ok(err instanceof Error)
+    assert.match(err.message, /barrier timed out after 200 ms/)
+    return true
+  })
+})
+
+test('barrier() does not block the event loop while it waits', async (t) => {
+  const l = useListener(t)
+  const barrier = sd.barrier(5000)
+  const m = await l.receive(2000)
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 5)
+  await new Promise((r) => setTimeout(r, 100))
+  clearInterval(timer)
+  assert.ok(ticks >= 3, `timers ran ${ticks} times while the barrier waited`)
+  fs.closeSync(m.fds[0])
+  assert.equal(await barrier, true)
+})
+
+test('NotifyListener.receive() rejects with ETIMEDOUT when nothing arrives', async (t) => {
+  const l = useListener(t)
+  await assert.rejects(l.receive(50), { code: 'ETIMEDOUT' })
+})
+
+test('NotifyListener.close() rejects a pending receive() and later ones', async () => {
+  const l = new sd.NotifyListener()
+  const pending = l.receive()
+  l.close()
+  assert.equal(l.closed, true)
+  await assert.rejects(pending, { code: 'ERR_SD_NOTIFY_LISTENER_CLOSED' })
+  await assert.rejects(l.receive(10), { code: 'ERR_SD_NOTIFY_LISTENER_CLOSED' })
+  l.close() // idempotent
+})
+
+test('NotifyListener refuses an address that is not /path or @name', () => {
+  assert.throws(() => new sd.NotifyListener('relative'), { code: 'ERR_SD_NOTIFY_INVALID_ADDRESS' })
+  assert.throws(() => new sd.NotifyListener('vsock:2:1'), { code: 'ERR_SD_NOTIFY_INVALID_ADDRESS' })
+})
+
+test('NotifyListener binding an address in use fails with EADDRINUSE', (t) => {
+  const a = new sd.NotifyListener()
+  t.after(() => a.close())
+  assert.throws(() => new sd.NotifyListener(a.address), { code: 'EADDRINUSE' })
+})
+
+test('NotifyListener reports the credentials of another process that notifies', async (t) => {
+  const l = useListener(t)
+  const child = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(__dirname, '..'))}).ready('child')`], {
+    env: { ...process.env, NOTIFY_SOCKET: l.address },
+    stdio: 'inherit',
+  })
+  const m = await l.receive(5000)
+  assert.equal(m.text, 'READY=1\nSTATUS=child')
+  assert.equal(m.pid, child.pid)
+  assert.notEqual(m.pid, process.pid)
+  const code = await new Promise((r) => child.once('exit', r))
+  assert.equal(code, 0)
+})
+
+test('NotifyListener parses fields as the manager does: \\r splits lines and the first key wins', async (t) => {
+  const l = useListener(t)
+  // A raw sender that does not validate (Python), to show what the manager would see.
+  const py = `import socket,os
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+a=os.environ['NOTIFY_SOCKET']
+s.sendto(b'STATUS=first\\rSTATUS=second\\n\\nREADY=1', '\\0'+a[1:] if a[0]=='@' else a)`
+  const child = spawn('python3', ['-c', py], { env: { ...process.env, NOTIFY_SOCKET: l.address }, stdio: 'inherit' })
+  const m = await l.receive(5000)
+  assert.deepEqual(m.fields, { STATUS: 'first', READY: '1' })
+  assert.equal(m.raw.toString(), 'STATUS=first\rSTATUS=second\n\nREADY=1')
+  await new Promise((r) => child.once('exit', r))
+})
+
+test('a pending receive() keeps the process alive until a message arrives, and closing releases it', async () => {
+  const script = `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const l = new sd.NotifyListener();
+    l.receive().catch((e) => { console.log(e.code); });
+    setTimeout(() => l.close(), 300);`
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const code = await new Promise((r) => child.once('exit', r))
+  assert.equal(code, 0)
+  assert.equal(out.trim(), 'ERR_SD_NOTIFY_LISTENER_CLOSED')
+})
+
+test('watchdogEnabled() follows sd_watchdog_enabled rules', async () => {
+  const run = (env) =>
+    new Promise((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});
+           try { console.log(JSON.stringify(sd.watchdogEnabled())) } catch (e) { console.log(e.code) }`,
+        ],
+        { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+      )
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.once('exit', () => resolve(out.trim()))
+    })
+  assert.equal(await run({}), 'null')
+  assert.deepEqual(JSON.parse(await run({ WATCHDOG_USEC: '3000000' })), { timeoutMs: 3000, timeoutUsec: 3000000 })
+  assert.equal(await run({ WATCHDOG_USEC: '0' }), 'ERR_SD_NOTIFY_INVALID_ENV')
+  assert.equal(await run({ WATCHDOG_USEC: 'soon' }), 'ERR_SD_NOTIFY_INVALID_ENV')
+  assert.equal(await run({ WATCHDOG_USEC: '18446744073709551615' }), 'ERR_SD_NOTIFY_INVALID_ENV')
+  assert.equal(await run({ WATCHDOG_USEC: '1000', WATCHDOG_PID: '1' }), 'null', 'another process watchdog is not ours')
+  assert.equal(await run({ WATCHDOG_USEC: '1000', WATCHDOG_PID: 'x' }), 'ERR_SD_NOTIFY_INVALID_ENV')
+  // WATCHDOG_PID naming this very process: `exec` keeps the shell's pid for node.
+  const own = await new Promise((resolve) => {
+    const child = spawn(
+      '/bin/sh',
+      ['-c', `WATCHDOG_PID=$$ exec "$0" -e 'console.log(JSON.stringify([process.pid, require(process.argv[1]).watchdogEnabled()]))' "$1"`, process.execPath, path.join(__dirname, '..')],
+      { env: { PATH: process.env.PATH, WATCHDOG_USEC: '1000' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.once('exit', () => resolve(JSON.parse(out)))
+  })
+  assert.deepEqual(own[1], { timeoutMs: 1, timeoutUsec: 1000, pid: own[0] })
+})
+
+test('booted() reflects whether /run/systemd/system is a directory', () => {
+  let expected = false
+  try {
+    expected = fs.lstatSync('/run/systemd/system').isDirectory()
+  } catch {}
+  assert.equal(sd.booted(), expected)
+})
