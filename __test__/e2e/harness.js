@@ -313,6 +313,7 @@ function hostSystemdUsable() {
 // Methods shared by both modes; `execRaw(cmd, args, opts)` is the mode-specific part.
 function makeSystemd({ pid, mode, execRaw, stop, version, nsId }) {
   const units = new Set()
+  const unitFiles = new Set()
   const sd = {
     mode,
     pid,
@@ -326,10 +327,14 @@ function makeSystemd({ pid, mode, execRaw, stop, version, nsId }) {
     /** Runs `cmd args` where the manager is; resolves { code, signal, stdout, stderr, ms }. */
     exec: (cmd, args = [], opts = {}) => execRaw(cmd, args, opts),
 
-    /** A unit name unique to this run, remembered so that stop() can clean up a host manager. */
-    unitName(scenario) {
+    /**
+     * A unit name unique to this run, remembered so that stop() can clean up a host manager.
+     * Given a test context t, the unit is also stopped when that test ends.
+     */
+    unitName(scenario, t) {
       const name = `e2e-${String(scenario).replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomId()}`
       units.add(`${name}.service`)
+      if (t) t.after(() => execRaw('systemctl', ['stop', '--no-block', `${name}.service`]).catch(() => {}))
       return name
     },
 
@@ -408,6 +413,50 @@ function makeSystemd({ pid, mode, execRaw, stop, version, nsId }) {
       return execRaw('systemd-run', args, { timeout })
     },
 
+    /** run() with argv `node services/<script> ...args`. */
+    runService(unit, properties, script, args = [], opts) {
+      return sd.run(unit, properties, [NODE, sd.service(script), ...args.map(String)], opts)
+    },
+
+    /** What the unit's services reported with services/report.js, oldest first. */
+    async reports(unit) {
+      return (await sd.journal(unit))
+        .map(messageOf)
+        .filter((m) => m.startsWith('E2E '))
+        .map((m) => JSON.parse(m.slice(4)))
+    },
+
+    /** Polls reports(unit) until one satisfies predicate; resolves with it. */
+    async waitForReport(unit, predicate, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const hit = (await sd.reports(unit)).find(predicate)
+        if (hit) return hit
+        if (Date.now() >= deadline) {
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for a report from ${unit}: ${predicate}\njournal:\n${await sd.journalText(unit)}`,
+          )
+        }
+        await sleep(50)
+      }
+    },
+
+    /**
+     * Writes /run/systemd/system/<unit>.service (a runtime unit file) and reloads the manager, for
+     * tests that want a real unit file and `systemctl start` rather than a transient unit.
+     */
+    async installUnit(unit, text) {
+      const name = unit.endsWith('.service') ? unit : `${unit}.service`
+      const file = `/run/systemd/system/${name}`
+      const w = await execRaw('/bin/sh', ['-c', 'cat > "$1"', 'sh', file], { input: text })
+      if (w.code !== 0) throw new Error(`writing ${file} failed: ${w.stderr}`)
+      unitFiles.add(file)
+      units.add(name)
+      const r = await execRaw('systemctl', ['daemon-reload'])
+      if (r.code !== 0) throw new Error(`systemctl daemon-reload failed: ${r.stderr}`)
+      return file
+    },
+
     /** `systemctl verb... unit`. */
     systemctl(...args) {
       return execRaw('systemctl', args)
@@ -415,6 +464,7 @@ function makeSystemd({ pid, mode, execRaw, stop, version, nsId }) {
 
     stop,
     _units: units,
+    _unitFiles: unitFiles,
   }
   return sd
 }
@@ -461,6 +511,8 @@ async function useHostSystemd() {
           await run('systemctl', ['stop', unit]).catch(() => {})
           await run('systemctl', ['reset-failed', unit]).catch(() => {})
         }
+        for (const file of sd._unitFiles) fs.rmSync(file, { force: true })
+        if (sd._unitFiles.size) await run('systemctl', ['daemon-reload']).catch(() => {})
       })()),
   })
   return sd
