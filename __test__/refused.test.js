@@ -117,3 +117,14 @@ test('barrier() rejects with the socket error when NOTIFY_SOCKET points nowhere'
   withNotifySocket(t, `@sd-notify-rs-nobody-${process.pid}`)
   await assert.rejects(sd.barrier(100), { code: 'ECONNREFUSED' })
 })
+
+test('bad input throws even when not under a service manager, so mistakes show up in development', (t) => {
+  const saved = process.env.NOTIFY_SOCKET
+  delete process.env.NOTIFY_SOCKET
+  t.after(() => {
+    if (saved !== undefined) process.env.NOTIFY_SOCKET = saved
+  })
+  assert.throws(() => sd.status('a\nb'), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.throws(() => sd.mainPid(-1), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  assert.throws(() => sd.notify({}), { code: 'ERR_SD_NOTIFY_EMPTY_MESSAGE' })
+})
