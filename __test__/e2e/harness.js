@@ -6,19 +6,36 @@
 // its own pid/mount/uts/ipc/cgroup/net namespaces, on an overlay whose upper layer is a tmpfs, so
 // nothing the boot writes (systemd-tmpfiles empties /tmp!) reaches the host. See
 // /work/shared/TESTING.md. Where systemd already is PID 1 and we are root, it uses that manager.
+// The private systemd also gets a cgroup v2 subtree of its own (a child of ours, as the root of
+// its cgroup namespace), so two test files can boot one each at the same time.
 //
-// Usage in a test file:
+// Usage in a test file (node:test):
 //
 //   const { useSystemd } = require('./harness')
-//   const e2e = useSystemd()                 // registers before (boot) and after (stop) hooks
+//   const e2e = useSystemd({ binds: [] })    // before: boot once per file; after: stop
 //   test('behaviour', async (t) => {
-//     const sd = e2e.orSkip(t)               // null (and a loud skip) when e2e is unavailable
+//     const sd = e2e.orSkip(t)               // null after a loud t.skip() when unavailable
 //     if (!sd) return
-//     const unit = sd.unitName('scenario')
-//     ...
+//     const unit = sd.unitName('scenario', t) // e2e-scenario-<random>, stopped when t ends
+//     const r = await sd.runService(unit, { Type: 'notify' }, 'some-service.js', ['arg'])
+//     await sd.waitFor(unit, (s) => s.ActiveState === 'active', 5000)
 //   })
 //
-// Unavailable (not root, no namespaces) means skipped loudly, except with CI=true, where it fails.
+// Unavailable (not root, no namespaces) means skipped loudly, except with CI=true, where the
+// before hook throws the E2E_UNAVAILABLE error and every test of the file fails.
+//
+// The handle bootSystemd() resolves with:
+//   pid, nsId, mode ('namespace' | 'host'), version (e.g. 252), bootState, cgroup
+//   exec(cmd, args, { timeout, env, input }) -> { code, signal, stdout, stderr, ms }, run where the manager is
+//   systemctl(...args), run(unit, props, argv, { noBlock }) (systemd-run), runService(unit, props, script, args)
+//   installUnit(unit, text): a unit file in /run/systemd/system + daemon-reload
+//   show(unit, props) -> { Prop: 'value' }; waitFor(unit, predicate, timeoutMs, props) -> state
+//   journal(unit) -> entries of `journalctl -u unit -o json`; journalText(unit); waitForJournal(unit, match)
+//   reports(unit), waitForReport(unit, predicate): lines the services wrote with services/report.js
+//   unitName(scenario, t?), service(file) (absolute path in services/), node (absolute node path)
+//   stop(): kill -9 PID 1 of the namespace and wait until its processes, cgroup and temp dir are
+//   gone; idempotent; also done on process 'exit', and by a reaper process if we die by SIGKILL.
+//   With the host's systemd, stop() only stops the units made through unitName()/installUnit().
 
 const cp = require('node:child_process')
 const fs = require('node:fs')
@@ -561,6 +578,8 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode } = {}) {
     env: { PATH: CLEAN_PATH, LANG: 'C.UTF-8', E2E_CGROUP2: cgroup ? '1' : '0', E2E_MASK: mask.join(' ') },
   })
   fs.closeSync(logFd)
+  // Not what keeps us alive: a script that forgets stop() still exits, and 'exit' cleans up.
+  launcher.unref()
   let launcherExit = null
   const launcherExited = new Promise((resolve) => {
     launcher.on('exit', (code, signal) => {
