@@ -1,0 +1,189 @@
+'use strict'
+// Shared pieces of the benchmark: statistics, the native helper, the draining receiver, the
+// `sd-notify` npm package in a scratch folder, and the machine's description.
+
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const readline = require('node:readline')
+
+const BENCH_DIR = __dirname
+const REPO_ROOT = path.resolve(BENCH_DIR, '..')
+const FLOOR_DIR = path.join(BENCH_DIR, 'floor')
+const FLOOR_BIN = path.join(FLOOR_DIR, 'target', 'release', 'sdbench-floor')
+const NAPI_FLOOR = path.join(FLOOR_DIR, 'target', 'release', 'libsdbench_napi_floor.so')
+// Inside the checkout (so the e2e namespace sees it too) but gitignored, and outside the package.
+const SCRATCH_DIR = path.join(BENCH_DIR, 'scratch')
+const SD_NOTIFY_VERSION = '2.8.0'
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function median(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return NaN
+  const mid = v.length >> 1
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2
+}
+
+function quantile(values, q) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return NaN
+  const pos = (v.length - 1) * q
+  const lo = Math.floor(pos)
+  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (pos - lo)
+}
+
+function log(...args) {
+  process.stderr.write(`[bench] ${args.join(' ')}\n`)
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+function runChecked(cmd, args, opts = {}) {
+  const r = cp.spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts })
+  if (r.error) throw r.error
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}\n${(r.stdout || '').slice(-2000)}${(r.stderr || '').slice(-4000)}`)
+  }
+  return r.stdout
+}
+
+/** Builds bench/floor (its own Cargo project: a binary and a minimal N-API addon) in release mode. */
+function buildFloor() {
+  log('building bench/floor (cargo build --release)')
+  runChecked('cargo', ['build', '--release', '--quiet', '--manifest-path', path.join(FLOOR_DIR, 'Cargo.toml'), '--target-dir', path.join(FLOOR_DIR, 'target')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  return FLOOR_BIN
+}
+
+/**
+ * A separate process that reads the socket continuously, so no sender ever finds the queue full.
+ * mode 'spin': never sleeps (polls with MSG_DONTWAIT, one core busy): a send never pays for
+ * waking the receiver. mode 'block': sleeps in recvmmsg like a real manager sleeps in epoll.
+ * The drainer uses systemd's max_dgram_qlen (512) in a private network namespace when it can.
+ */
+async function startDrainer({ mode = 'block' } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdbench-'))
+  const address = path.join(dir, 'notify.sock')
+  const args = ['drain', address]
+  if (mode === 'spin') args.push('--spin')
+  const child = cp.spawn(FLOOR_BIN, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = readline.createInterface({ input: child.stdout })
+  const waiting = []
+  lines.on('line', (line) => waiting.shift()?.(line))
+  const nextLine = () =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the drainer did not answer within 5 s')), 5000)
+      waiting.push((line) => {
+        clearTimeout(timer)
+        resolve(line)
+      })
+    })
+  const banner = await nextLine()
+  if (!banner.startsWith('ready')) throw new Error(`drainer: ${banner}`)
+  return {
+    address,
+    pid: child.pid,
+    banner,
+    /** Datagrams read so far. */
+    async count() {
+      const answer = nextLine()
+      child.stdin.write('count\n')
+      return Number(await answer)
+    },
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.stdin.end()
+      await Promise.race([exited, sleep(2000)])
+      if (child.exitCode === null) child.kill('SIGKILL')
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Installs the `sd-notify` npm package (a node-gyp addon over libsystemd) into bench/scratch,
+ * outside this package. Resolves { path } of the installed module, or { reason } when it cannot.
+ */
+function installSdNotify() {
+  const dir = path.join(SCRATCH_DIR, 'sd-notify')
+  const modDir = path.join(dir, 'node_modules', 'sd-notify')
+  const built = path.join(modDir, 'build', 'Release', 'notify.node')
+  const tryLoad = () => {
+    const r = cp.spawnSync(process.execPath, ['-e', `require(${JSON.stringify(modDir)}).watchdogInterval()`], { encoding: 'utf8' })
+    return r.status === 0 ? null : (r.stderr || '').trim().split('\n').slice(0, 3).join(' ')
+  }
+  if (fs.existsSync(built) && !tryLoad()) return { path: modDir, version: SD_NOTIFY_VERSION }
+  if (!fs.existsSync('/usr/include/systemd/sd-daemon.h')) {
+    return { reason: 'libsystemd-dev is not installed (/usr/include/systemd/sd-daemon.h missing): `apt-get install libsystemd-dev`' }
+  }
+  const nodedir = fs.existsSync('/usr/include/node/node.h') ? '/usr' : null
+  if (!nodedir) return { reason: 'no Node headers in /usr/include/node, and node-gyp cannot download them here' }
+  log(`installing sd-notify@${SD_NOTIFY_VERSION} into ${path.relative(REPO_ROOT, dir)} (node-gyp, nodedir=${nodedir})`)
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n')
+  const r = cp.spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--foreground-scripts', `sd-notify@${SD_NOTIFY_VERSION}`], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_nodedir: nodedir },
+  })
+  if (r.status !== 0 || !fs.existsSync(built)) {
+    const out = `${r.stdout || ''}${r.stderr || ''}`.trim().split('\n').slice(-6).join(' | ')
+    return { reason: `npm install sd-notify@${SD_NOTIFY_VERSION} failed to build: ${out || r.error}` }
+  }
+  const err = tryLoad()
+  return err ? { reason: `sd-notify built but does not load: ${err}` } : { path: modDir, version: SD_NOTIFY_VERSION }
+}
+
+/** The real interpreter behind `python3` (pyenv's shim is a bash script that would be timed too). */
+function findPython() {
+  const r = cp.spawnSync('python3', ['-c', 'import sys; print(sys.executable, sys.version.split()[0])'], { encoding: 'utf8' })
+  if (r.status !== 0) return null
+  const [exe, version] = r.stdout.trim().split(' ')
+  return { exe, version }
+}
+
+function firstLine(cmd, args) {
+  try {
+    return cp.execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0].trim()
+  } catch {
+    return 'unavailable'
+  }
+}
+
+function machineInfo() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8')
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown'
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu: model,
+    cores: os.cpus().length,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    distro: /^PRETTY_NAME="?(.*?)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown',
+    node: process.version,
+    systemd: firstLine('systemctl', ['--version']),
+    rustc: firstLine('rustc', ['--version']),
+    commit: firstLine('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
+    dirty: firstLine('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src', 'lib', 'index.js', 'Cargo.toml']) !== '',
+  }
+}
+
+module.exports = {
+  BENCH_DIR,
+  REPO_ROOT,
+  FLOOR_BIN,
+  NAPI_FLOOR,
+  SCRATCH_DIR,
+  sleep,
+  median,
+  quantile,
+  log,
+  runChecked,
+  buildFloor,
+  startDrainer,
+  installSdNotify,
+  findPython,
+  machineInfo,
+}

@@ -1,0 +1,59 @@
+'use strict'
+// Part 2: what loading the module costs: fresh `node` processes, repeated and interleaved.
+// Wall time of the whole process against `node -e 0`; inside the child, the time of the
+// require() call itself and the resident set size (RSS) right after it.
+
+const cp = require('node:child_process')
+const { REPO_ROOT, median, log } = require('./common')
+
+// process.argv[1] is the module to load ('' for none). Prints {ns, rss} on stdout.
+const CHILD = `const m = process.argv[1]
+const t0 = process.hrtime.bigint()
+if (m) require(m)
+const ns = Number(process.hrtime.bigint() - t0)
+process.stdout.write(JSON.stringify({ ns, rss: process.memoryUsage.rss() }))`
+
+function once(args) {
+  const t0 = process.hrtime.bigint()
+  const r = cp.spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NOTIFY_SOCKET: '' } })
+  const wallNs = Number(process.hrtime.bigint() - t0)
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`)
+  return { wallNs, ...(r.stdout ? JSON.parse(r.stdout) : {}) }
+}
+
+async function run({ sdNotify, rounds = 20 }) {
+  const variants = [
+    { key: 'bare', label: '`node -e 0`', args: ['-e', '0'] },
+    { key: 'none', label: '`node -e` measuring script, no require', args: ['-e', CHILD, ''] },
+    { key: 'ours', label: "**`require('sd-notify-rs')`**", args: ['-e', CHILD, REPO_ROOT] },
+  ]
+  if (sdNotify.path) variants.push({ key: 'sdNotify', label: `\`require('sd-notify')\` ${sdNotify.version}`, args: ['-e', CHILD, sdNotify.path] })
+  for (const v of variants) {
+    once(v.args) // warm the page cache
+    v.samples = []
+  }
+  for (let i = 0; i < rounds; i++) {
+    if (i % 5 === 0) log(`startup round ${i + 1}/${rounds}`)
+    for (const v of variants) v.samples.push(once(v.args))
+  }
+  const bare = median(variants[0].samples.map((s) => s.wallNs))
+  const rssNone = median(variants[1].samples.map((s) => s.rss))
+  return {
+    rounds,
+    rows: variants.map((v) => {
+      const wall = median(v.samples.map((s) => s.wallNs))
+      const rss = v.key === 'bare' ? NaN : median(v.samples.map((s) => s.rss))
+      return {
+        key: v.key,
+        label: v.label,
+        wallMs: wall / 1e6,
+        wallRatio: wall / bare,
+        requireMs: v.key === 'bare' ? NaN : median(v.samples.map((s) => s.ns)) / 1e6,
+        rssMiB: rss / 2 ** 20,
+        addedRssMiB: (rss - rssNone) / 2 ** 20,
+      }
+    }),
+  }
+}
+
+module.exports = { run }

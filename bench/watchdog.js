@@ -1,0 +1,120 @@
+'use strict'
+// Part 3: what keeping the watchdog fed costs an otherwise idle process, pinging every 500 ms,
+// and how many threads the module adds. All variants run at the same time, each its own `node`
+// with its own draining receiver; we read /proc over a few windows and take the median.
+//   threads: entries in /proc/PID/task
+//   CPU: utime+stime of /proc/PID/stat (clock ticks: coarse) and the sum of the first field of
+//        /proc/PID/task/*/schedstat (ns on CPU: precise)
+//   wake-ups: voluntary + involuntary context switches summed over /proc/PID/task/*/status
+// Windows are shorter than a minute; per-minute figures are extrapolated.
+
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const { REPO_ROOT, median, log, sleep, startDrainer } = require('./common')
+
+const INTERVAL_MS = 500
+const TICKS_PER_SEC = 100 // USER_HZ on Linux
+
+const KEEP_ALIVE = 'setInterval(() => {}, 1 << 30);'
+
+function readTask(pid) {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`)
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  let cpuNs = 0
+  let switches = 0
+  for (const t of tasks) {
+    try {
+      cpuNs += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0])
+      const status = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8')
+      switches += Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])
+    } catch {} // a thread that ended between readdir and read
+  }
+  return { threads: tasks.length, ticks: Number(f[11]) + Number(f[12]), cpuNs, switches }
+}
+
+/** The watchdog API of this package, if it has one: the name and how to call it for 500 ms. */
+function oursWatchdogCall() {
+  const api = require(REPO_ROOT)
+  if (typeof api.startWatchdog !== 'function') return null
+  return `const sd = require(${JSON.stringify(REPO_ROOT)}); sd.startWatchdog({ intervalMs: ${INTERVAL_MS} });`
+}
+
+async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000 }) {
+  const ours = JSON.stringify(REPO_ROOT)
+  const startCall = oursWatchdogCall()
+  const variants = [
+    { key: 'idle', label: 'idle `node`, nothing loaded (baseline)', code: KEEP_ALIVE },
+    { key: 'oursLoaded', label: '**sd-notify-rs** loaded, no watchdog asked for', code: `require(${ours}); ${KEEP_ALIVE}` },
+    startCall
+      ? { key: 'oursWatchdog', label: `**sd-notify-rs** \`startWatchdog({ intervalMs: ${INTERVAL_MS} })\``, code: `${startCall} ${KEEP_ALIVE}`, pings: true }
+      : { key: 'oursWatchdog', label: '**sd-notify-rs** `startWatchdog()`', unavailable: 'not available: this build has no startWatchdog()' },
+    { key: 'oursInterval', label: `sd-notify-rs \`setInterval(watchdog, ${INTERVAL_MS})\` by hand`, code: `const sd = require(${ours}); setInterval(() => sd.watchdog(), ${INTERVAL_MS});`, pings: true },
+  ]
+  if (sdNotify.path) {
+    variants.push({ key: 'sdNotifyLoaded', label: `\`sd-notify\` ${sdNotify.version} loaded, no watchdog`, code: `require(${JSON.stringify(sdNotify.path)}); ${KEEP_ALIVE}` })
+    variants.push({
+      key: 'sdNotifyWatchdog',
+      label: `\`sd-notify\` ${sdNotify.version} \`startWatchdogMode(${INTERVAL_MS})\``,
+      code: `require(${JSON.stringify(sdNotify.path)}).startWatchdogMode(${INTERVAL_MS}); ${KEEP_ALIVE}`,
+      pings: true,
+    })
+  }
+  const live = variants.filter((v) => !v.unavailable)
+  for (const v of live) {
+    v.drainer = await startDrainer({ mode: 'block' })
+    // WATCHDOG_USEC = 2 x the interval, the manager's advice; no WATCHDOG_PID (not known before spawn).
+    const env = { ...process.env, NOTIFY_SOCKET: v.drainer.address, WATCHDOG_USEC: String(INTERVAL_MS * 2 * 1000) }
+    delete env.WATCHDOG_PID
+    v.child = cp.spawn(process.execPath, ['-e', v.code], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    v.stderr = ''
+    v.child.stderr.setEncoding('utf8').on('data', (d) => (v.stderr += d))
+    v.windows = []
+  }
+  try {
+    await sleep(settleMs) // past start-up
+    for (let w = 0; w < windows; w++) {
+      log(`watchdog window ${w + 1}/${windows} (${windowMs / 1000} s)`)
+      const before = await Promise.all(live.map(async (v) => ({ ...readTask(v.child.pid), pings: await v.drainer.count(), t: process.hrtime.bigint() })))
+      await sleep(windowMs)
+      const after = await Promise.all(live.map(async (v) => ({ ...readTask(v.child.pid), pings: await v.drainer.count(), t: process.hrtime.bigint() })))
+      live.forEach((v, i) => {
+        const perMin = 60e9 / Number(after[i].t - before[i].t)
+        v.windows.push({
+          threads: after[i].threads,
+          cpuMsPerMin: ((after[i].cpuNs - before[i].cpuNs) / 1e6) * perMin,
+          ticksPerMin: (after[i].ticks - before[i].ticks) * perMin,
+          wakeupsPerMin: (after[i].switches - before[i].switches) * perMin,
+          pingsPerMin: (after[i].pings - before[i].pings) * perMin,
+        })
+      })
+    }
+  } finally {
+    for (const v of live) {
+      if (v.child.exitCode === null) v.child.kill('SIGKILL')
+      await v.drainer.close()
+    }
+  }
+  const idleThreads = median(live[0].windows.map((w) => w.threads))
+  return {
+    windows,
+    windowMs,
+    rows: variants.map((v) => {
+      if (v.unavailable) return { key: v.key, label: v.label, unavailable: v.unavailable }
+      if (v.child.exitCode !== null && v.windows.length === 0) return { key: v.key, label: v.label, unavailable: `exited: ${v.stderr.trim().split('\n')[0]}` }
+      const m = (k) => median(v.windows.map((w) => w[k]))
+      return {
+        key: v.key,
+        label: v.label,
+        threads: m('threads'),
+        addedThreads: m('threads') - idleThreads,
+        cpuMsPerMin: m('cpuMsPerMin'),
+        cpuTicksMsPerMin: (m('ticksPerMin') * 1000) / TICKS_PER_SEC,
+        wakeupsPerMin: m('wakeupsPerMin'),
+        pingsPerMin: v.pings ? m('pingsPerMin') : m('pingsPerMin') || 0,
+      }
+    }),
+  }
+}
+
+module.exports = { run }
