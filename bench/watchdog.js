@@ -18,6 +18,7 @@ const TICKS_PER_SEC = 100 // USER_HZ on Linux
 const KEEP_ALIVE = 'setInterval(() => {}, 1 << 30);'
 
 function readTask(pid) {
+  // A process that ends between the exitCode check and here throws ENOENT: the window is lost.
   const tasks = fs.readdirSync(`/proc/${pid}/task`)
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -33,26 +34,32 @@ function readTask(pid) {
   return { threads: tasks.length, ticks: Number(f[11]) + Number(f[12]), cpuNs, switches }
 }
 
-/** The watchdog API of this package, if it has one: the name and how to call it for 500 ms. */
-function oursWatchdogCall() {
-  const api = require(REPO_ROOT)
-  if (typeof api.startWatchdog !== 'function') return null
-  return `const sd = require(${JSON.stringify(REPO_ROOT)}); sd.startWatchdog({ intervalMs: ${INTERVAL_MS} });`
+/** Whether this build has the watchdog (startWatchdog() landed after the first benchmarks). */
+function hasStartWatchdog(root) {
+  return typeof require(root).startWatchdog === 'function'
 }
 
-async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000 }) {
-  const ours = JSON.stringify(REPO_ROOT)
-  const startCall = oursWatchdogCall()
+async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000, root = REPO_ROOT }) {
+  const ours = JSON.stringify(root)
+  const started = hasStartWatchdog(root)
+  const noWatchdogEnv = { WATCHDOG_USEC: undefined }
   const variants = [
     { key: 'idle', label: 'idle `node`, nothing loaded (baseline)', code: KEEP_ALIVE },
-    { key: 'oursLoaded', label: '**sd-notify-rs** loaded, no watchdog asked for', code: `require(${ours}); ${KEEP_ALIVE}` },
-    startCall
-      ? { key: 'oursWatchdog', label: `**sd-notify-rs** \`startWatchdog({ intervalMs: ${INTERVAL_MS} })\``, code: `${startCall} ${KEEP_ALIVE}`, pings: true }
+    started
+      ? {
+          key: 'oursNotAsked',
+          label: '**sd-notify-rs** `startWatchdog()` when no watchdog was asked for (no WATCHDOG_USEC)',
+          code: `if (require(${ours}).startWatchdog() !== null) throw new Error('a watchdog started'); ${KEEP_ALIVE}`,
+          env: noWatchdogEnv,
+        }
+      : { key: 'oursNotAsked', label: '**sd-notify-rs** loaded, no watchdog asked for', code: `require(${ours}); ${KEEP_ALIVE}`, env: noWatchdogEnv },
+    started
+      ? { key: 'oursWatchdog', label: `**sd-notify-rs** \`startWatchdog({ intervalMs: ${INTERVAL_MS} })\``, code: `require(${ours}).startWatchdog({ intervalMs: ${INTERVAL_MS} }); ${KEEP_ALIVE}`, pings: true }
       : { key: 'oursWatchdog', label: '**sd-notify-rs** `startWatchdog()`', unavailable: 'not available: this build has no startWatchdog()' },
     { key: 'oursInterval', label: `sd-notify-rs \`setInterval(watchdog, ${INTERVAL_MS})\` by hand`, code: `const sd = require(${ours}); setInterval(() => sd.watchdog(), ${INTERVAL_MS});`, pings: true },
   ]
   if (sdNotify.path) {
-    variants.push({ key: 'sdNotifyLoaded', label: `\`sd-notify\` ${sdNotify.version} loaded, no watchdog`, code: `require(${JSON.stringify(sdNotify.path)}); ${KEEP_ALIVE}` })
+    variants.push({ key: 'sdNotifyLoaded', label: `\`sd-notify\` ${sdNotify.version} loaded, no watchdog`, code: `require(${JSON.stringify(sdNotify.path)}); ${KEEP_ALIVE}`, env: noWatchdogEnv })
     variants.push({
       key: 'sdNotifyWatchdog',
       label: `\`sd-notify\` ${sdNotify.version} \`startWatchdogMode(${INTERVAL_MS})\``,
@@ -64,7 +71,8 @@ async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000 }
   for (const v of live) {
     v.drainer = await startDrainer({ mode: 'block' })
     // WATCHDOG_USEC = 2 x the interval, the manager's advice; no WATCHDOG_PID (not known before spawn).
-    const env = { ...process.env, NOTIFY_SOCKET: v.drainer.address, WATCHDOG_USEC: String(INTERVAL_MS * 2 * 1000) }
+    const env = { ...process.env, NOTIFY_SOCKET: v.drainer.address, WATCHDOG_USEC: String(INTERVAL_MS * 2 * 1000), ...v.env }
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
     delete env.WATCHDOG_PID
     v.child = cp.spawn(process.execPath, ['-e', v.code], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     v.stderr = ''
@@ -75,10 +83,12 @@ async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000 }
     await sleep(settleMs) // past start-up
     for (let w = 0; w < windows; w++) {
       log(`watchdog window ${w + 1}/${windows} (${windowMs / 1000} s)`)
-      const before = await Promise.all(live.map(async (v) => ({ ...readTask(v.child.pid), pings: await v.drainer.count(), t: process.hrtime.bigint() })))
+      const sample = () => Promise.all(live.map(async (v) => (v.child.exitCode === null ? { ...readTask(v.child.pid), pings: await v.drainer.count(), t: process.hrtime.bigint() } : null)))
+      const before = await sample()
       await sleep(windowMs)
-      const after = await Promise.all(live.map(async (v) => ({ ...readTask(v.child.pid), pings: await v.drainer.count(), t: process.hrtime.bigint() })))
+      const after = await sample()
       live.forEach((v, i) => {
+        if (!before[i] || !after[i] || v.child.exitCode !== null) return // it died: reported below
         const perMin = 60e9 / Number(after[i].t - before[i].t)
         v.windows.push({
           threads: after[i].threads,
@@ -101,7 +111,7 @@ async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000 }
     windowMs,
     rows: variants.map((v) => {
       if (v.unavailable) return { key: v.key, label: v.label, unavailable: v.unavailable }
-      if (v.child.exitCode !== null && v.windows.length === 0) return { key: v.key, label: v.label, unavailable: `exited: ${v.stderr.trim().split('\n')[0]}` }
+      if (v.windows.length === 0) return { key: v.key, label: v.label, unavailable: `exited early: ${v.stderr.trim().split('\n').slice(0, 5).join(' ')}` }
       const m = (k) => median(v.windows.map((w) => w[k]))
       return {
         key: v.key,
