@@ -132,8 +132,17 @@ ${table(['process', 'wall time', 'vs `node -e 0`', '`require()`', 'RSS', 'RSS ad
 function renderWatchdog(r) {
   const rows = r.rows.map((x) =>
     x.unavailable
-      ? [x.label, x.unavailable, '', '', '', '', '']
-      : [x.label, fix(x.threads, 0), (x.addedThreads > 0 ? '+' : '') + fix(x.addedThreads, 0), fix(x.cpuMsPerMin, 2), fix(x.cpuTicksMsPerMin, 0), fix(x.wakeupsPerMin, 0), fix(x.pingsPerMin, 0)],
+      ? [x.label, x.unavailable, '', '', '', '', '', '']
+      : [
+          x.label,
+          fix(x.threads, 0),
+          (x.addedThreads > 0 ? '+' : '') + fix(x.addedThreads, 0),
+          fix(x.cpuMsPerMin, 2),
+          fix(x.cpuTicksMsPerMin, 0),
+          fix(x.wakeupsPerMin, 0),
+          fix(x.mainWakeupsPerMin, 0),
+          fix(x.pingsPerMin, 0),
+        ],
   )
   return `## 3. The watchdog's idle cost
 
@@ -143,7 +152,7 @@ CPU from \`/proc/PID/task/*/schedstat\` (ns on CPU) and, coarser, \`utime+stime\
 (10 ms ticks); wake-ups are voluntary + involuntary context switches of all the process's threads;
 threads are the entries of \`/proc/PID/task\` (added: against idle \`node\`).
 
-${table(['process', 'threads', 'added', 'CPU ms/min', 'CPU ms/min (ticks)', 'wake-ups/min', 'pings/min'], rows)}`
+${table(['process', 'threads', 'added', 'CPU ms/min', 'CPU ms/min (ticks)', 'wake-ups/min', 'of which main thread', 'pings/min'], rows)}`
 }
 
 function renderRestart(r) {

@@ -24,14 +24,17 @@ function readTask(pid) {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   let cpuNs = 0
   let switches = 0
+  let mainSwitches = 0
   for (const t of tasks) {
     try {
       cpuNs += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0])
       const status = fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8')
-      switches += Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])
+      const n = Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1]) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)[1])
+      switches += n
+      if (t === String(pid)) mainSwitches = n
     } catch {} // a thread that ended between readdir and read
   }
-  return { threads: tasks.length, ticks: Number(f[11]) + Number(f[12]), cpuNs, switches }
+  return { threads: tasks.length, ticks: Number(f[11]) + Number(f[12]), cpuNs, switches, mainSwitches }
 }
 
 /** Whether this build has the watchdog (startWatchdog() landed after the first benchmarks). */
@@ -95,6 +98,7 @@ async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000, 
           cpuMsPerMin: ((after[i].cpuNs - before[i].cpuNs) / 1e6) * perMin,
           ticksPerMin: (after[i].ticks - before[i].ticks) * perMin,
           wakeupsPerMin: (after[i].switches - before[i].switches) * perMin,
+          mainWakeupsPerMin: (after[i].mainSwitches - before[i].mainSwitches) * perMin,
           pingsPerMin: (after[i].pings - before[i].pings) * perMin,
         })
       })
@@ -121,6 +125,7 @@ async function run({ sdNotify, windows = 3, windowMs = 10_000, settleMs = 2000, 
         cpuMsPerMin: m('cpuMsPerMin'),
         cpuTicksMsPerMin: (m('ticksPerMin') * 1000) / TICKS_PER_SEC,
         wakeupsPerMin: m('wakeupsPerMin'),
+        mainWakeupsPerMin: m('mainWakeupsPerMin'),
         pingsPerMin: v.pings ? m('pingsPerMin') : m('pingsPerMin') || 0,
       }
     }),
