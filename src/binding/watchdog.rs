@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{
   ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
@@ -26,7 +26,8 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 
 /// The JavaScript request callback's arguments: `(seq, errorCode, errorMessage)`. `seq` is the
 /// request to acknowledge (null when there is nothing to answer); the others report a failure.
-type RequestArgs = (Option<u32>, Option<String>, Option<String>);
+/// `FnArgs` spreads the tuple into three arguments (a bare tuple would arrive as one array).
+type RequestArgs = FnArgs<(Option<u32>, Option<String>, Option<String>)>;
 
 /// What the timer thread tells the event loop.
 enum Event {
@@ -324,9 +325,9 @@ pub fn start_watchdog_timer(
           // Running here is the event loop's proof of life; how late it runs is its response time.
           let mut state = lock(&on_js_thread.state);
           let seq = state.heartbeat.delivered(Instant::now());
-          (if state.stopping { None } else { seq }, None, None)
+          FnArgs::from((if state.stopping { None } else { seq }, None, None))
         }
-        Event::Error(e) => (None, Some(e.code()), Some(e.to_string())),
+        Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
       })
     })
     .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
