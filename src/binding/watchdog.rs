@@ -2,6 +2,7 @@
 //! threadsafe function through which it asks the event loop for proof of life. The thread pings
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
 
+use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -298,7 +299,7 @@ pub fn start_watchdog_timer(
 
   let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
   let Some(raw_address) = socket::notify_socket_env() else { return Ok(None) };
-  let address = address::parse(std::os::unix::ffi::OsStrExt::as_bytes(raw_address.as_os_str())).js()?;
+  let address = address::parse(raw_address.as_bytes()).js()?;
   let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).js()?;
   let slot = Slot::claim().js()?;
   let ping = Action::Ping.datagram().js()?;
