@@ -138,8 +138,9 @@ export declare class NotifyListener {
  */
 export declare class Watchdog {
   /**
-   * Stops the heartbeat: wakes the timer thread and waits for it to end. No ping is sent after
-   * it returns. Idempotent. A new `startWatchdog()` is possible afterwards.
+   * Stops the heartbeat: wakes the timer thread and waits for it to end, so no ping is sent
+   * after it returns. That is at once, unless a ping is waiting for room in a manager's full
+   * queue (at most 5 s). Idempotent. A new `startWatchdog()` is possible afterwards.
    */
   stop(): void
   /** Whether the timer thread still runs. */
