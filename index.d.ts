@@ -55,6 +55,57 @@ export interface KnownNotifyFields {
  */
 export type NotifyFields = KnownNotifyFields & { [key: string]: NotifyValue | undefined }
 
+/** Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with `WatchdogSec=`. */
+export interface WatchdogOptions {
+  /**
+   * Milliseconds between two requests for proof of life (whole milliseconds). Default: half the
+   * manager's watchdog timeout (`WATCHDOG_USEC`), as systemd advises. Must be shorter than the
+   * timeout, else `startWatchdog()` throws `ERR_SD_NOTIFY_WATCHDOG_INTERVAL`.
+   */
+  intervalMs?: number
+  /**
+   * Runs on the event loop at each request; `WATCHDOG=1` is sent only when it passes. Sync or
+   * async. It fails when it throws, rejects, returns or resolves `false`, or takes longer than
+   * `healthCheckTimeoutMs`; any other result is healthy. Without one, the event loop answering
+   * is the whole proof of life.
+   */
+  healthCheck?: () => unknown | Promise<unknown>
+  /**
+   * Milliseconds `healthCheck` may take (whole milliseconds). Default: half the interval. Must be
+   * shorter than the interval (a later answer could never earn a ping), else
+   * `ERR_SD_NOTIFY_INVALID_NUMBER`.
+   */
+  healthCheckTimeoutMs?: number
+  /**
+   * What a failed health check does. `'skip'` (default): no ping this time; the manager restarts
+   * the service only if no healthy answer comes within its timeout. `'trigger'`: send
+   * `WATCHDOG=trigger` (systemd >= 243), so the manager acts as if the timeout expired, now.
+   */
+  failureAction?: 'skip' | 'trigger'
+  /**
+   * Called on the event loop with every failure: a failed health check (code
+   * `ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY`, with the thrown value as `cause`, or `ETIMEDOUT`) and a
+   * ping the socket refused (an errno name such as `ECONNREFUSED`). Default: `process.emitWarning`.
+   * What it throws becomes an uncaught exception.
+   */
+  onError?: (error: Error & { code: string }) => void
+}
+
+/**
+ * Starts the watchdog heartbeat the manager asked for (`WatchdogSec=`): a native timer thread
+ * asks the event loop for proof of life every `intervalMs`, and `WATCHDOG=1` is sent only when
+ * the event loop answers (and `healthCheck` passes), so a blocked event loop stops the pings and
+ * the manager restarts the service. It never keeps the process alive.
+ *
+ * Returns `null`, creating no thread, when the manager asked for no watchdog from this process
+ * (`watchdogEnabled()` is `null`) or `NOTIFY_SOCKET` is unset. One watchdog per process: starting
+ * a second while one runs throws `ERR_SD_NOTIFY_WATCHDOG_RUNNING` (`stop()` it first). Throws
+ * `ERR_SD_NOTIFY_INVALID_ENV` / `ERR_SD_NOTIFY_INVALID_ADDRESS` for a malformed environment and
+ * `ERR_SD_NOTIFY_WATCHDOG_INTERVAL`, `ERR_SD_NOTIFY_INVALID_NUMBER`, `ERR_SD_NOTIFY_INVALID_VALUE`
+ * for bad options. `WATCHDOG_USEC` and `NOTIFY_SOCKET` are read once, here.
+ */
+export declare function startWatchdog(options?: WatchdogOptions): Watchdog | null
+
 /**
  * A datagram socket that receives notifications like the service manager does, with the
  * sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
@@ -77,6 +128,33 @@ export declare class NotifyListener {
   receive(timeoutMs?: number | undefined | null): Promise<NotifyMessage>
   /** Closes the socket: pending and later `receive()` calls reject. Idempotent. */
   close(): void
+}
+
+/**
+ * A running watchdog heartbeat, made by `startWatchdog()`. A timer thread asks the event loop
+ * for proof of life every `intervalMs`; only the loop's answer (after the optional health
+ * check) sends `WATCHDOG=1`, so a blocked loop stops the pings and the manager restarts the
+ * service. It never keeps the process alive.
+ */
+export declare class Watchdog {
+  /**
+   * Stops the heartbeat: wakes the timer thread and waits for it to end, so no ping is sent
+   * after it returns. That is at once, unless a ping is waiting for room in a manager's full
+   * queue (at most 5 s). Idempotent. A new `startWatchdog()` is possible afterwards.
+   */
+  stop(): void
+  /** Whether the timer thread still runs. */
+  get running(): boolean
+  /** Milliseconds between two requests for proof of life. */
+  get intervalMs(): number
+  /** The manager's watchdog timeout (`WATCHDOG_USEC`) in milliseconds, as read at start. */
+  get timeoutMs(): number
+  /** Milliseconds the health check may take before it counts as failed. */
+  get healthCheckTimeoutMs(): number
+  /** What a failed health check sends: nothing (`'skip'`) or `WATCHDOG=trigger` (`'trigger'`). */
+  get failureAction(): 'skip' | 'trigger'
+  /** The counters so far. */
+  stats(): WatchdogStats
 }
 
 /** `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent. */
@@ -189,6 +267,32 @@ export interface WatchdogInfo {
   timeoutUsec: number
   /** `WATCHDOG_PID`, when set (it is this process's pid then). */
   pid?: number
+}
+
+/** What the watchdog has done so far. */
+export interface WatchdogStats {
+  /** Whether the timer thread still runs (false after `stop()`). */
+  running: boolean
+  /** Requests for proof of life sent to the event loop (one per interval). */
+  requests: number
+  /** `WATCHDOG=1` pings sent. */
+  pingsSent: number
+  /** Requests that earned no ping: the event loop answered too late, or the health check failed. */
+  pingsSkipped: number
+  /** Requests the event loop had not answered when the next one was due (a blocked or slow loop). */
+  lateResponses: number
+  /** Failed health checks (threw, rejected, timed out or returned `false`). */
+  healthCheckFailures: number
+  /** `WATCHDOG=trigger` messages sent (with `failureAction: 'trigger'`). */
+  triggersSent: number
+  /** Pings or triggers the notification socket refused (each also reported to `onError`). */
+  sendErrors: number
+  /** When the last `WATCHDOG=1` was sent, in milliseconds since the epoch (like `Date.now()`). */
+  lastPingAt?: number
+  /** How long the event loop took to run the last request, in milliseconds. */
+  lastResponseMs?: number
+  /** The worst event-loop response time seen, in milliseconds. */
+  maxResponseMs?: number
 }
 
 /** Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243). */

@@ -2,6 +2,7 @@
 // Entry point: the native binding on Linux, the no-op layer elsewhere.
 
 const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
+const { startWatchdogFor } = require('./lib/watchdog')
 
 module.exports = {
   ready: native.ready,
@@ -19,6 +20,8 @@ module.exports = {
   barrier: native.barrier,
   available: native.available,
   watchdogEnabled: native.watchdogEnabled,
+  startWatchdog: startWatchdogFor(native),
+  Watchdog: native.Watchdog,
   booted: native.booted,
   NotifyListener: native.NotifyListener,
 }

@@ -26,6 +26,12 @@ module.exports = {
   barrier: async () => false,
   available: notSent,
   watchdogEnabled: () => null,
+  startWatchdog: () => null,
+  Watchdog: class Watchdog {
+    constructor() {
+      throw unsupported('Watchdog')
+    }
+  },
   booted: notSent,
   NotifyListener: class NotifyListener {
     constructor() {

@@ -3,3 +3,4 @@
 mod error;
 mod listener;
 mod notify;
+mod watchdog;

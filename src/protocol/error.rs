@@ -31,6 +31,10 @@ pub enum NotifyError {
   Timeout { what: &'static str, ms: u64, hint: &'static str },
   /// The NotifyListener was closed.
   ListenerClosed,
+  /// A watchdog ping interval that is not shorter than the manager's timeout.
+  WatchdogInterval { interval_usec: u64, timeout_usec: u64 },
+  /// `startWatchdog()` while this process already runs a watchdog.
+  WatchdogRunning,
   /// A system call failed.
   Os { errno: Errno, op: &'static str },
 }
@@ -51,6 +55,8 @@ impl NotifyError {
       Self::InvalidEnvironment { .. } => "ERR_SD_NOTIFY_INVALID_ENV".into(),
       Self::Timeout { .. } => "ETIMEDOUT".into(),
       Self::ListenerClosed => "ERR_SD_NOTIFY_LISTENER_CLOSED".into(),
+      Self::WatchdogInterval { .. } => "ERR_SD_NOTIFY_WATCHDOG_INTERVAL".into(),
+      Self::WatchdogRunning => "ERR_SD_NOTIFY_WATCHDOG_RUNNING".into(),
       Self::Os { errno, .. } => errno_name(*errno),
     }
   }
@@ -94,6 +100,16 @@ impl fmt::Display for NotifyError {
       Self::InvalidEnvironment { name, reason } => write!(f, "invalid ${name} in the environment: {reason}"),
       Self::Timeout { what, ms, hint } => write!(f, "{what} timed out after {ms} ms{hint}"),
       Self::ListenerClosed => write!(f, "the NotifyListener is closed"),
+      Self::WatchdogInterval { interval_usec, timeout_usec } => write!(
+        f,
+        "a watchdog interval of {} ms is not shorter than the watchdog timeout of {} ms (WATCHDOG_USEC): every ping would come too late; leave intervalMs unset to ping every timeout/2",
+        *interval_usec as f64 / 1000.0,
+        *timeout_usec as f64 / 1000.0
+      ),
+      Self::WatchdogRunning => write!(
+        f,
+        "a watchdog is already running in this process (one per process); use the Watchdog that startWatchdog() returned, or stop() it first"
+      ),
       Self::Os { errno, op } => write!(f, "{op} failed: {} ({})", errno.desc(), errno_name(*errno)),
     }
   }

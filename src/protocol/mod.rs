@@ -8,6 +8,7 @@ pub mod listener;
 pub mod message;
 pub mod notify;
 pub mod socket;
+pub mod watchdog;
 pub mod watchdog_env;
 
 pub use error::{NotifyError, Result};

@@ -1,0 +1,95 @@
+'use strict'
+// The event-loop half of startWatchdog(). The native timer thread asks for proof of life; only
+// this code, running on the event loop, can answer it. A blocked loop cannot answer, so no
+// WATCHDOG=1 goes out and the service manager restarts the service: the watchdog's whole point.
+
+const { performance } = require('node:perf_hooks')
+
+function codedError(code, message, cause) {
+  const err = new Error(message, cause === undefined ? undefined : { cause })
+  err.code = code
+  return err
+}
+
+const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
+
+function unhealthy(threw, cause) {
+  const why = threw ? `threw: ${cause instanceof Error ? cause.message : String(cause)}` : 'returned false'
+  return codedError('ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY', `watchdog health check ${why}`, cause)
+}
+
+const timedOut = (ms) => codedError('ETIMEDOUT', `watchdog health check timed out after ${ms} ms`)
+
+/**
+ * Runs `healthCheck` and calls `done(null)` when healthy, or `done(error)` when it threw,
+ * rejected, returned or resolved `false`, or took longer than `timeoutMs`.
+ */
+function runHealthCheck(healthCheck, timeoutMs, done) {
+  const started = performance.now()
+  let result
+  try {
+    result = healthCheck()
+  } catch (err) {
+    return done(unhealthy(true, err))
+  }
+  if (!isThenable(result)) {
+    if (result === false) return done(unhealthy(false))
+    return done(performance.now() - started > timeoutMs ? timedOut(timeoutMs) : null)
+  }
+  let settled = false
+  const finish = (failure) => {
+    if (settled) return
+    settled = true
+    clearTimeout(timer)
+    done(failure)
+  }
+  // unref: a pending health check must not keep the process alive any more than the watchdog does.
+  const timer = setTimeout(() => finish(timedOut(timeoutMs)), timeoutMs).unref()
+  Promise.resolve(result).then(
+    (value) => finish(value === false ? unhealthy(false) : null),
+    (err) => finish(unhealthy(true, err)),
+  )
+}
+
+function check(name, value, type) {
+  if (value !== undefined && typeof value !== type) {
+    const code = type === 'number' ? 'ERR_SD_NOTIFY_INVALID_NUMBER' : 'ERR_SD_NOTIFY_INVALID_VALUE'
+    throw codedError(code, `startWatchdog(): ${name} must be a ${type}, got ${typeof value}`)
+  }
+}
+
+/** `startWatchdog()` over the native binding `native` (the no-op layer brings its own). */
+function startWatchdogFor(native) {
+  if (typeof native.startWatchdogTimer !== 'function') return native.startWatchdog
+
+  return function startWatchdog(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object')
+    }
+    const { intervalMs, healthCheck, healthCheckTimeoutMs, failureAction, onError } = options
+    check('intervalMs', intervalMs, 'number')
+    check('healthCheckTimeoutMs', healthCheckTimeoutMs, 'number')
+    check('failureAction', failureAction, 'string')
+    check('healthCheck', healthCheck, 'function')
+    check('onError', onError, 'function')
+    const report = onError ?? ((err) => process.emitWarning(err))
+
+    let watchdog = null
+    const answer = (seq, failure) => {
+      watchdog.acknowledge(seq, failure === null)
+      if (failure && watchdog.running) report(failure)
+    }
+    // Called by the timer thread through a weak threadsafe function: (seq) asks for an answer,
+    // (null, code, message) reports a failed send.
+    const onRequest = (seq, code, message) => {
+      if (code != null) return report(codedError(code, `watchdog: ${message}`))
+      if (seq == null) return
+      if (!healthCheck) return watchdog.acknowledge(seq, true)
+      runHealthCheck(healthCheck, watchdog.healthCheckTimeoutMs, (failure) => answer(seq, failure))
+    }
+    watchdog = native.startWatchdogTimer(intervalMs, healthCheckTimeoutMs, failureAction, onRequest)
+    return watchdog
+  }
+}
+
+module.exports = { startWatchdogFor }
