@@ -1,7 +1,8 @@
 'use strict'
-// Entry point: the native binding on Linux, the no-op layer elsewhere.
+// Entry point: the native binding on Linux, the no-op layer elsewhere. index.mjs re-exports it for ESM.
 
-const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
+const loader = require('./lib/loader')
+const native = loader.targetPlatform() === 'linux' ? loader.loadNative() : require('./lib/noop')
 
 module.exports = {
   ready: native.ready,
