@@ -119,10 +119,10 @@ function loadNative(env = process.env, load = require) {
     fix =
       `Install it: \`npm install ${pkgName}@${version}\`. npm installs it with ${PACKAGE} unless optional ` +
       `dependencies were left out (--omit=optional, --no-optional) or node_modules was installed on another ` +
-      `platform and copied here (install again on this machine). Or build from source (see docs/install.md).`
+      `platform and copied here (install again on this machine). Or build from source (README: "Building from source").`
   } else {
     fix =
-      `No prebuilt binary is published for ${triple}. Build from source (see docs/install.md) and set ` +
+      `No prebuilt binary is published for ${triple}. Build from source (README: "Building from source") and set ` +
       `SD_NOTIFY_RS_NATIVE_PATH to the built .node file.`
   }
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
