@@ -1,8 +1,7 @@
 'use strict'
-// Entry point: the native binding on Linux, the no-op layer elsewhere. index.mjs re-exports it for ESM.
+// Entry point: the native binding on Linux, the no-op layer elsewhere.
 
-const loader = require('./lib/loader')
-const native = loader.targetPlatform() === 'linux' ? loader.loadNative() : require('./lib/noop')
+const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
 
 module.exports = {
   ready: native.ready,

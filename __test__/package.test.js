@@ -109,7 +109,7 @@ describe('the packed package, installed from its tarballs', () => {
     ].join('\n')
     const out = cp.execFileSync(path.join(tools.bin, 'node'), ['-e', script], { cwd: project, env: smoke.cleanEnv({ PATH: tools.PATH }), encoding: 'utf8' })
     const { cjs, esm, same } = JSON.parse(out)
-    assert.deepEqual(esm, cjs)
+    assert.deepEqual(esm, cjs, 'index.mjs must re-export every name index.js exports')
     assert.equal(same, true)
   })
 

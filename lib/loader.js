@@ -90,8 +90,11 @@ function why(err) {
  * (an explicit choice is never silently replaced); otherwise the file built in this checkout,
  * then the platform package `sd-notify-rs-<triple>`. Throws `ERR_SD_NOTIFY_NO_BINARY` naming the
  * platform, what was tried and the fix, with every underlying failure in `cause.errors`.
+ * When `SD_NOTIFY_RS_PLATFORM` (tests only) names a platform other than Linux, returns the
+ * no-op layer, as index.js does on that platform.
  */
 function loadNative(env = process.env, load = require) {
+  if (targetPlatform(env) !== 'linux') return require('./noop')
   const triple = platformTriple(process.platform, process.arch, env)
   const pkgName = `${PACKAGE}-${triple}`
   const override = env.SD_NOTIFY_RS_NATIVE_PATH
