@@ -132,9 +132,17 @@ test('the release workflow tests every platform package on its own platform', ()
   assert.ok(workflow.jobs.test.steps.some((s) => String(s.uses).startsWith('docker/setup-qemu-action')))
 })
 
+test('the release workflow proves the package installs and loads the no-op layer on macOS and Windows', () => {
+  const job = workflow.jobs['test-other-os']
+  assert.deepEqual(job.strategy.matrix.os.map((os) => os.split('-')[0]).sort(), ['macos', 'windows'])
+  const run = job.steps.map((s) => s.run ?? '').join('\n')
+  assert.match(run, /npm install --offline --ignore-scripts/)
+  assert.match(run, /import \{ ready \} from 'sd-notify-rs'/)
+})
+
 test('the release workflow publishes with provenance, only from a tag, after every build and test', () => {
   const { publish } = workflow.jobs
-  assert.deepEqual(publish.needs, ['build', 'test'])
+  assert.deepEqual(publish.needs, ['build', 'test', 'test-other-os'])
   assert.equal(publish.permissions['id-token'], 'write')
   assert.match(publish.if, /refs\/tags\/v/)
   const runs = publish.steps.map((s) => s.run ?? '').join('\n')
