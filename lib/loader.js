@@ -1,64 +1,142 @@
 'use strict'
 // Finds the native addon for this platform. Only Linux needs one: elsewhere the no-op layer loads.
 
-const { join } = require('node:path')
-const { readFileSync } = require('node:fs')
+const fs = require('node:fs')
+const { join, resolve } = require('node:path')
 
-/** True when this Linux process runs on musl libc (Alpine) rather than glibc. */
-function isMusl() {
-  // The process report names the glibc version it runs on; musl has none. Works without ldd.
+const ROOT = join(__dirname, '..')
+const PACKAGE = 'sd-notify-rs'
+
+/**
+ * The platform to act as: `process.platform`, unless `SD_NOTIFY_RS_PLATFORM` (for tests only)
+ * names another, either a platform (`darwin`) or a whole triple (`linux-arm64-musl`).
+ */
+function targetPlatform(env = process.env) {
+  const forced = env.SD_NOTIFY_RS_PLATFORM
+  return forced ? forced.split('-')[0] : process.platform
+}
+
+/** The header of Node's diagnostic report; on glibc it names the glibc version, on musl nothing. */
+function reportHeader() {
+  const report = process.report
+  if (typeof report?.getReport !== 'function') return undefined
+  // Only the header is read: skip collecting network interfaces, which can be slow (DNS lookups).
+  const hasSwitch = 'excludeNetwork' in report
+  const before = report.excludeNetwork
+  if (hasSwitch) report.excludeNetwork = true
   try {
-    const header = process.report?.getReport?.().header
+    return report.getReport().header
+  } finally {
+    if (hasSwitch) report.excludeNetwork = before
+  }
+}
+
+const systemProbe = {
+  reportHeader,
+  readLdd: () => fs.readFileSync('/usr/bin/ldd', 'latin1'),
+  listLib: () => fs.readdirSync('/lib'),
+}
+
+/**
+ * True when this Linux process runs on musl libc (Alpine) rather than glibc. Asks, in order:
+ * Node's report header, the text of /usr/bin/ldd, then whether musl's dynamic loader
+ * /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is skipped, never taken as glibc.
+ */
+function isMusl(probe = systemProbe) {
+  try {
+    const header = probe.reportHeader()
     if (header) return !header.glibcVersionRuntime
   } catch {}
   try {
-    return readFileSync('/usr/bin/ldd', 'utf8').includes('musl')
+    const ldd = probe.readLdd()
+    if (ldd.includes('musl')) return true
+    if (/GNU C Library|glibc|GLIBC/.test(ldd)) return false
+  } catch {}
+  try {
+    return probe.listLib().some((name) => /^ld-musl-.+\.so\.1$/.test(name))
   } catch {}
   return false
 }
 
-/** The napi-rs platform suffix for this process, e.g. `linux-x64-gnu`. */
-function platformTriple(platform = process.platform, arch = process.arch) {
+/**
+ * The napi-rs platform suffix for this process, e.g. `linux-x64-gnu`: also the suffix of the
+ * platform package's name. `SD_NOTIFY_RS_PLATFORM` set to a whole triple (for tests) is used as is.
+ */
+function platformTriple(platform = process.platform, arch = process.arch, env = process.env, probe = systemProbe) {
+  const forced = env.SD_NOTIFY_RS_PLATFORM
+  if (forced?.includes('-')) return forced
+  if (forced) platform = forced
   if (platform !== 'linux') return `${platform}-${arch}`
   switch (arch) {
     case 'arm':
-      return isMusl() ? 'linux-arm-musleabihf' : 'linux-arm-gnueabihf'
+      return isMusl(probe) ? 'linux-arm-musleabihf' : 'linux-arm-gnueabihf'
     case 'x64':
     case 'arm64':
     case 'riscv64':
-      return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`
+      return `linux-${arch}-${isMusl(probe) ? 'musl' : 'gnu'}`
     default:
       return `linux-${arch}-gnu`
   }
 }
 
+/** What one failed attempt means for the user, in a few words. */
+function why(err) {
+  if (err?.code === 'MODULE_NOT_FOUND') return 'not found'
+  return `found but failed to load: ${String(err?.message).split('\n')[0]}`
+}
+
 /**
- * Loads the native binding: `SD_NOTIFY_RS_NATIVE_PATH` when set, else the file built in this
- * checkout, else the platform package. Throws one error naming what was tried, with every
- * underlying failure as `cause`.
+ * Loads the native binding. `SD_NOTIFY_RS_NATIVE_PATH`, when set, is the only place looked at
+ * (an explicit choice is never silently replaced); otherwise the file built in this checkout,
+ * then the platform package `sd-notify-rs-<triple>`. Throws `ERR_SD_NOTIFY_NO_BINARY` naming the
+ * platform, what was tried and the fix, with every underlying failure in `cause.errors`.
+ * When `SD_NOTIFY_RS_PLATFORM` (tests only) names a platform other than Linux, returns the
+ * no-op layer, as index.js does on that platform.
  */
-function loadNative() {
-  const triple = platformTriple()
-  const pkg = `sd-notify-rs-${triple}`
-  const candidates = []
-  if (process.env.SD_NOTIFY_RS_NATIVE_PATH) candidates.push(process.env.SD_NOTIFY_RS_NATIVE_PATH)
-  candidates.push(join(__dirname, '..', `sd-notify-rs.${triple}.node`), pkg)
+function loadNative(env = process.env, load = require) {
+  if (targetPlatform(env) !== 'linux') return require('./noop')
+  const triple = platformTriple(process.platform, process.arch, env)
+  const pkgName = `${PACKAGE}-${triple}`
+  const override = env.SD_NOTIFY_RS_NATIVE_PATH
+  const attempts = override
+    ? [{ what: `SD_NOTIFY_RS_NATIVE_PATH=${override}`, id: resolve(override) }]
+    : [
+        { what: `the local build ${join(ROOT, `${PACKAGE}.${triple}.node`)}`, id: join(ROOT, `${PACKAGE}.${triple}.node`) },
+        { what: `the package ${pkgName}`, id: pkgName },
+      ]
   const errors = []
-  for (const candidate of candidates) {
+  for (const attempt of attempts) {
     try {
-      return require(candidate)
+      return load(attempt.id)
     } catch (err) {
       errors.push(err)
+      attempt.outcome = why(err)
     }
   }
+
+  const { version, optionalDependencies = {} } = require('../package.json')
+  let fix
+  if (override) {
+    fix = `Point SD_NOTIFY_RS_NATIVE_PATH at a .node file built for ${triple}, or unset it to use the platform package.`
+  } else if (pkgName in optionalDependencies) {
+    fix =
+      `Install it: \`npm install ${pkgName}@${version}\`. npm installs it with ${PACKAGE} unless optional ` +
+      `dependencies were left out (--omit=optional, --no-optional) or node_modules was installed on another ` +
+      `platform and copied here (install again on this machine). Or build from source (README: "Building from source").`
+  } else {
+    fix =
+      `No prebuilt binary is published for ${triple}. Build from source (README: "Building from source") and set ` +
+      `SD_NOTIFY_RS_NATIVE_PATH to the built .node file.`
+  }
+  const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
   const err = new Error(
-    `sd-notify-rs: no native binary for ${triple} (tried ${candidates.join(', ')}). ` +
-      `Install the platform package with \`npm install ${pkg}\` (do not use --no-optional / --omit=optional), ` +
-      `set SD_NOTIFY_RS_NATIVE_PATH to a built .node file, or build from source with \`npm run build\`.`,
-    { cause: errors.length === 1 ? errors[0] : new AggregateError(errors, 'every load attempt failed') },
+    `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix}`,
+    { cause: new AggregateError(errors, `every way of loading the ${triple} binary failed`) },
   )
   err.code = 'ERR_SD_NOTIFY_NO_BINARY'
+  err.platform = triple
+  err.package = pkgName
   throw err
 }
 
-module.exports = { loadNative, platformTriple, isMusl }
+module.exports = { loadNative, platformTriple, targetPlatform, isMusl }

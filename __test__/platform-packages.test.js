@@ -1,0 +1,155 @@
+'use strict'
+
+// The platform packages under npm/, their wiring into the main package, the Node versions the
+// package declares, and the release workflow that builds, tests and publishes them.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const yaml = require('js-yaml')
+const { parseTriple } = require('@napi-rs/cli')
+const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/glibc-floor')
+
+const ROOT = path.join(__dirname, '..')
+const MAIN = require('../package.json')
+const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'))
+
+// The platforms the package ships binaries for, with what npm must match on the installing machine.
+const PLATFORMS = {
+  'linux-x64-gnu': { cpu: 'x64', libc: 'glibc' },
+  'linux-x64-musl': { cpu: 'x64', libc: 'musl' },
+  'linux-arm64-gnu': { cpu: 'arm64', libc: 'glibc' },
+  'linux-arm64-musl': { cpu: 'arm64', libc: 'musl' },
+  'linux-arm-gnueabihf': { cpu: 'arm', libc: 'glibc' },
+  'linux-riscv64-gnu': { cpu: 'riscv64', libc: 'glibc' },
+  'linux-ppc64-gnu': { cpu: 'ppc64', libc: 'glibc' },
+  'linux-s390x-gnu': { cpu: 's390x', libc: 'glibc' },
+}
+
+test('napi.targets, npm/ and optionalDependencies name the same eight platforms', () => {
+  const fromTargets = MAIN.napi.targets.map((t) => parseTriple(t).platformArchABI).sort()
+  const dirs = fs.readdirSync(path.join(ROOT, 'npm')).sort()
+  const optional = Object.keys(MAIN.optionalDependencies).sort()
+  const expected = Object.keys(PLATFORMS).sort()
+  assert.deepEqual(fromTargets, expected)
+  assert.deepEqual(dirs, expected)
+  assert.deepEqual(optional, expected.map((p) => `${MAIN.name}-${p}`))
+})
+
+test('every platform package and optionalDependency is at the main package version', () => {
+  for (const platform of Object.keys(PLATFORMS)) {
+    const pkg = readJson(path.join(ROOT, 'npm', platform, 'package.json'))
+    assert.equal(pkg.version, MAIN.version, `${pkg.name} is at ${pkg.version}`)
+    assert.equal(MAIN.optionalDependencies[pkg.name], MAIN.version, `optionalDependencies.${pkg.name}`)
+  }
+})
+
+test('scripts/sync-platform-packages.js --check finds nothing out of date', () => {
+  const r = cp.spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'sync-platform-packages.js'), '--check'], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+})
+
+test('each platform package installs only where its binary runs: os, cpu, libc, main and files', () => {
+  for (const [platform, { cpu, libc }] of Object.entries(PLATFORMS)) {
+    const dir = path.join(ROOT, 'npm', platform)
+    const pkg = readJson(path.join(dir, 'package.json'))
+    const binary = `${MAIN.napi.binaryName}.${platform}.node`
+    assert.equal(pkg.name, `${MAIN.name}-${platform}`)
+    assert.deepEqual(pkg.os, ['linux'])
+    assert.deepEqual(pkg.cpu, [cpu])
+    assert.deepEqual(pkg.libc, [libc])
+    assert.equal(pkg.main, binary)
+    assert.deepEqual(pkg.files, [binary])
+    assert.deepEqual(pkg.engines, MAIN.engines)
+    assert.equal(pkg.license, MAIN.license)
+    assert.equal(pkg.scripts, undefined)
+    assert.ok(fs.existsSync(path.join(dir, 'README.md')))
+  }
+})
+
+test('the binaries themselves are not committed: git ignores npm/*/*.node', () => {
+  const r = cp.spawnSync('git', ['check-ignore', '-q', 'npm/linux-x64-gnu/sd-notify-rs.linux-x64-gnu.node'], { cwd: ROOT })
+  assert.equal(r.status, 0)
+})
+
+// The first Node.js major in which every release has the N-API version (nodejs.org's N-API matrix).
+const FIRST_NODE_MAJOR_WITH_NAPI = { 6: 14, 7: 15, 8: 16, 9: 21, 10: 23 }
+
+test("engines.node is within what the Cargo features' N-API version allows, and this Node has it", () => {
+  const cargo = fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8')
+  const napi = Number(/^napi\s*=.*features\s*=\s*\[[^\]]*"napi(\d+)"/m.exec(cargo)?.[1])
+  assert.ok(napi, 'Cargo.toml names no napiN feature')
+  const floor = Number(/^>=\s*(\d+)/.exec(MAIN.engines.node)?.[1])
+  assert.ok(floor >= FIRST_NODE_MAJOR_WITH_NAPI[napi], `engines.node ${MAIN.engines.node} admits Node without N-API ${napi}`)
+  assert.ok(Number(process.versions.napi) >= napi)
+  assert.ok(Number(process.versions.node.split('.')[0]) >= floor)
+})
+
+test('the glibc floor reader finds what the local build needs, no newer than the glibc it runs on', { skip: process.platform !== 'linux' }, () => {
+  const binary = path.join(ROOT, `${MAIN.napi.binaryName}.linux-${process.arch}-gnu.node`)
+  if (!fs.existsSync(binary)) return
+  const floor = glibcFloor(binary)
+  const runtime = process.report.getReport().header.glibcVersionRuntime
+  assert.match(floor, /^2\.\d+/)
+  assert.ok(compareVersions(floor, '2.2.5') >= 0)
+  assert.ok(compareVersions(floor, runtime) <= 0, `needs ${floor}, runs on ${runtime}`)
+})
+
+const workflow = yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'))
+
+test('the release workflow builds every target, for its platform, and checks the glibc each gnu binary needs', () => {
+  const builds = workflow.jobs.build.strategy.matrix.include
+  assert.deepEqual(builds.map((b) => b.target).sort(), [...MAIN.napi.targets].sort())
+  for (const b of builds) {
+    assert.equal(b.platform, parseTriple(b.target).platformArchABI)
+    assert.ok(b.build.includes(b.target), `${b.platform} builds another target`)
+    if (b.build.includes('--use-napi-cross')) assert.equal(GLIBC_FLOOR[b.platform], '2.17', `${b.platform}: napi-cross links glibc 2.17`)
+    const zigGlibc = /--target \S+-gnu\.(\d+\.\d+)/.exec(b.build)?.[1]
+    if (zigGlibc) assert.equal(GLIBC_FLOOR[b.platform], zigGlibc)
+    if (b.platform.endsWith('-gnu') || b.platform.includes('-gnueabi')) {
+      assert.ok(GLIBC_FLOOR[b.platform], `${b.platform} has no promised glibc floor`)
+      assert.ok(b.build.includes('--use-napi-cross') || zigGlibc, `${b.platform}: the glibc it links against is not pinned`)
+    } else {
+      assert.ok(b.build.includes(' -x'), `${b.platform}: musl targets build with zig`)
+    }
+  }
+  const steps = workflow.jobs.build.steps.map((s) => s.run ?? '')
+  assert.ok(steps.some((run) => run.includes('scripts/glibc-floor.js')))
+})
+
+test('the release workflow tests every platform package on its own platform', () => {
+  const { matrix } = workflow.jobs.test.strategy
+  const tested = new Set([...matrix.platform, ...matrix.include.map((i) => i.platform)])
+  assert.deepEqual([...tested].sort(), Object.keys(PLATFORMS).sort())
+  for (const entry of matrix.include) {
+    assert.ok(entry.docker, `${entry.platform} names no docker platform`)
+    if (PLATFORMS[entry.platform].libc === 'musl') assert.equal(entry.image, 'alpine')
+  }
+  const runs = workflow.jobs.test.steps.map((s) => s.run ?? '').join('\n')
+  assert.ok(runs.includes('scripts/smoke-test-package.js'))
+  assert.ok(workflow.jobs.test.steps.some((s) => String(s.uses).startsWith('docker/setup-qemu-action')))
+})
+
+test('the release workflow proves the package installs and loads the no-op layer on macOS and Windows', () => {
+  const job = workflow.jobs['test-other-os']
+  assert.deepEqual(job.strategy.matrix.os.map((os) => os.split('-')[0]).sort(), ['macos', 'windows'])
+  const run = job.steps.map((s) => s.run ?? '').join('\n')
+  assert.match(run, /npm install --offline --ignore-scripts/)
+  assert.match(run, /import \{ ready \} from 'sd-notify-rs'/)
+})
+
+test('the release workflow publishes with provenance, only from a tag, after every build and test', () => {
+  const { publish } = workflow.jobs
+  assert.deepEqual(publish.needs, ['build', 'test', 'test-other-os'])
+  assert.equal(publish.permissions['id-token'], 'write')
+  assert.match(publish.if, /refs\/tags\/v/)
+  const runs = publish.steps.map((s) => s.run ?? '').join('\n')
+  const publishes = runs.split('\n').filter((l) => /\bnpm publish\b/.test(l))
+  assert.ok(publishes.length > 0)
+  for (const line of publishes) assert.match(line, /--provenance/)
+  assert.ok(runs.includes('sync-platform-packages.js --check --require-binaries'))
+  assert.deepEqual(Object.keys(workflow.on).sort(), ['push', 'workflow_dispatch'])
+  assert.deepEqual(workflow.permissions, { contents: 'read' })
+})

@@ -1,0 +1,79 @@
+// A TypeScript user of the whole public API, compiled by __test__/package.test.js with
+// `tsc --strict --noEmit` against the packed package: once as CommonJS (this file) and once as
+// ESM (the same text as consumer.mts), so both `types` conditions of the exports map are proven.
+// It is only type-checked, never run. `@ts-expect-error` lines prove the types are not `any`.
+
+import {
+  ready,
+  reloading,
+  stopping,
+  status,
+  watchdog,
+  watchdogTrigger,
+  setWatchdogTimeout,
+  extendTimeout,
+  mainPid,
+  errno,
+  busError,
+  notify,
+  barrier,
+  available,
+  watchdogEnabled,
+  booted,
+  NotifyListener,
+} from 'sd-notify-rs'
+import type { NotifyFields, NotifyMessage, NotifyOptions, WatchdogInfo } from 'sd-notify-rs'
+import * as sdNotify from 'sd-notify-rs'
+
+const sent: boolean[] = [
+  ready(),
+  ready('listening on :8080'),
+  reloading(),
+  reloading('re-reading config'),
+  stopping('draining connections'),
+  status('42 requests served'),
+  watchdog(),
+  watchdogTrigger(),
+  setWatchdogTimeout(30_000),
+  extendTimeout(5_000),
+  mainPid(1234),
+  errno(2),
+  busError('org.freedesktop.DBus.Error.TimedOut'),
+  available(),
+  booted(),
+  sdNotify.ready(),
+]
+
+const fields: NotifyFields = { READY: 1, STATUS: 'serving', MAINPID: 1234n, X_APP_EPOCH: 7, WATCHDOG: 'trigger' }
+const options: NotifyOptions = { fds: [3, 4] }
+sent.push(notify(fields, options), notify({ FDSTORE: 1, FDNAME: 'listener' }, { fds: [5] }), notify({ STOPPING: true }))
+
+// @ts-expect-error READY only takes 1, '1' or true
+notify({ READY: 2 })
+// @ts-expect-error STATUS is text
+notify({ STATUS: 5 })
+// @ts-expect-error fds are numbers
+notify({ FDSTORE: 1 }, { fds: ['3'] })
+// @ts-expect-error ready() takes a status string, not a number
+ready(1)
+
+const info: WatchdogInfo | null = watchdogEnabled()
+const pingEveryMs: number | undefined = info ? info.timeoutMs / 2 : undefined
+
+async function listen(): Promise<string> {
+  const synced: boolean = await barrier()
+  const syncedSoon: boolean = await barrier(1000)
+  const listener = new NotifyListener()
+  const named = new NotifyListener('@sd-notify-rs-types')
+  const address: string = listener.address
+  const message: NotifyMessage = await listener.receive(2000)
+  const ready: string | undefined = message.fields['READY']
+  const bytes: number = message.raw.length
+  const who: number[] = [message.pid, message.uid, message.gid, ...message.fds]
+  listener.close()
+  named.close()
+  const closed: boolean = listener.closed
+  return `${synced} ${syncedSoon} ${address} ${ready} ${bytes} ${who.join(',')} ${closed} ${pingEveryMs}`
+}
+
+export { sent, listen }

@@ -1,0 +1,110 @@
+'use strict'
+// Keeps the platform packages in step with the main package. For every Rust target in
+// package.json's `napi.targets` it writes npm/<platform>/package.json and README.md, and it sets
+// the main package's `optionalDependencies` to exactly those packages, all at the main version.
+//
+//   node scripts/sync-platform-packages.js                     write (also run by `npm version`)
+//   node scripts/sync-platform-packages.js --check             change nothing; exit 1 if out of date
+//   node scripts/sync-platform-packages.js --check --require-binaries
+//                                                              also exit 1 if a .node file is missing (release)
+
+const fs = require('node:fs')
+const path = require('node:path')
+const { parseTriple } = require('@napi-rs/cli')
+const { GLIBC_FLOOR } = require('./glibc-floor')
+
+const ROOT = path.join(__dirname, '..')
+const MAIN_JSON = path.join(ROOT, 'package.json')
+// Fields a platform package inherits from the main package (npm provenance checks `repository`).
+const INHERITED = ['license', 'engines', 'repository', 'homepage', 'bugs', 'author']
+
+/** The napi-rs description of each target: `{ triple, platformArchABI, platform, arch, abi }`. */
+function targets(main) {
+  return main.napi.targets.map(parseTriple)
+}
+
+/** The `libc` value npm matches against the installing machine, from the target's ABI. */
+function libcOf(abi) {
+  if (abi?.startsWith('gnu')) return ['glibc']
+  if (abi?.startsWith('musl')) return ['musl']
+  return undefined
+}
+
+/** The package.json of the platform package for `target`. */
+function platformPackageJson(main, target) {
+  const binary = `${main.napi.binaryName}.${target.platformArchABI}.node`
+  const pkg = {
+    name: `${main.name}-${target.platformArchABI}`,
+    version: main.version,
+    description: `The ${target.triple} binary of ${main.name}`,
+    os: [target.platform],
+    cpu: [target.arch],
+    libc: libcOf(target.abi),
+    main: binary,
+    files: [binary],
+  }
+  for (const field of INHERITED) if (main[field] !== undefined) pkg[field] = main[field]
+  return pkg
+}
+
+function platformReadme(main, target) {
+  const floor = GLIBC_FLOOR[target.platformArchABI]
+  const runsOn = floor
+    ? `Linux on ${target.arch} with glibc ${floor} or newer`
+    : `Linux on ${target.arch} with musl libc (Alpine)`
+  return [
+    `# \`${main.name}-${target.platformArchABI}\``,
+    '',
+    `The \`${target.triple}\` binary of [\`${main.name}\`](https://www.npmjs.com/package/${main.name}),`,
+    `for ${runsOn}.`,
+    '',
+    `Do not install it yourself: \`npm install ${main.name}\` installs the one that fits the machine, as an`,
+    'optional dependency. No install script runs and nothing is compiled.',
+    '',
+  ].join('\n')
+}
+
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`
+
+/** Every file this script owns, with the content it should have: `{ file: content }`. */
+function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) {
+  const files = {}
+  const optionalDependencies = {}
+  for (const target of targets(main)) {
+    const pkg = platformPackageJson(main, target)
+    const dir = path.join(ROOT, 'npm', target.platformArchABI)
+    files[path.join(dir, 'package.json')] = json(pkg)
+    files[path.join(dir, 'README.md')] = platformReadme(main, target)
+    optionalDependencies[pkg.name] = main.version
+  }
+  files[MAIN_JSON] = json({ ...main, optionalDependencies })
+  return files
+}
+
+/** The platform package directories whose .node file is missing (it is copied in at release). */
+function missingBinaries(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) {
+  return targets(main)
+    .map((t) => path.join(ROOT, 'npm', t.platformArchABI, `${main.napi.binaryName}.${t.platformArchABI}.node`))
+    .filter((file) => !fs.existsSync(file))
+}
+
+if (require.main === module) {
+  const check = process.argv.includes('--check')
+  const stale = []
+  for (const [file, content] of Object.entries(expectedFiles())) {
+    const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null
+    if (current === content) continue
+    stale.push(path.relative(ROOT, file))
+    if (!check) {
+      fs.mkdirSync(path.dirname(file), { recursive: true })
+      fs.writeFileSync(file, content)
+    }
+  }
+  const missing = process.argv.includes('--require-binaries') ? missingBinaries() : []
+  if (check && stale.length) console.error(`out of date (run node scripts/sync-platform-packages.js): ${stale.join(', ')}`)
+  if (!check && stale.length) console.log(`updated: ${stale.join(', ')}`)
+  if (missing.length) console.error(`missing binaries: ${missing.map((f) => path.relative(ROOT, f)).join(', ')}`)
+  process.exit((check && stale.length) || missing.length ? 1 : 0)
+}
+
+module.exports = { expectedFiles, missingBinaries, platformPackageJson, libcOf }
