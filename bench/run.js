@@ -9,6 +9,7 @@
 // --quick uses fewer rounds (for trying the bench out, not for the published figures).
 
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const common = require('./common')
 
@@ -60,7 +61,8 @@ function renderMachine(m, extra) {
 | Rust | ${m.rustc} |
 | sd-notify-rs | commit ${m.commit}${m.dirty ? ' (with uncommitted changes to the sources)' : ''} |
 | sd-notify (npm) | ${extra.sdNotify.path ? `${extra.sdNotify.version}, built with node-gyp against libsystemd in bench/scratch/` : `**not measured**: ${extra.sdNotify.reason}`} |
-| python3 | ${extra.python ? `${extra.python.version} (${extra.python.exe})` : 'not found'} |`
+| python3 | ${extra.python ? `${extra.python.version} (${extra.python.exe})` : 'not found'} |
+| load average (1 min) | ${fix(extra.loadStart)} at the start, ${fix(extra.loadEnd)} at the end (other work on the machine makes the figures noisier) |`
 }
 
 function renderPercall(r) {
@@ -187,7 +189,8 @@ async function main() {
   const python = common.findPython()
   const machine = common.machineInfo()
   const q = opts.quick
-  const sections = [renderMachine(machine, { sdNotify, python })]
+  const loadStart = os.loadavg()[0]
+  const sections = []
 
   if (opts.only.includes('percall')) {
     sections.push(renderPercall(await require('./percall').run({ sdNotify, python, rounds: q ? 5 : 21, spawnRounds: q ? 2 : 5, n: q ? 5000 : 20000 })))
@@ -199,6 +202,7 @@ async function main() {
   }
   if (opts.only.includes('restart')) sections.push(renderRestart(await require('./restart').run({ sdNotify, rounds: q ? 3 : 15 })))
 
+  sections.unshift(renderMachine(machine, { sdNotify, python, loadStart, loadEnd: os.loadavg()[0] }))
   const notes = fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8').trim()
   const md = `# Benchmarks
 
