@@ -166,12 +166,14 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
 #[derive(Debug, Default, Clone)]
 pub struct Message {
   payload: Vec<u8>,
-  keys: Vec<String>,
+  /// How many assignments `payload` holds.
+  count: usize,
 }
 
 impl Message {
   pub fn new() -> Self {
-    Self::default()
+    // Room for the usual one- or two-line message: one allocation per notification.
+    Self { payload: Vec::with_capacity(64), count: 0 }
   }
 
   /// Adds `KEY=value`, refusing keys, values and numbers the manager would misread.
@@ -184,7 +186,7 @@ impl Message {
     self.payload.extend_from_slice(key.as_bytes());
     self.payload.push(b'=');
     self.payload.extend_from_slice(value.as_bytes());
-    self.keys.push(key.to_owned());
+    self.count += 1;
     Ok(self)
   }
 
@@ -194,7 +196,8 @@ impl Message {
   }
 
   pub fn contains(&self, key: &str) -> bool {
-    self.keys.iter().any(|k| k == key)
+    // Values never hold a newline (validate_value), so lines are exactly the assignments.
+    self.payload.split(|b| *b == b'\n').any(|line| line.strip_prefix(key.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'=')))
   }
 
   pub fn is_empty(&self) -> bool {
@@ -210,7 +213,7 @@ impl Message {
       return Err(NotifyError::MessageTooLong { len: self.payload.len() });
     }
     // BARRIER=1 must travel alone: the manager treats it specially and closes its fd.
-    if self.contains("BARRIER") && self.keys.len() > 1 {
+    if self.count > 1 && self.contains("BARRIER") {
       return Err(NotifyError::InvalidCombination {
         reason: "BARRIER=1 must be alone in its datagram; use barrier()".into(),
       });
