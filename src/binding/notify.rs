@@ -97,18 +97,17 @@ pub struct NotifyOptions {
   pub fds: Option<Vec<f64>>,
 }
 
-/// Turns `options.fds` into descriptors, refusing negative or fractional numbers.
+/// Turns a JavaScript number into a descriptor, refusing negative or fractional numbers.
+pub(crate) fn fd_from_js(n: f64) -> Result<i32> {
+  let fd = decimal_from_f64("fd", n)
+    .map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is not a non-negative integer") })
+    .js()?;
+  i32::try_from(fd).map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is out of range") }).js()
+}
+
+/// Turns `options.fds` into descriptors.
 pub(crate) fn fds_from_js(fds: Option<Vec<f64>>) -> Result<Vec<i32>> {
-  fds
-    .unwrap_or_default()
-    .into_iter()
-    .map(|n| {
-      let fd = decimal_from_f64("fds", n)
-        .map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is not a non-negative integer") })
-        .js()?;
-      i32::try_from(fd).map_err(|_| NotifyError::InvalidFd { reason: format!("{n} is out of range") }).js()
-    })
-    .collect()
+  fds.unwrap_or_default().into_iter().map(fd_from_js).collect()
 }
 
 fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crate::protocol::Result<String> {
@@ -146,6 +145,44 @@ pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
     msg.push(&key, &value).js()?;
   }
   notify::send_message(msg, &fds).js()
+}
+
+/// Options of `fdStore()`.
+#[napi(object)]
+pub struct FdStoreOptions {
+  /// `FDNAME=`: the name the descriptor comes back under in `listenFds()` after a restart.
+  /// ASCII, 1..255 characters, no control characters, no `:`. Default: systemd names it `stored`.
+  pub name: Option<String>,
+  /// `false` sends `FDPOLL=0` (systemd >= 246): keep the descriptor even when it reports
+  /// EPOLLHUP/EPOLLERR. Default `true`: systemd drops a stored descriptor that hangs up.
+  pub poll: Option<bool>,
+}
+
+/// Hands `fd` to the service manager's fd store (`FDSTORE=1`, the fd passed with SCM_RIGHTS,
+/// systemd >= 219): systemd keeps a copy while the service restarts and passes it to the next
+/// process, which finds it in `listenFds()` under `options.name`. The unit needs
+/// `FileDescriptorStoreMax=` > 0, or systemd drops the descriptor silently.
+///
+/// Returns `true` when sent, `false` when not under a service manager. Throws
+/// `ERR_SD_NOTIFY_INVALID_FD` for a negative, fractional or closed descriptor and
+/// `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse, also when not under a manager.
+/// See https://www.freedesktop.org/software/systemd/man/sd_pid_notify_with_fds.html
+#[napi]
+pub fn fd_store(fd: f64, options: Option<FdStoreOptions>) -> Result<bool> {
+  let fd = fd_from_js(fd)?;
+  let (name, poll) = match options {
+    Some(o) => (o.name, o.poll.unwrap_or(true)),
+    None => (None, true),
+  };
+  notify::fd_store(fd, name.as_deref(), poll).js()
+}
+
+/// Asks the manager to close its stored descriptors named `name` (`FDSTOREREMOVE=1` + `FDNAME=`,
+/// systemd >= 236). Returns `true` when sent, `false` when not under a manager; throws
+/// `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse.
+#[napi]
+pub fn fd_store_remove(name: String) -> Result<bool> {
+  notify::fd_store_remove(&name).js()
 }
 
 /// Resolves `true` once the service manager has processed every notification sent before it

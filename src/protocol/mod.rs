@@ -4,6 +4,7 @@ pub mod address;
 pub mod barrier;
 pub mod booted;
 pub mod error;
+pub mod listen_fds;
 pub mod listener;
 pub mod message;
 pub mod notify;

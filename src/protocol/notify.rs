@@ -5,7 +5,7 @@ use std::os::fd::RawFd;
 
 use super::error::Result;
 use super::message::Message;
-use super::socket::send_to_env;
+use super::socket::{send_to_env, validate_fds};
 
 /// Sends a built message with optional descriptors.
 pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
@@ -56,10 +56,50 @@ pub fn assign_u64(key: &str, value: u64) -> Result<bool> {
   send_message(msg, &[])
 }
 
+/// FDSTORE=1 with `fd` (+ FDNAME=, + FDPOLL=0 when `poll` is false): the manager keeps a copy
+/// across restarts (needs FileDescriptorStoreMax= > 0, or it is dropped silently) and passes it to
+/// the next process through LISTEN_FDS. The fd and name are checked even when not under a manager,
+/// so a mistake shows up before deployment.
+pub fn fd_store(fd: RawFd, name: Option<&str>, poll: bool) -> Result<bool> {
+  validate_fds(&[fd])?;
+  let mut msg = Message::new();
+  msg.push("FDSTORE", "1")?;
+  if let Some(name) = name {
+    msg.push("FDNAME", name)?;
+  }
+  if !poll {
+    msg.push("FDPOLL", "0")?;
+  }
+  send_message(msg, &[fd])
+}
+
+/// FDSTOREREMOVE=1 + FDNAME=: the manager closes its stored fds of that name.
+pub fn fd_store_remove(name: &str) -> Result<bool> {
+  let mut msg = Message::new();
+  msg.push("FDSTOREREMOVE", "1")?.push("FDNAME", name)?;
+  send_message(msg, &[])
+}
+
 /// CLOCK_MONOTONIC in microseconds: the clock systemd compares MONOTONIC_USEC against.
 pub fn monotonic_usec() -> u64 {
   let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
   // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists on Linux.
   unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
   (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn fd_store_refuses_bad_names_and_descriptors_before_looking_for_a_manager() {
+    let stdin = 0;
+    for bad in ["", "a:b", "tab\there", "ü"] {
+      assert_eq!(fd_store(stdin, Some(bad), true).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FDNAME", "{bad:?}");
+      assert_eq!(fd_store_remove(bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FDNAME", "{bad:?}");
+    }
+    assert_eq!(fd_store(-1, None, true).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+    assert_eq!(fd_store(1_000_000, None, true).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+  }
 }

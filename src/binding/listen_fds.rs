@@ -1,0 +1,52 @@
+//! `listenFds()`: the descriptors systemd passed (socket activation, the fd store).
+
+use napi_derive::napi;
+
+use super::error::{IntoJs, Result};
+use crate::protocol::listen_fds;
+
+/// One descriptor passed by the service manager.
+#[napi(object)]
+pub struct ListenFd {
+  /// The descriptor number (3, 4, ...). Listen on it with `server.listen({ fd })`.
+  pub fd: i32,
+  /// `FileDescriptorName=` of the socket unit (default: the socket unit's name, e.g. `app.socket`),
+  /// the `FDNAME=` it was stored under (`stored` when none was given), or `unknown` when
+  /// systemd passed no names.
+  pub name: String,
+  /// `true` when an earlier `listenFds()` call of this process already returned this descriptor:
+  /// someone in this process may already own it. `false` only the first time.
+  pub taken: bool,
+}
+
+/// Options of `listenFds()`.
+#[napi(object)]
+pub struct ListenFdsOptions {
+  /// Remove `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` from the environment
+  /// afterwards (also on error), so child processes do not see them. Default `false`.
+  pub unset_environment: Option<bool>,
+}
+
+/// The descriptors the service manager passed to this process (socket activation, or the fd store
+/// after a restart), as `sd_listen_fds_with_names(3)` reads them: only when `LISTEN_PID` (and
+/// `LISTEN_PIDFDID`, when set and pidfds are supported) is this process; `[]` when nothing was
+/// passed. Sets close-on-exec on each descriptor. Names default to `unknown`.
+///
+/// The first call takes the descriptors; later calls return the same list with `taken: true`
+/// (never reading the environment again), so no descriptor is handed out twice as new.
+///
+/// Throws `ERR_SD_NOTIFY_INVALID_ENV` when a variable is malformed, `LISTEN_FDS` is not positive,
+/// or `LISTEN_FDNAMES` names a different number of descriptors; `EBADF` when a promised descriptor
+/// is not open. See https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html
+#[napi]
+pub fn listen_fds(options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
+  let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
+  let taken = listen_fds::take(unset).js()?;
+  Ok(
+    taken
+      .fds
+      .into_iter()
+      .map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before })
+      .collect(),
+  )
+}

@@ -1,0 +1,348 @@
+//! sd_listen_fds_with_names: the descriptors the service manager passed at exec time (socket
+//! activation or the fd store), with their names.
+//!
+//! [`parse`] is the environment parsing alone (no descriptor is touched), driven by a lookup
+//! closure so every rule is unit-tested; [`take`] applies it to this process: sets FD_CLOEXEC,
+//! remembers what it handed out, optionally unsets the variables.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+
+use nix::errno::Errno;
+
+use super::error::{NotifyError, Result};
+
+/// The first passed descriptor (SD_LISTEN_FDS_START); the others follow without gaps.
+pub const LISTEN_FDS_START: RawFd = 3;
+
+/// The variables the manager sets for a socket-activated or fd-store process.
+pub const LISTEN_VARIABLES: [&str; 4] = ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDS", "LISTEN_FDNAMES"];
+
+/// The name of a descriptor when `LISTEN_FDNAMES` is absent.
+pub const UNKNOWN_NAME: &str = "unknown";
+
+/// One passed descriptor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenFd {
+  pub fd: RawFd,
+  /// `FileDescriptorName=` of the socket unit, or `FDNAME=` of the fd store; `unknown` when unnamed.
+  pub name: String,
+}
+
+fn env_str(name: &'static str, raw: OsString) -> Result<String> {
+  raw
+    .into_string()
+    .map_err(|_| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
+}
+
+/// Strict decimal: digits only (no sign, no spaces, no `0x`), so nothing is guessed.
+fn decimal<T: std::str::FromStr>(name: &'static str, text: &str, what: &str) -> Result<T> {
+  let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { text.parse().ok() } else { None };
+  parsed.ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: format!("{text:?} is not {what}") })
+}
+
+/// Reads `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` through `lookup`, for
+/// the process `own_pid` whose pidfd inode id `own_pidfd_id` returns (`None`: pidfds or pidfs
+/// unsupported, then `LISTEN_PIDFDID` is parsed but not compared, as libsystemd does).
+///
+/// `Ok(vec![])` when nothing was passed to this process: `LISTEN_PID` or `LISTEN_FDS` unset,
+/// `LISTEN_PID` or `LISTEN_PIDFDID` naming another process. Errors when a variable does not
+/// parse, `LISTEN_FDS` is not positive or overflows, or `LISTEN_FDNAMES` has a different count.
+pub fn parse(
+  lookup: impl Fn(&str) -> Option<OsString>,
+  own_pid: u32,
+  own_pidfd_id: impl FnOnce() -> Option<u64>,
+) -> Result<Vec<ListenFd>> {
+  let Some(raw_pid) = lookup("LISTEN_PID") else { return Ok(Vec::new()) };
+  let text = env_str("LISTEN_PID", raw_pid)?;
+  let pid: u32 = decimal("LISTEN_PID", &text, "a process id")?;
+  if pid == 0 || pid > i32::MAX as u32 {
+    return Err(NotifyError::InvalidEnvironment { name: "LISTEN_PID", reason: format!("{pid} is not a process id") });
+  }
+  // Inherited through a fork or an exec we did not expect: these fds are someone else's.
+  if pid != own_pid {
+    return Ok(Vec::new());
+  }
+
+  if let Some(raw_id) = lookup("LISTEN_PIDFDID") {
+    let text = env_str("LISTEN_PIDFDID", raw_id)?;
+    let id: u64 = decimal("LISTEN_PIDFDID", &text, "a pidfd inode id")?;
+    // A recycled pid passes the LISTEN_PID check; the pidfd inode id (systemd >= 258) does not.
+    if own_pidfd_id().is_some_and(|own| own != id) {
+      return Ok(Vec::new());
+    }
+  }
+
+  let Some(raw_fds) = lookup("LISTEN_FDS") else { return Ok(Vec::new()) };
+  let text = env_str("LISTEN_FDS", raw_fds)?;
+  let count: i32 = decimal("LISTEN_FDS", &text, "a positive number of descriptors")?;
+  if count <= 0 || count > i32::MAX - LISTEN_FDS_START {
+    return Err(NotifyError::InvalidEnvironment {
+      name: "LISTEN_FDS",
+      reason: format!("{count} is not a positive number of descriptors starting at fd {LISTEN_FDS_START}"),
+    });
+  }
+  let count_usize = count as usize;
+
+  let names: Vec<String> = match lookup("LISTEN_FDNAMES") {
+    None => vec![UNKNOWN_NAME.to_owned(); count_usize],
+    Some(raw) => {
+      let text = env_str("LISTEN_FDNAMES", raw)?;
+      // Like libsystemd: empty fields are kept ("a::b" is three names), an empty value has none.
+      let names: Vec<String> = if text.is_empty() { Vec::new() } else { text.split(':').map(str::to_owned).collect() };
+      if names.len() != count_usize {
+        return Err(NotifyError::InvalidEnvironment {
+          name: "LISTEN_FDNAMES",
+          reason: format!("it names {} descriptors but LISTEN_FDS={count}", names.len()),
+        });
+      }
+      names
+    }
+  };
+
+  Ok(names.into_iter().zip(LISTEN_FDS_START..).map(|(name, fd)| ListenFd { fd, name }).collect())
+}
+
+/// The inode id of a pidfd of this process: unique per process on pidfs (Linux >= 6.9), where it
+/// is what systemd puts in LISTEN_PIDFDID. `None` when pidfd_open or pidfs is unavailable (before
+/// pidfs, every pidfd shares one anonymous inode, so its number identifies nothing).
+pub fn own_pidfd_id() -> Option<u64> {
+  const PID_FS_MAGIC: i64 = 0x5049_4446;
+  // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+  let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+  let raw = RawFd::try_from(raw).ok().filter(|fd| *fd >= 0)?;
+  // SAFETY: pidfd_open just returned this descriptor; nobody else owns it.
+  let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
+  let mut fs = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+  // SAFETY: fs is a writable statfs buffer for the duration of the call.
+  if unsafe { libc::fstatfs(pidfd.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
+    return None;
+  }
+  // SAFETY: fstatfs succeeded and filled the buffer (it was zeroed anyway).
+  let fs = unsafe { fs.assume_init() };
+  #[allow(clippy::unnecessary_cast)] // f_type's width differs between architectures
+  if fs.f_type as i64 != PID_FS_MAGIC {
+    return None;
+  }
+  let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
+  // SAFETY: st is a writable stat buffer for the duration of the call.
+  if unsafe { libc::fstat(pidfd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+    return None;
+  }
+  // SAFETY: fstat succeeded.
+  let st = unsafe { st.assume_init() };
+  // On 32-bit ino_t the id is truncated and systemd itself refuses to use it.
+  #[allow(clippy::unnecessary_cast)] // ino_t is not 64 bits everywhere
+  let ino = st.st_ino as u64;
+  (std::mem::size_of::<libc::ino_t>() == 8).then_some(ino)
+}
+
+fn set_cloexec(fd: RawFd) -> Result<()> {
+  // SAFETY: F_GETFD/F_SETFD only read and write the descriptor flags.
+  let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+  if flags < 0 {
+    return Err(NotifyError::os("fcntl(F_GETFD) on a descriptor LISTEN_FDS promised", Errno::last()));
+  }
+  // SAFETY: as above.
+  if flags & libc::FD_CLOEXEC == 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+    return Err(NotifyError::os("fcntl(F_SETFD, FD_CLOEXEC)", Errno::last()));
+  }
+  Ok(())
+}
+
+/// What [`take`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+  pub fds: Vec<ListenFd>,
+  /// An earlier call of this process already handed these descriptors out.
+  pub taken_before: bool,
+}
+
+/// The descriptors handed out so far: they are this process's once, whatever the environment
+/// says later (it may have been unset, or changed by code that should not have).
+static HANDED_OUT: Mutex<Option<Vec<ListenFd>>> = Mutex::new(None);
+
+/// sd_listen_fds_with_names for this process. The first call that finds descriptors sets
+/// FD_CLOEXEC on them (children must not inherit them by accident) and remembers them; every
+/// later call returns the same list with `taken_before` set, without reading the environment,
+/// so no descriptor is ever handed out twice as new. With `unset_environment` the variables are
+/// removed afterwards, whatever the outcome (as libsystemd does).
+pub fn take(unset_environment: bool) -> Result<Taken> {
+  // A poisoned lock only means a panic elsewhere; the remembered list is still valid.
+  let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+  let outcome = match handed_out.as_ref() {
+    Some(fds) => Ok(Taken { fds: fds.clone(), taken_before: true }),
+    None => parse(|k| std::env::var_os(k), std::process::id(), own_pidfd_id).and_then(|fds| {
+      fds.iter().try_for_each(|f| set_cloexec(f.fd))?;
+      if !fds.is_empty() {
+        *handed_out = Some(fds.clone());
+      }
+      Ok(Taken { fds, taken_before: false })
+    }),
+  };
+  if unset_environment {
+    for name in LISTEN_VARIABLES {
+      std::env::remove_var(name);
+    }
+  }
+  outcome
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  const PID: u32 = 4242;
+
+  fn with_id(vars: &[(&str, &str)], pidfd_id: Option<u64>) -> Result<Vec<ListenFd>> {
+    let vars: Vec<(String, OsString)> = vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+    parse(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()), PID, || pidfd_id)
+  }
+
+  fn with(vars: &[(&str, &str)]) -> Result<Vec<ListenFd>> {
+    with_id(vars, None)
+  }
+
+  fn fds(list: &[(RawFd, &str)]) -> Vec<ListenFd> {
+    list.iter().map(|(fd, name)| ListenFd { fd: *fd, name: name.to_string() }).collect()
+  }
+
+  fn code(r: Result<Vec<ListenFd>>) -> String {
+    r.unwrap_err().code()
+  }
+
+  #[test]
+  fn nothing_set_means_no_descriptors() {
+    assert_eq!(with(&[]).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn listen_fds_without_listen_pid_means_no_descriptors() {
+    assert_eq!(with(&[("LISTEN_FDS", "2")]).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn listen_pid_without_listen_fds_means_no_descriptors() {
+    assert_eq!(with(&[("LISTEN_PID", "4242")]).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn another_processs_pid_means_no_descriptors() {
+    assert_eq!(with(&[("LISTEN_PID", "4243"), ("LISTEN_FDS", "1")]).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn another_processs_pid_wins_over_a_malformed_listen_fds() {
+    // Like libsystemd: LISTEN_FDS is only read once LISTEN_PID says the fds are ours.
+    assert_eq!(with(&[("LISTEN_PID", "1"), ("LISTEN_FDS", "garbage")]).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn descriptors_start_at_three_and_are_named_unknown_without_listen_fdnames() {
+    assert_eq!(
+      with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", "3")]).unwrap(),
+      fds(&[(3, "unknown"), (4, "unknown"), (5, "unknown")])
+    );
+  }
+
+  #[test]
+  fn names_come_from_listen_fdnames_in_order() {
+    assert_eq!(
+      with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", "2"), ("LISTEN_FDNAMES", "http:metrics")]).unwrap(),
+      fds(&[(3, "http"), (4, "metrics")])
+    );
+  }
+
+  #[test]
+  fn empty_names_are_kept_as_fields() {
+    assert_eq!(
+      with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", "3"), ("LISTEN_FDNAMES", "a::b")]).unwrap(),
+      fds(&[(3, "a"), (4, ""), (5, "b")])
+    );
+  }
+
+  #[test]
+  fn a_name_count_mismatch_is_an_error() {
+    for names in ["http", "a:b:c", ""] {
+      let r = with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", "2"), ("LISTEN_FDNAMES", names)]);
+      assert_eq!(code(r), "ERR_SD_NOTIFY_INVALID_ENV", "{names:?}");
+    }
+  }
+
+  #[test]
+  fn a_malformed_listen_pid_is_an_error() {
+    for bad in ["", "abc", "-1", "0", "+5", " 4242", "4242 ", "0x10", "2147483648", "99999999999999999999"] {
+      assert_eq!(code(with(&[("LISTEN_PID", bad), ("LISTEN_FDS", "1")])), "ERR_SD_NOTIFY_INVALID_ENV", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn a_malformed_or_non_positive_listen_fds_is_an_error() {
+    for bad in ["", "abc", "0", "-1", "1.5", " 1", "2147483645", "2147483648", "99999999999999999999"] {
+      assert_eq!(code(with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", bad)])), "ERR_SD_NOTIFY_INVALID_ENV", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn the_largest_listen_fds_that_does_not_overflow_parses() {
+    let max = (i32::MAX - LISTEN_FDS_START).to_string();
+    let r = with(&[("LISTEN_PID", "4242"), ("LISTEN_FDS", &max), ("LISTEN_FDNAMES", "x")]);
+    // Parses as a count (then fails only on the name count).
+    assert!(r.unwrap_err().to_string().contains("LISTEN_FDNAMES"));
+  }
+
+  #[test]
+  fn a_matching_pidfd_id_passes_and_another_one_means_no_descriptors() {
+    let vars = [("LISTEN_PID", "4242"), ("LISTEN_PIDFDID", "777"), ("LISTEN_FDS", "1")];
+    assert_eq!(with_id(&vars, Some(777)).unwrap(), fds(&[(3, "unknown")]));
+    assert_eq!(with_id(&vars, Some(778)).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn without_pidfd_support_listen_pidfdid_is_not_compared() {
+    let vars = [("LISTEN_PID", "4242"), ("LISTEN_PIDFDID", "777"), ("LISTEN_FDS", "1")];
+    assert_eq!(with_id(&vars, None).unwrap(), fds(&[(3, "unknown")]));
+  }
+
+  #[test]
+  fn a_malformed_listen_pidfdid_is_an_error_even_without_pidfd_support() {
+    for bad in ["", "x", "-1", "18446744073709551616"] {
+      let vars = [("LISTEN_PID", "4242"), ("LISTEN_PIDFDID", bad), ("LISTEN_FDS", "1")];
+      assert_eq!(code(with_id(&vars, None)), "ERR_SD_NOTIFY_INVALID_ENV", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn listen_pidfdid_is_ignored_when_listen_pid_is_not_ours() {
+    let vars = [("LISTEN_PID", "1"), ("LISTEN_PIDFDID", "x"), ("LISTEN_FDS", "1")];
+    assert_eq!(with_id(&vars, Some(1)).unwrap(), vec![]);
+  }
+
+  #[test]
+  fn the_pidfd_id_is_only_looked_up_when_listen_pidfdid_is_set() {
+    let looked_up = std::cell::Cell::new(false);
+    let r = parse(
+      |k| match k {
+        "LISTEN_PID" => Some("4242".into()),
+        "LISTEN_FDS" => Some("1".into()),
+        _ => None,
+      },
+      PID,
+      || {
+        looked_up.set(true);
+        Some(1)
+      },
+    );
+    assert_eq!(r.unwrap().len(), 1);
+    assert!(!looked_up.get());
+  }
+
+  #[test]
+  fn own_pidfd_id_is_stable_and_distinct_from_other_processes() {
+    // Only meaningful on pidfs kernels; elsewhere it must say "unsupported".
+    let Some(id) = own_pidfd_id() else { return };
+    assert_eq!(own_pidfd_id(), Some(id));
+    assert_ne!(id, 0);
+  }
+}
