@@ -3,6 +3,7 @@
 
 const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
 const { startWatchdogFor } = require('./lib/watchdog')
+const { listenFds, listen, listenInfo } = require('./lib/listen').bindListen(native)
 
 module.exports = {
   ready: native.ready,
@@ -23,5 +24,10 @@ module.exports = {
   startWatchdog: startWatchdogFor(native),
   Watchdog: native.Watchdog,
   booted: native.booted,
+  listenFds,
+  fdStore: native.fdStore,
+  fdStoreRemove: native.fdStoreRemove,
+  listen,
+  listenInfo,
   NotifyListener: native.NotifyListener,
 }

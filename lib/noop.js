@@ -33,6 +33,9 @@ module.exports = {
     }
   },
   booted: notSent,
+  listenFds: () => [],
+  fdStore: notSent,
+  fdStoreRemove: notSent,
   NotifyListener: class NotifyListener {
     constructor() {
       throw unsupported('NotifyListener')

@@ -105,3 +105,63 @@ export interface WatchdogOptions {
  * for bad options. `WATCHDOG_USEC` and `NOTIFY_SOCKET` are read once, here.
  */
 export declare function startWatchdog(options?: WatchdogOptions): Watchdog | null
+
+import type { Server as NetServer, ListenOptions as NetListenOptions } from 'node:net'
+
+/**
+ * Options of `listen()`. Besides these, anything `server.listen(options)` takes (`port`, `host`,
+ * `path`, `backlog`, `ipv6Only`, ...) is used when no socket was passed and a new one is created.
+ */
+export interface SystemdListenOptions extends NetListenOptions {
+  /**
+   * The descriptor's name: `FileDescriptorName=` of the socket unit, and the `FDNAME=` a new socket
+   * is stored under. Without it, the one passed descriptor is taken whatever its name (more than
+   * one is an error), and a stored socket is named `stored` by systemd.
+   */
+  name?: string
+  /**
+   * Hand a newly created socket to the fd store (`FDSTORE=1`) so the next process of the service
+   * gets it back: `'auto'` (default) when systemd says the unit has one (the `FDSTORE` variable,
+   * systemd >= 254), `true` always when under a service manager (use it on systemd < 254, with
+   * `FileDescriptorStoreMax=` > 0 in the unit), `false` never. Passed sockets are never stored again.
+   */
+  fdStore?: boolean | 'auto'
+  /** `false` stores with `FDPOLL=0` (see `fdStore()`). */
+  poll?: boolean
+}
+
+/** How `listen()` set a server up. */
+export interface SystemdListenInfo {
+  /** The listening descriptor, or `null` when Node does not expose it (cluster round-robin workers). */
+  fd: number | null
+  /** Its name: the one systemd passed (`unknown` when unnamed), else `options.name`, else `null`. */
+  name: string | null
+  /** `true` when the socket came from systemd (socket activation or the fd store). */
+  inherited: boolean
+  /** `true` when a new socket was sent to the fd store (`fdStore()` returned `true`). */
+  stored: boolean
+}
+
+/**
+ * Makes `server` (an `http.Server`, `https.Server` or any `net.Server`; for Express pass
+ * `http.createServer(app)`, for Fastify `fastify.server` after `await fastify.ready()`) listen,
+ * so that a restart drops no connection:
+ *
+ * 1. when systemd passed a socket (`listenFds()`, socket activation or the fd store) named
+ *    `options.name`, the server listens on it (`server.listen({ fd })`), whatever `port` says;
+ * 2. else it listens as `server.listen(options)` would, then hands the new socket to the fd store
+ *    when `options.fdStore` says so, under `options.name`.
+ *
+ * Resolves with `server` once it listens; `listenInfo(server)` tells which way it went. Each
+ * passed socket is given to one server only. Rejects with the server's `'error'` (`EADDRINUSE`, ...),
+ * `ERR_SD_NOTIFY_INVALID_VALUE` for bad options or an ambiguous choice, `ERR_SD_NOTIFY_NO_SERVER_FD`
+ * when the fd store is wanted but `server._handle.fd` (Node's internal, stable on Linux) is missing,
+ * and `fdStore()`'s errors; the server is closed again when storing fails.
+ *
+ * @example
+ * const server = await listen(http.createServer(app), { name: 'http', port: 8080 })
+ */
+export declare function listen<S extends NetServer>(server: S, options?: SystemdListenOptions): Promise<S>
+
+/** How `listen()` set `server` up, or `undefined` when it did not. */
+export declare function listenInfo(server: NetServer): SystemdListenInfo | undefined
