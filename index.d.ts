@@ -106,6 +106,66 @@ export interface WatchdogOptions {
  */
 export declare function startWatchdog(options?: WatchdogOptions): Watchdog | null
 
+import type { Server as NetServer, ListenOptions as NetListenOptions } from 'node:net'
+
+/**
+ * Options of `listen()`. Besides these, anything `server.listen(options)` takes (`port`, `host`,
+ * `path`, `backlog`, `ipv6Only`, ...) is used when no socket was passed and a new one is created.
+ */
+export interface SystemdListenOptions extends NetListenOptions {
+  /**
+   * The descriptor's name: `FileDescriptorName=` of the socket unit, and the `FDNAME=` a new socket
+   * is stored under. Without it, the one passed descriptor is taken whatever its name (more than
+   * one is an error), and a stored socket is named `stored` by systemd.
+   */
+  name?: string
+  /**
+   * Hand a newly created socket to the fd store (`FDSTORE=1`) so the next process of the service
+   * gets it back: `'auto'` (default) when systemd says the unit has one (the `FDSTORE` variable,
+   * systemd >= 254), `true` always when under a service manager (use it on systemd < 254, with
+   * `FileDescriptorStoreMax=` > 0 in the unit), `false` never. Passed sockets are never stored again.
+   */
+  fdStore?: boolean | 'auto'
+  /** `false` stores with `FDPOLL=0` (see `fdStore()`). */
+  poll?: boolean
+}
+
+/** How `listen()` set a server up. */
+export interface SystemdListenInfo {
+  /** The listening descriptor, or `null` when Node does not expose it (cluster round-robin workers). */
+  fd: number | null
+  /** Its name: the one systemd passed (`unknown` when unnamed), else `options.name`, else `null`. */
+  name: string | null
+  /** `true` when the socket came from systemd (socket activation or the fd store). */
+  inherited: boolean
+  /** `true` when a new socket was sent to the fd store (`fdStore()` returned `true`). */
+  stored: boolean
+}
+
+/**
+ * Makes `server` (an `http.Server`, `https.Server` or any `net.Server`; for Express pass
+ * `http.createServer(app)`, for Fastify `fastify.server` after `await fastify.ready()`) listen,
+ * so that a restart drops no connection:
+ *
+ * 1. when systemd passed a socket (`listenFds()`, socket activation or the fd store) named
+ *    `options.name`, the server listens on it (`server.listen({ fd })`), whatever `port` says;
+ * 2. else it listens as `server.listen(options)` would, then hands the new socket to the fd store
+ *    when `options.fdStore` says so, under `options.name`.
+ *
+ * Resolves with `server` once it listens; `listenInfo(server)` tells which way it went. Each
+ * passed socket is given to one server only. Rejects with the server's `'error'` (`EADDRINUSE`, ...),
+ * `ERR_SD_NOTIFY_INVALID_VALUE` for bad options or an ambiguous choice, `ERR_SD_NOTIFY_NO_SERVER_FD`
+ * when the fd store is wanted but `server._handle.fd` (Node's internal, stable on Linux) is missing,
+ * and `fdStore()`'s errors; the server is closed again when storing fails.
+ *
+ * @example
+ * const server = await listen(http.createServer(app), { name: 'http', port: 8080 })
+ */
+export declare function listen<S extends NetServer>(server: S, options?: SystemdListenOptions): Promise<S>
+
+/** How `listen()` set `server` up, or `null` when it did not. */
+export declare function listenInfo(server: NetServer): SystemdListenInfo | null
+
 /**
  * A datagram socket that receives notifications like the service manager does, with the
  * sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
@@ -181,6 +241,81 @@ export declare function errno(code: number): boolean
  * now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
  */
 export declare function extendTimeout(ms: number): boolean
+
+/**
+ * Hands `fd` to the service manager's fd store (`FDSTORE=1`, the fd passed with SCM_RIGHTS,
+ * systemd >= 219): systemd keeps a copy while the service restarts and passes it to the next
+ * process, which finds it in `listenFds()` under `options.name`. The unit needs
+ * `FileDescriptorStoreMax=` > 0, or systemd drops the descriptor silently.
+ *
+ * Returns `true` when sent, `false` when not under a service manager. Throws
+ * `ERR_SD_NOTIFY_INVALID_FD` for a negative, fractional or closed descriptor and
+ * `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse, also when not under a manager.
+ * See https://www.freedesktop.org/software/systemd/man/sd_pid_notify_with_fds.html
+ */
+export declare function fdStore(fd: number, options?: FdStoreOptions | undefined | null): boolean
+
+/** Options of `fdStore()`. */
+export interface FdStoreOptions {
+  /**
+   * `FDNAME=`: the name the descriptor comes back under in `listenFds()` after a restart.
+   * ASCII, 1..255 characters, no control characters, no `:`. Default: systemd names it `stored`.
+   */
+  name?: string
+  /**
+   * `false` sends `FDPOLL=0` (systemd >= 246): keep the descriptor even when it reports
+   * EPOLLHUP/EPOLLERR. Default `true`: systemd drops a stored descriptor that hangs up.
+   */
+  poll?: boolean
+}
+
+/**
+ * Asks the manager to close its stored descriptors named `name` (`FDSTOREREMOVE=1` + `FDNAME=`,
+ * systemd >= 236). Returns `true` when sent, `false` when not under a manager; throws
+ * `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse.
+ */
+export declare function fdStoreRemove(name: string): boolean
+
+/** One descriptor passed by the service manager. */
+export interface ListenFd {
+  /** The descriptor number (3, 4, ...). Listen on it with `server.listen({ fd })`. */
+  fd: number
+  /**
+   * `FileDescriptorName=` of the socket unit (default: the socket unit's name, e.g. `app.socket`),
+   * the `FDNAME=` it was stored under (`stored` when none was given), or `unknown` when
+   * systemd passed no names.
+   */
+  name: string
+  /**
+   * `true` when an earlier `listenFds()` call of this process already returned this descriptor:
+   * someone in this process may already own it. `false` only the first time.
+   */
+  taken: boolean
+}
+
+/**
+ * The descriptors the service manager passed to this process (socket activation, or the fd store
+ * after a restart), as `sd_listen_fds_with_names(3)` reads them: only when `LISTEN_PID` (and
+ * `LISTEN_PIDFDID`, when set and pidfds are supported) is this process; `[]` when nothing was
+ * passed. Sets close-on-exec on each descriptor. Names default to `unknown`.
+ *
+ * The first call takes the descriptors; later calls return the same list with `taken: true`
+ * (never reading the environment again), so no descriptor is handed out twice as new.
+ *
+ * Throws `ERR_SD_NOTIFY_INVALID_ENV` when a variable is malformed, `LISTEN_FDS` is not positive,
+ * or `LISTEN_FDNAMES` names a different number of descriptors; `EBADF` when a promised descriptor
+ * is not open. See https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html
+ */
+export declare function listenFds(options?: ListenFdsOptions | undefined | null): Array<ListenFd>
+
+/** Options of `listenFds()`. */
+export interface ListenFdsOptions {
+  /**
+   * Remove `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` from the environment
+   * afterwards (also on error), so child processes do not see them. Default `false`.
+   */
+  unsetEnvironment?: boolean
+}
 
 /** Tells the manager that the service's main process is now `pid` (`MAINPID=`). */
 export declare function mainPid(pid: number): boolean

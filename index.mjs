@@ -19,7 +19,14 @@ export const {
   barrier,
   available,
   watchdogEnabled,
+  startWatchdog,
+  Watchdog,
   booted,
+  listenFds,
+  fdStore,
+  fdStoreRemove,
+  listen,
+  listenInfo,
   NotifyListener,
 } = sdNotify
 

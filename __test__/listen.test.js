@@ -226,9 +226,9 @@ test('a server without _handle.fd (cluster round-robin worker) cannot be stored:
   await assertNothingArrives()
 })
 
-test('listenInfo is undefined for servers listen() did not set up', (t) => {
-  assert.equal(sd.listenInfo(server(t)), undefined)
-  assert.equal(sd.listenInfo(null), undefined)
+test('listenInfo is null for servers listen() did not set up', (t) => {
+  assert.equal(sd.listenInfo(server(t)), null)
+  assert.equal(sd.listenInfo(null), null)
 })
 
 test('works for a plain net.Server', async (t) => {

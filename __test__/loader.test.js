@@ -179,7 +179,14 @@ const NOOP = {
   barrier: { args: [], returns: 'Promise<false>' },
   available: { args: [], returns: false },
   watchdogEnabled: { args: [], returns: null },
+  startWatchdog: { args: [], returns: null },
+  Watchdog: { args: [], returns: 'throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM' },
   booted: { args: [], returns: false },
+  listenFds: { args: [], returns: [] },
+  fdStore: { args: [3, { name: 'http' }], returns: false },
+  fdStoreRemove: { args: ['http'], returns: false },
+  listen: { args: [], returns: 'rejects ERR_SD_NOTIFY_INVALID_VALUE' },
+  listenInfo: { args: [{}], returns: null },
   NotifyListener: { args: [], returns: 'throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM' },
 }
 

@@ -138,10 +138,10 @@ function bindListen(native) {
     return server
   }
 
-  /** How listen() set up `server`, or undefined when listen() did not. */
+  /** How listen() set up `server`, or null when listen() did not. */
   function listenInfo(server) {
     const info = server && typeof server === 'object' ? infos.get(server) : undefined
-    return info && { ...info }
+    return info ? { ...info } : null
   }
 
   return { listenFds, listen, listenInfo }

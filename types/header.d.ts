@@ -163,5 +163,5 @@ export interface SystemdListenInfo {
  */
 export declare function listen<S extends NetServer>(server: S, options?: SystemdListenOptions): Promise<S>
 
-/** How `listen()` set `server` up, or `undefined` when it did not. */
-export declare function listenInfo(server: NetServer): SystemdListenInfo | undefined
+/** How `listen()` set `server` up, or `null` when it did not. */
+export declare function listenInfo(server: NetServer): SystemdListenInfo | null

@@ -24,6 +24,9 @@ import {
 } from 'sd-notify-rs'
 import type { NotifyFields, NotifyMessage, NotifyOptions, WatchdogInfo } from 'sd-notify-rs'
 import * as sdNotify from 'sd-notify-rs'
+import { listenFds, fdStore, fdStoreRemove, listenInfo } from 'sd-notify-rs'
+import type { ListenFd, SystemdListenInfo, SystemdListenOptions } from 'sd-notify-rs'
+import { createServer } from 'node:http'
 
 const sent: boolean[] = [
   ready(),
@@ -76,4 +79,24 @@ async function listen(): Promise<string> {
   return `${synced} ${syncedSoon} ${address} ${ready} ${bytes} ${who.join(',')} ${closed} ${pingEveryMs}`
 }
 
-export { sent, listen }
+// Socket activation and the fd store. (`listen` is taken by the function above: the namespace import.)
+async function zeroDowntime(): Promise<string> {
+  const passed: ListenFd[] = listenFds({ unsetEnvironment: true })
+  const taken: boolean[] = listenFds().map((f) => f.taken)
+  const stored: boolean = fdStore(passed[0].fd, { name: 'http', poll: false })
+  const removed: boolean = fdStoreRemove('http')
+  const options: SystemdListenOptions = { name: 'http', port: 8080, host: '127.0.0.1', fdStore: 'auto', backlog: 511 }
+  const server = await sdNotify.listen(createServer(), options)
+  server.closeIdleConnections() // still the http.Server it was given
+  const how: SystemdListenInfo | null = listenInfo(server)
+  const fd: number | null | undefined = how?.fd
+  // @ts-expect-error fdStore is true, false or 'auto'
+  await sdNotify.listen(createServer(), { fdStore: 'yes' })
+  // @ts-expect-error fdStore() takes a descriptor number
+  fdStore('3')
+  // @ts-expect-error listen() needs a server
+  await sdNotify.listen({})
+  return `${passed[0].name} ${taken} ${stored} ${removed} ${how?.inherited} ${fd}`
+}
+
+export { sent, listen, zeroDowntime }
