@@ -156,7 +156,7 @@ export interface SystemdListenInfo {
  * passed socket is given to one server only. Rejects with the server's `'error'` (`EADDRINUSE`, ...),
  * `ERR_SD_NOTIFY_INVALID_VALUE` for bad options or an ambiguous choice, `ERR_SD_NOTIFY_NO_SERVER_FD`
  * when the fd store is wanted but `server._handle.fd` (Node's internal, stable on Linux) is missing,
- * and `fdStore()`'s errors; the server is closed again when storing fails.
+ * and the errors of `listenFds()` (a malformed environment) and `fdStore()`; the server is closed again when storing fails.
  *
  * @example
  * const server = await listen(http.createServer(app), { name: 'http', port: 8080 })
