@@ -15,12 +15,14 @@ const server = http.createServer((req, res) => {
 sd.status('warming up')
 setTimeout(() => {
   server.listen(port, '127.0.0.1', () => {
-    sd.ready(`listening on 127.0.0.1:${port}`)
+    sd.ready(`listening on 127.0.0.1:${server.address().port}`)
   })
 }, warmUpMs)
 
 // The status line systemd shows follows the service's own state.
-setInterval(() => sd.status(`listening on 127.0.0.1:${port}, ${requests} requests served`), 1000).unref()
+setInterval(() => {
+  if (server.listening) sd.status(`listening on 127.0.0.1:${server.address().port}, ${requests} requests served`)
+}, 1000).unref()
 
 process.on('SIGTERM', () => {
   sd.stopping('draining connections')
