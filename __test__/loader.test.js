@@ -162,7 +162,7 @@ function runJson(script, env, args = []) {
 }
 
 // What each export does where there is no service manager to talk to, called with `args`
-// (docs/install.md has the same table). A new export needs its line here and in the docs.
+// (the README's "Outside Linux" table has the same). A new export needs its line here and in the docs.
 const NOOP = {
   ready: { args: ['status'], returns: false },
   reloading: { args: [], returns: false },
@@ -197,7 +197,7 @@ const spec = JSON.parse(process.argv[1])
 const out = {}
 const pending = []
 for (const [name, value] of Object.entries(sd)) {
-  if (!spec[name]) { out[name] = 'undocumented: add it to NOOP in __test__/loader.test.js and to docs/install.md'; continue }
+  if (!spec[name]) { out[name] = 'undocumented: add it to NOOP in __test__/loader.test.js and to the README no-op table'; continue }
   const { args } = spec[name]
   try {
     const result = /^[A-Z]/.test(name) ? new value(...args) : value(...args)
