@@ -128,3 +128,17 @@ test('bad input throws even when not under a service manager, so mistakes show u
   assert.throws(() => sd.mainPid(-1), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
   assert.throws(() => sd.notify({}), { code: 'ERR_SD_NOTIFY_EMPTY_MESSAGE' })
 })
+
+test('a status that is not a string is refused with ERR_SD_NOTIFY_INVALID_VALUE and sends nothing', async (t) => {
+  const l = useListener(t)
+  await assertRefused(l, () => sd.status(42), 'ERR_SD_NOTIFY_INVALID_VALUE')
+  await assertRefused(l, () => sd.ready({ toString: () => 'READY=1' }), 'ERR_SD_NOTIFY_INVALID_VALUE')
+})
+
+test('a multi-byte status just over the limit is refused, one just under is sent whole', async (t) => {
+  const l = useListener(t)
+  // 'é' is 2 bytes: 'STATUS=' (7) + 2044 * 2 = 4095 bytes fits; one more does not.
+  assert.equal(sd.status('é'.repeat(2044)), true)
+  assert.equal((await l.receive(2000)).raw.length, 4095)
+  await assertRefused(l, () => sd.status('é'.repeat(2045)), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+})

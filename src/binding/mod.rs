@@ -4,4 +4,5 @@ mod error;
 mod listen_fds;
 mod listener;
 mod notify;
+mod text;
 mod watchdog;

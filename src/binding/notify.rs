@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::{BigInt, Either4, Object};
+use napi::bindgen_prelude::{BigInt, Either4, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
 use super::error::{settle, IntoJs, Result, Settle};
+use super::text::{with_optional_text, with_text};
 use crate::protocol::message::{decimal_from_f64, usec_from_ms, Message};
 use crate::protocol::{barrier, booted, notify, socket, watchdog_env, NotifyError};
 
@@ -16,29 +17,29 @@ use crate::protocol::{barrier, booted, notify, socket, watchdog_env, NotifyError
 /// Returns `true` when sent, `false` when not running under a service manager
 /// (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
 /// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
-#[napi]
-pub fn ready(status: Option<String>) -> Result<bool> {
-  notify::ready(status.as_deref()).js()
+#[napi(ts_args_type = "status?: string | undefined | null")]
+pub fn ready(status: Option<Unknown>) -> Result<bool> {
+  with_optional_text("STATUS", status, |s| notify::ready(s).js())
 }
 
 /// Tells the manager the service is reloading its configuration: `RELOADING=1` and
 /// `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
 /// Call `ready()` when the reload is done.
-#[napi]
-pub fn reloading(status: Option<String>) -> Result<bool> {
-  notify::reloading(status.as_deref()).js()
+#[napi(ts_args_type = "status?: string | undefined | null")]
+pub fn reloading(status: Option<Unknown>) -> Result<bool> {
+  with_optional_text("STATUS", status, |s| notify::reloading(s).js())
 }
 
 /// Tells the manager the service is shutting down (`STOPPING=1`).
-#[napi]
-pub fn stopping(status: Option<String>) -> Result<bool> {
-  notify::stopping(status.as_deref()).js()
+#[napi(ts_args_type = "status?: string | undefined | null")]
+pub fn stopping(status: Option<Unknown>) -> Result<bool> {
+  with_optional_text("STATUS", status, |s| notify::stopping(s).js())
 }
 
 /// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
-#[napi]
-pub fn status(text: String) -> Result<bool> {
-  notify::assign("STATUS", &text).js()
+#[napi(ts_args_type = "text: string")]
+pub fn status(text: Unknown) -> Result<bool> {
+  with_text("STATUS", text, |s| notify::assign("STATUS", s).js())
 }
 
 /// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
@@ -85,9 +86,9 @@ pub fn errno(code: f64) -> Result<bool> {
 }
 
 /// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
-#[napi]
-pub fn bus_error(name: String) -> Result<bool> {
-  notify::assign("BUSERROR", &name).js()
+#[napi(ts_args_type = "name: string")]
+pub fn bus_error(name: Unknown) -> Result<bool> {
+  with_text("BUSERROR", name, |s| notify::assign("BUSERROR", s).js())
 }
 
 /// Options of `notify()`.
