@@ -4,41 +4,16 @@
 // the descriptor that arrives (the same socket: same inode, and it serves), and every refusal,
 // with its code and nothing arriving.
 
-const { test, before, after, afterEach } = require('node:test')
+const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const http = require('node:http')
 const net = require('node:net')
 const { once } = require('node:events')
-const sd = require('..')
+const { sd, useFileListener } = require('./helpers')
 
-let listener
-let received = [] // descriptors we got from the listener, closed after each test
-
-before(() => {
-  listener = new sd.NotifyListener()
-  process.env.NOTIFY_SOCKET = listener.address
-})
-
-after(() => {
-  delete process.env.NOTIFY_SOCKET
-  listener.close()
-})
-
-afterEach(() => {
-  for (const fd of received.splice(0)) fs.closeSync(fd)
-})
-
-async function receive() {
-  const m = await listener.receive(2000)
-  received.push(...m.fds)
-  return m
-}
-
-/** Nothing may have been sent: the listener stays silent. */
-async function assertNothingArrives() {
-  await assert.rejects(listener.receive(150), { code: 'ETIMEDOUT' })
-}
+const manager = useFileListener()
+const { receive, assertNothingArrives } = manager
 
 /** A listening server, closed when test t ends (even when it fails). */
 async function listeningServer(t, handler = (req, res) => res.end('ok')) {
@@ -78,7 +53,7 @@ test('the stored descriptor keeps the socket listening after the server closes, 
   const { port } = first.address()
   sd.fdStore(first._handle.fd, { name: 'http' })
   const m = await receive()
-  const [stored] = received.splice(0) // the second server owns it now
+  const [stored] = manager.received.splice(0) // the second server owns it now
   first.close()
   await once(first, 'close')
   // What the next process of a service does with the fd systemd hands back.

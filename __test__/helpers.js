@@ -2,6 +2,8 @@
 // Shared pieces of the unit tests: a real NotifyListener as the manager, and a check that a
 // refused call sent nothing.
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const { before, after, afterEach } = require('node:test')
 const sd = require('..')
 
 /** Binds a listener, points NOTIFY_SOCKET at it for the test, and restores everything after. */
@@ -33,4 +35,36 @@ async function assertRefused(listener, fn, code) {
   assert.equal(next.text, 'STATUS=sentinel', 'the refused call must not have sent anything')
 }
 
-module.exports = { sd, useListener, assertRefused }
+/**
+ * One NotifyListener as NOTIFY_SOCKET for a whole test file. `receive()` keeps the descriptors
+ * that arrive and closes them after each test (`received` lists them until then);
+ * `assertNothingArrives()` checks that the listener stays silent.
+ */
+function useFileListener() {
+  const manager = {
+    listener: null,
+    received: [],
+    async receive() {
+      const m = await manager.listener.receive(2000)
+      manager.received.push(...m.fds)
+      return m
+    },
+    async assertNothingArrives() {
+      await assert.rejects(manager.listener.receive(150), { code: 'ETIMEDOUT' })
+    },
+  }
+  before(() => {
+    manager.listener = new sd.NotifyListener()
+    process.env.NOTIFY_SOCKET = manager.listener.address
+  })
+  after(() => {
+    delete process.env.NOTIFY_SOCKET
+    manager.listener.close()
+  })
+  afterEach(() => {
+    for (const fd of manager.received.splice(0)) fs.closeSync(fd)
+  })
+  return manager
+}
+
+module.exports = { sd, useListener, useFileListener, assertRefused }

@@ -4,7 +4,7 @@
 // inherit sockets at 3 and 4); otherwise a new socket is created and handed to the fd store
 // (checked against a NotifyListener standing in for systemd).
 
-const { test, before, after, afterEach } = require('node:test')
+const { test, afterEach } = require('node:test')
 const assert = require('node:assert/strict')
 const cp = require('node:child_process')
 const fs = require('node:fs')
@@ -12,38 +12,17 @@ const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const { EventEmitter, once } = require('node:events')
-const sd = require('..')
+const { sd, useFileListener } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'listen-fds-child.js')
 const SH_WRAPPER = 'export LISTEN_PID=$$; exec "$@"'
 
-let listener
-let received = []
-
-before(() => {
-  listener = new sd.NotifyListener()
-  process.env.NOTIFY_SOCKET = listener.address
-})
-
-after(() => {
-  delete process.env.NOTIFY_SOCKET
-  listener.close()
-})
+const manager = useFileListener()
+const { receive, assertNothingArrives } = manager
 
 afterEach(() => {
   delete process.env.FDSTORE
-  for (const fd of received.splice(0)) fs.closeSync(fd)
 })
-
-async function receive() {
-  const m = await listener.receive(2000)
-  received.push(...m.fds)
-  return m
-}
-
-async function assertNothingArrives() {
-  await assert.rejects(listener.receive(150), { code: 'ETIMEDOUT' })
-}
 
 function server(t) {
   const s = http.createServer((req, res) => res.end('ok'))
@@ -120,7 +99,7 @@ test('fdStore: false never stores; poll: false stores with FDPOLL=0', async (t) 
 
 test('not under a manager: listens, stored is false', async (t) => {
   delete process.env.NOTIFY_SOCKET
-  t.after(() => (process.env.NOTIFY_SOCKET = listener.address))
+  t.after(() => (process.env.NOTIFY_SOCKET = manager.listener.address))
   const s = server(t)
   await sd.listen(s, { name: 'http', port: 0, host: '127.0.0.1', fdStore: true })
   assert.deepEqual(sd.listenInfo(s), { fd: s._handle.fd, name: 'http', inherited: false, stored: false })
