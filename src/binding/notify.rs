@@ -213,7 +213,7 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
 /// `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent.
 #[napi]
 pub fn available() -> bool {
-  socket::notify_socket_env().is_some()
+  socket::with_notify_socket(|_| ()).is_some()
 }
 
 /// What the service manager asked of the watchdog.

@@ -2,7 +2,6 @@
 //! threadsafe function through which it asks the event loop for proof of life. The thread pings
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
 
-use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -299,8 +298,8 @@ pub fn start_watchdog_timer(
   let failure_action = FailureAction::parse(failure_action.as_deref().unwrap_or("skip")).js()?;
 
   let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
-  let Some(raw_address) = socket::notify_socket_env() else { return Ok(None) };
-  let address = address::parse(raw_address.as_bytes()).js()?;
+  let Some(address) = socket::with_notify_socket(address::parse) else { return Ok(None) };
+  let address = address.js()?;
   let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).js()?;
   let slot = Slot::claim().js()?;
   let ping = Action::Ping.datagram().js()?;

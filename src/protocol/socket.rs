@@ -1,7 +1,6 @@
 //! Sending one datagram to the service manager: one lazily created, reused AF_UNIX socket,
 //! so a notification costs one `sendmsg`.
 
-use std::ffi::OsString;
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -28,9 +27,19 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// The one AF_UNIX datagram socket all notifications of this process go through.
 static UNIX_SOCKET: Mutex<Option<OwnedFd>> = Mutex::new(None);
 
-/// `NOTIFY_SOCKET`, read now (so changes to `process.env` take effect); `None` when unset or empty.
-pub fn notify_socket_env() -> Option<OsString> {
-  std::env::var_os("NOTIFY_SOCKET").filter(|v| !v.is_empty())
+/// Calls `f` with `NOTIFY_SOCKET`'s bytes, read now (so changes to `process.env` take effect);
+/// `None` when it is unset or empty. Read in place: std::env::var_os would copy the name into a
+/// CString and the value into a new OsString on every call (a fifth of a notification's cost).
+pub fn with_notify_socket<T>(f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+  // SAFETY: getenv returns NULL or a NUL-terminated string; glibc does not free a string that a
+  // later setenv replaces, so it stays valid while `f` looks at it.
+  let raw = unsafe { libc::getenv(c"NOTIFY_SOCKET".as_ptr()) };
+  if raw.is_null() {
+    return None;
+  }
+  // SAFETY: non-null and NUL-terminated (see above).
+  let raw = unsafe { std::ffi::CStr::from_ptr(raw) }.to_bytes();
+  (!raw.is_empty()).then(|| f(raw))
 }
 
 /// The last `NOTIFY_SOCKET` value seen and its parsed address: parsing costs more than it
@@ -40,32 +49,22 @@ static LAST_ADDRESS: Mutex<Option<(Vec<u8>, NotifyAddress)>> = Mutex::new(None);
 /// Sends `payload` (and `fds`) to the address in `NOTIFY_SOCKET`.
 /// `Ok(false)`: not under a service manager, nothing sent.
 pub fn send_to_env(payload: &[u8], fds: &[RawFd]) -> Result<bool> {
-  // Read in place: std::env::var_os would copy the name into a CString and the value into a new
-  // OsString on every call (a fifth of a notification's own cost).
-  // SAFETY: getenv returns NULL or a NUL-terminated string; glibc does not free a string that a
-  // later setenv replaces, so it stays valid while we compare or copy it just below.
-  let raw = unsafe { libc::getenv(c"NOTIFY_SOCKET".as_ptr()) };
-  if raw.is_null() {
-    return Ok(false);
-  }
-  // SAFETY: non-null, NUL-terminated (see above).
-  let raw = unsafe { std::ffi::CStr::from_ptr(raw) }.to_bytes();
-  if raw.is_empty() {
-    return Ok(false);
-  }
-  let addr = {
-    let mut last = LAST_ADDRESS.lock().unwrap_or_else(|p| p.into_inner());
-    match &*last {
-      Some((seen, addr)) if seen.as_slice() == raw => addr.clone(),
-      _ => {
-        let addr = address::parse(raw)?;
-        *last = Some((raw.to_vec(), addr.clone()));
-        addr
-      }
-    }
-  };
-  send(&addr, payload, fds)?;
+  let Some(addr) = with_notify_socket(cached_address) else { return Ok(false) };
+  send(&addr?, payload, fds)?;
   Ok(true)
+}
+
+/// The parsed address of `raw`, parsed again only when `NOTIFY_SOCKET` changed.
+fn cached_address(raw: &[u8]) -> Result<NotifyAddress> {
+  let mut last = LAST_ADDRESS.lock().unwrap_or_else(|p| p.into_inner());
+  match &*last {
+    Some((seen, addr)) if seen.as_slice() == raw => Ok(addr.clone()),
+    _ => {
+      let addr = address::parse(raw)?;
+      *last = Some((raw.to_vec(), addr.clone()));
+      Ok(addr)
+    }
+  }
 }
 
 /// Sends one datagram to `addr`.
