@@ -4,7 +4,7 @@
 use std::os::fd::RawFd;
 
 use super::error::Result;
-use super::message::{validate_fd_name, Message};
+use super::message::Message;
 use super::socket::{send_to_env, validate_fds};
 
 /// Sends a built message with optional descriptors.
@@ -65,8 +65,6 @@ pub fn fd_store(fd: RawFd, name: Option<&str>, poll: bool) -> Result<bool> {
   let mut msg = Message::new();
   msg.push("FDSTORE", "1")?;
   if let Some(name) = name {
-    // First, so that every bad name (a newline too) is reported as a bad FDNAME.
-    validate_fd_name(name)?;
     msg.push("FDNAME", name)?;
   }
   if !poll {
@@ -77,7 +75,6 @@ pub fn fd_store(fd: RawFd, name: Option<&str>, poll: bool) -> Result<bool> {
 
 /// FDSTOREREMOVE=1 + FDNAME=: the manager closes its stored fds of that name.
 pub fn fd_store_remove(name: &str) -> Result<bool> {
-  validate_fd_name(name)?;
   let mut msg = Message::new();
   msg.push("FDSTOREREMOVE", "1")?.push("FDNAME", name)?;
   send_message(msg, &[])
