@@ -42,11 +42,5 @@ pub struct ListenFdsOptions {
 pub fn listen_fds(options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
   let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
   let taken = listen_fds::take(unset).js()?;
-  Ok(
-    taken
-      .fds
-      .into_iter()
-      .map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before })
-      .collect(),
-  )
+  Ok(taken.fds.into_iter().map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before }).collect())
 }

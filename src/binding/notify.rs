@@ -136,10 +136,8 @@ pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
   let fds = fds_from_js(options.and_then(|o| o.fds))?;
   let mut msg = Message::new();
   for key in Object::keys(&fields).map_err(|e| napi::Error::new("ERR_SD_NOTIFY_INVALID_VALUE".to_string(), e.reason))? {
-    let value: Option<Either4<String, f64, bool, BigInt>> = fields
-      .get(&key)
-      .map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans"))
-      .js()?;
+    let value: Option<Either4<String, f64, bool, BigInt>> =
+      fields.get(&key).map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans")).js()?;
     // `undefined` and `null` mean "not this field", as with optional properties.
     let Some(value) = value else { continue };
     let value = value_to_string(&key, value).js()?;

@@ -8,9 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use napi::bindgen_prelude::{FnArgs, Function};
-use napi::threadsafe_function::{
-  ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
-};
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
 use napi::{Env, Status};
 use napi_derive::napi;
 use nix::errno::Errno;
@@ -74,7 +72,10 @@ struct Slot;
 
 impl Slot {
   fn claim() -> crate::protocol::Result<Self> {
-    RUNNING.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).map(|_| Slot).map_err(|_| NotifyError::WatchdogRunning)
+    RUNNING
+      .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+      .map(|_| Slot)
+      .map_err(|_| NotifyError::WatchdogRunning)
   }
 }
 

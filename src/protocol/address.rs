@@ -83,10 +83,7 @@ fn parse_vsock(raw: &[u8]) -> Result<NotifyAddress> {
   } else if let Some(rest) = text.strip_prefix("vsock-stream:") {
     (VsockType::Stream, rest)
   } else {
-    return Err(invalid(
-      raw,
-      "expected an absolute path (/run/...), an abstract name (@name) or vsock:CID:PORT",
-    ));
+    return Err(invalid(raw, "expected an absolute path (/run/...), an abstract name (@name) or vsock:CID:PORT"));
   };
   let (cid, port) = rest.split_once(':').ok_or_else(|| invalid(raw, "vsock addresses are vsock:CID:PORT"))?;
   let cid: u32 = parse_u32(cid).ok_or_else(|| invalid(raw, "the vsock CID is not a number"))?;
@@ -135,15 +132,9 @@ mod tests {
   #[test]
   fn vsock_forms_parse_with_their_type() {
     assert_eq!(parse(b"vsock:2:1234").unwrap(), NotifyAddress::Vsock { kind: VsockType::Any, cid: 2, port: 1234 });
-    assert_eq!(
-      parse(b"vsock-stream:3:9").unwrap(),
-      NotifyAddress::Vsock { kind: VsockType::Stream, cid: 3, port: 9 }
-    );
+    assert_eq!(parse(b"vsock-stream:3:9").unwrap(), NotifyAddress::Vsock { kind: VsockType::Stream, cid: 3, port: 9 });
     assert!(matches!(parse(b"vsock-dgram:3:9").unwrap(), NotifyAddress::Vsock { kind: VsockType::Dgram, .. }));
-    assert!(matches!(
-      parse(b"vsock-seqpacket:3:9").unwrap(),
-      NotifyAddress::Vsock { kind: VsockType::Seqpacket, .. }
-    ));
+    assert!(matches!(parse(b"vsock-seqpacket:3:9").unwrap(), NotifyAddress::Vsock { kind: VsockType::Seqpacket, .. }));
   }
 
   #[test]

@@ -32,11 +32,9 @@ impl PendingBarrier {
   /// every earlier message of this socket, or fails with ETIMEDOUT.
   pub fn wait(self, timeout: Duration) -> Result<()> {
     poll_until(self.read_end.as_raw_fd(), 0, timeout, "barrier").map_err(|e| match e {
-      NotifyError::Timeout { what, ms, .. } => NotifyError::Timeout {
-        what,
-        ms,
-        hint: ": the service manager did not confirm processing (barriers need systemd >= 246)",
-      },
+      NotifyError::Timeout { what, ms, .. } => {
+        NotifyError::Timeout { what, ms, hint: ": the service manager did not confirm processing (barriers need systemd >= 246)" }
+      }
       other => other,
     })
   }

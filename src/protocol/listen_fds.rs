@@ -31,9 +31,7 @@ pub struct ListenFd {
 }
 
 fn env_str(name: &'static str, raw: OsString) -> Result<String> {
-  raw
-    .into_string()
-    .map_err(|_| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
+  raw.into_string().map_err(|_| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
 }
 
 /// Strict decimal: digits only (no sign, no spaces, no `0x`), so nothing is guessed.

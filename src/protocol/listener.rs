@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-  bind, recvmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, Shutdown,
-  SockFlag, SockType, UnixAddr,
+  bind, recvmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, Shutdown, SockFlag,
+  SockType, UnixAddr,
 };
 
 use super::address::{self, NotifyAddress};
@@ -66,8 +66,8 @@ impl Listener {
         return Err(NotifyError::InvalidAddress { address, reason: "a NotifyListener binds /path or @abstract only".into() })
       }
     };
-    let fd = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-      .map_err(|e| NotifyError::os("socket", e))?;
+    let fd =
+      socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(|e| NotifyError::os("socket", e))?;
     // Like the manager: the kernel attaches the sender's pid/uid/gid to every datagram.
     setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| NotifyError::os("setsockopt(SO_PASSCRED)", e))?;
     bind(fd.as_raw_fd(), &unix).map_err(|e| NotifyError::os("bind", e))?;
@@ -123,13 +123,9 @@ impl Listener {
     let mut cmsg = nix::cmsg_space!(libc::ucred, [RawFd; MAX_FDS]);
     let (len, pid, uid, gid, fds) = {
       let mut iov = [IoSliceMut::new(&mut buf)];
-      let msg = recvmsg::<()>(
-        self.fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
-      )
-      .map_err(|e| NotifyError::os("recvmsg", e))?;
+      let msg =
+        recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC)
+          .map_err(|e| NotifyError::os("recvmsg", e))?;
       let (mut pid, mut uid, mut gid, mut fds) = (0, 0, 0, Vec::new());
       for c in msg.cmsgs().map_err(|e| NotifyError::os("recvmsg control data", e))? {
         match c {

@@ -125,10 +125,7 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
       '\r' => "a carriage return (\\r)",
       _ => "a NUL byte",
     };
-    return Err(NotifyError::value(
-      key,
-      format!("it contains {name}, which would let it inject other assignments; remove it"),
-    ));
+    return Err(NotifyError::value(key, format!("it contains {name}, which would let it inject other assignments; remove it")));
   }
   let Some(kind) = known_kind(key) else { return Ok(()) };
   match kind {
@@ -139,10 +136,9 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
     ValueKind::Watchdog if value != "1" && value != "trigger" => {
       Err(NotifyError::value(key, format!("WATCHDOG takes 1 or \"trigger\", got {value:?}")))
     }
-    ValueKind::NotifyAccess if !matches!(value, "none" | "main" | "exec" | "all") => Err(NotifyError::value(
-      key,
-      format!("NOTIFYACCESS takes none, main, exec or all, got {value:?}"),
-    )),
+    ValueKind::NotifyAccess if !matches!(value, "none" | "main" | "exec" | "all") => {
+      Err(NotifyError::value(key, format!("NOTIFYACCESS takes none, main, exec or all, got {value:?}")))
+    }
     ValueKind::Unsigned { min, max } => {
       if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(NotifyError::number(key, format!("{value:?} is not a non-negative decimal integer")));
@@ -155,9 +151,9 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
     ValueKind::Text { max } if value.len() > max => {
       Err(NotifyError::value(key, format!("it is {} bytes, over the limit of {max}", value.len())))
     }
-    ValueKind::ErrorName if value.is_empty() || value.bytes().any(|b| !b.is_ascii_graphic()) => Err(
-      NotifyError::value(key, "an error name must be non-empty printable ASCII without spaces"),
-    ),
+    ValueKind::ErrorName if value.is_empty() || value.bytes().any(|b| !b.is_ascii_graphic()) => {
+      Err(NotifyError::value(key, "an error name must be non-empty printable ASCII without spaces"))
+    }
     _ => Ok(()),
   }
 }
@@ -197,7 +193,10 @@ impl Message {
 
   pub fn contains(&self, key: &str) -> bool {
     // Values never hold a newline (validate_value), so lines are exactly the assignments.
-    self.payload.split(|b| *b == b'\n').any(|line| line.strip_prefix(key.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'=')))
+    self
+      .payload
+      .split(|b| *b == b'\n')
+      .any(|line| line.strip_prefix(key.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'=')))
   }
 
   pub fn is_empty(&self) -> bool {
@@ -214,9 +213,7 @@ impl Message {
     }
     // BARRIER=1 must travel alone: the manager treats it specially and closes its fd.
     if self.count > 1 && self.contains("BARRIER") {
-      return Err(NotifyError::InvalidCombination {
-        reason: "BARRIER=1 must be alone in its datagram; use barrier()".into(),
-      });
+      return Err(NotifyError::InvalidCombination { reason: "BARRIER=1 must be alone in its datagram; use barrier()".into() });
     }
     Ok(self.payload)
   }
@@ -331,13 +328,6 @@ mod tests {
   #[test]
   fn parsing_splits_on_both_line_ends_and_drops_empty_lines() {
     let parsed = parse_assignments(b"READY=1\r\n\nSTATUS=a=b\rX");
-    assert_eq!(
-      parsed,
-      vec![
-        ("READY".into(), Some("1".into())),
-        ("STATUS".into(), Some("a=b".into())),
-        ("X".into(), None)
-      ]
-    );
+    assert_eq!(parsed, vec![("READY".into(), Some("1".into())), ("STATUS".into(), Some("a=b".into())), ("X".into(), None)]);
   }
 }

@@ -94,8 +94,8 @@ pub fn validate_fds(fds: &[RawFd]) -> Result<()> {
 }
 
 fn new_unix_socket() -> Result<OwnedFd> {
-  let fd = socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
-    .map_err(|e| NotifyError::os("socket", e))?;
+  let fd =
+    socket(AddressFamily::Unix, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(|e| NotifyError::os("socket", e))?;
   // Like libsystemd, a send waits while the manager's queue is full (max_dgram_qlen is often
   // only 10), but never forever: after SEND_TIMEOUT it fails with EAGAIN.
   let timeout = nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as _, 0);
@@ -136,7 +136,9 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
     let fd = match socket(AddressFamily::Vsock, *ty, SockFlag::SOCK_CLOEXEC, None) {
       Ok(fd) => fd,
       // Untyped vsock: falls through to the next type when this one is unsupported.
-      Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT | Errno::ENODEV)) if kind == VsockType::Any => {
+      Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT | Errno::ENODEV))
+        if kind == VsockType::Any =>
+      {
         last = e;
         continue;
       }

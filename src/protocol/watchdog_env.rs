@@ -14,10 +14,7 @@ pub struct WatchdogSettings {
 }
 
 fn env_str(name: &'static str, raw: &OsString) -> Result<String> {
-  raw
-    .to_str()
-    .map(str::to_owned)
-    .ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
+  raw.to_str().map(str::to_owned).ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
 }
 
 /// Reads WATCHDOG_USEC/WATCHDOG_PID through `lookup`, for process `own_pid`.
@@ -30,7 +27,10 @@ pub fn watchdog_settings(lookup: impl Fn(&str) -> Option<OsString>, own_pid: u32
     reason: format!("{text:?} is not a number of microseconds"),
   })?;
   if timeout_usec == 0 || timeout_usec == u64::MAX {
-    return Err(NotifyError::InvalidEnvironment { name: "WATCHDOG_USEC", reason: format!("{timeout_usec} is not a usable timeout") });
+    return Err(NotifyError::InvalidEnvironment {
+      name: "WATCHDOG_USEC",
+      reason: format!("{timeout_usec} is not a usable timeout"),
+    });
   }
   let pid = match lookup("WATCHDOG_PID") {
     None => None,
