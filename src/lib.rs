@@ -3,7 +3,14 @@
 //!
 //! `protocol` is the pure-Rust core; `binding` only converts types and errors for N-API.
 
+// The core is private, so the compiler reports dead code in it; the `fuzzing` feature exposes it to
+// the fuzz targets in fuzz/.
+#[cfg(feature = "fuzzing")]
 pub mod protocol;
+// (Unit tests build without the binding, so there the binding's callers are missing.)
+#[cfg(not(feature = "fuzzing"))]
+#[cfg_attr(test, allow(dead_code, unused_imports))]
+mod protocol;
 
 #[cfg(not(test))]
 mod binding;

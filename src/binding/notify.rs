@@ -9,7 +9,7 @@ use napi_derive::napi;
 use super::error::{settle, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
 use crate::protocol::message::{decimal_from_f64, usec_from_ms, Message};
-use crate::protocol::{barrier, booted, notify, socket, watchdog_env, NotifyError};
+use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
 
 /// Tells the service manager that start-up is finished (`READY=1`), with an optional status
 /// line. With `Type=notify`, `systemctl start` returns only now.
@@ -211,7 +211,7 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
 /// `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent.
 #[napi]
 pub fn available() -> bool {
-  socket::with_notify_socket(|_| ()).is_some()
+  notify_socket::with_notify_socket(|_| ()).is_some()
 }
 
 /// What the service manager asked of the watchdog.

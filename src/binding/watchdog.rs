@@ -3,7 +3,7 @@
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,9 +15,10 @@ use nix::errno::Errno;
 
 use super::error::{IntoJs, Result};
 use crate::protocol::address::{self, NotifyAddress};
+use crate::protocol::lock::lock;
 use crate::protocol::message::usec_from_ms;
 use crate::protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
-use crate::protocol::{socket, watchdog_env, NotifyError};
+use crate::protocol::{notify_socket, watchdog_env, NotifyError};
 
 /// One watchdog per process: the manager gives a process one WATCHDOG_USEC to honour.
 static RUNNING: AtomicBool = AtomicBool::new(false);
@@ -47,11 +48,6 @@ struct Shared {
   state: Mutex<State>,
   wake: Condvar,
   thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// A poisoned lock only means a thread panicked while holding it; the counters are still usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-  m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
@@ -109,7 +105,7 @@ impl Timer {
       if let Some(action) = state.heartbeat.take_due() {
         drop(state);
         let payload = if action == Action::Ping { &self.ping } else { &self.trigger };
-        let sent = socket::send(&self.address, payload, &[]);
+        let sent = notify_socket::send(&self.address, payload, &[]);
         let at = SystemTime::now();
         state = lock(&self.shared.state);
         match sent {
@@ -299,7 +295,7 @@ pub fn start_watchdog_timer(
   let failure_action = FailureAction::parse(failure_action.as_deref().unwrap_or("skip")).js()?;
 
   let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
-  let Some(address) = socket::with_notify_socket(address::parse) else { return Ok(None) };
+  let Some(address) = notify_socket::with_notify_socket(address::parse) else { return Ok(None) };
   let address = address.js()?;
   let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).js()?;
   let slot = Slot::claim().js()?;

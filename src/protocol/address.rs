@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use nix::errno::Errno;
 use nix::sys::socket::{SockType, UnixAddr};
 
+use super::env;
 use super::error::{NotifyError, Result};
 
 /// sun_path holds 108 bytes; a filesystem path needs its trailing NUL, so 107 usable bytes.
@@ -86,19 +87,12 @@ fn parse_vsock(raw: &[u8]) -> Result<NotifyAddress> {
     return Err(invalid(raw, "expected an absolute path (/run/...), an abstract name (@name) or vsock:CID:PORT"));
   };
   let (cid, port) = rest.split_once(':').ok_or_else(|| invalid(raw, "vsock addresses are vsock:CID:PORT"))?;
-  let cid: u32 = parse_u32(cid).ok_or_else(|| invalid(raw, "the vsock CID is not a number"))?;
-  let port: u32 = parse_u32(port).ok_or_else(|| invalid(raw, "the vsock port is not a number"))?;
+  let cid: u32 = env::decimal(cid).ok_or_else(|| invalid(raw, "the vsock CID is not a number"))?;
+  let port: u32 = env::decimal(port).ok_or_else(|| invalid(raw, "the vsock port is not a number"))?;
   if cid == u32::MAX {
     return Err(invalid(raw, "the vsock CID must be a specific CID, not VMADDR_CID_ANY"));
   }
   Ok(NotifyAddress::Vsock { kind, cid, port })
-}
-
-fn parse_u32(s: &str) -> Option<u32> {
-  if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-    return None;
-  }
-  s.parse().ok()
 }
 
 #[cfg(test)]

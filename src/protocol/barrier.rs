@@ -6,9 +6,10 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
+use super::datagram::poll_until;
 use super::error::{NotifyError, Result};
 use super::message::Message;
-use super::socket::{poll_until, send_to_env};
+use super::notify_socket::send_to_env;
 
 /// The manager's read end. Dropping it abandons the wait.
 #[derive(Debug)]

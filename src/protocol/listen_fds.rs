@@ -11,7 +11,9 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
+use super::env;
 use super::error::{NotifyError, Result};
+use super::lock::lock;
 
 /// The first passed descriptor (SD_LISTEN_FDS_START); the others follow without gaps.
 pub const LISTEN_FDS_START: RawFd = 3;
@@ -30,16 +32,6 @@ pub struct ListenFd {
   pub name: String,
 }
 
-fn env_str(name: &'static str, raw: OsString) -> Result<String> {
-  raw.into_string().map_err(|_| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
-}
-
-/// Strict decimal: digits only (no sign, no spaces, no `0x`), so nothing is guessed.
-fn decimal<T: std::str::FromStr>(name: &'static str, text: &str, what: &str) -> Result<T> {
-  let parsed = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) { text.parse().ok() } else { None };
-  parsed.ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: format!("{text:?} is not {what}") })
-}
-
 /// Reads `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` through `lookup`, for
 /// the process `own_pid` whose pidfd inode id `own_pidfd_id` returns (`None`: pidfds or pidfs
 /// unsupported, then `LISTEN_PIDFDID` is parsed but not compared, as libsystemd does).
@@ -53,8 +45,8 @@ pub fn parse(
   own_pidfd_id: impl FnOnce() -> Option<u64>,
 ) -> Result<Vec<ListenFd>> {
   let Some(raw_pid) = lookup("LISTEN_PID") else { return Ok(Vec::new()) };
-  let text = env_str("LISTEN_PID", raw_pid)?;
-  let pid: u32 = decimal("LISTEN_PID", &text, "a process id")?;
+  let text = env::text("LISTEN_PID", &raw_pid)?;
+  let pid: u32 = env::decimal_var("LISTEN_PID", text, "a process id")?;
   if pid == 0 || pid > i32::MAX as u32 {
     return Err(NotifyError::InvalidEnvironment { name: "LISTEN_PID", reason: format!("{pid} is not a process id") });
   }
@@ -64,8 +56,8 @@ pub fn parse(
   }
 
   if let Some(raw_id) = lookup("LISTEN_PIDFDID") {
-    let text = env_str("LISTEN_PIDFDID", raw_id)?;
-    let id: u64 = decimal("LISTEN_PIDFDID", &text, "a pidfd inode id")?;
+    let text = env::text("LISTEN_PIDFDID", &raw_id)?;
+    let id: u64 = env::decimal_var("LISTEN_PIDFDID", text, "a pidfd inode id")?;
     // A recycled pid passes the LISTEN_PID check; the pidfd inode id (systemd >= 258) does not.
     if own_pidfd_id().is_some_and(|own| own != id) {
       return Ok(Vec::new());
@@ -73,8 +65,8 @@ pub fn parse(
   }
 
   let Some(raw_fds) = lookup("LISTEN_FDS") else { return Ok(Vec::new()) };
-  let text = env_str("LISTEN_FDS", raw_fds)?;
-  let count: i32 = decimal("LISTEN_FDS", &text, "a positive number of descriptors")?;
+  let text = env::text("LISTEN_FDS", &raw_fds)?;
+  let count: i32 = env::decimal_var("LISTEN_FDS", text, "a positive number of descriptors")?;
   if count <= 0 || count > i32::MAX - LISTEN_FDS_START {
     return Err(NotifyError::InvalidEnvironment {
       name: "LISTEN_FDS",
@@ -86,7 +78,7 @@ pub fn parse(
   let names: Vec<String> = match lookup("LISTEN_FDNAMES") {
     None => vec![UNKNOWN_NAME.to_owned(); count_usize],
     Some(raw) => {
-      let text = env_str("LISTEN_FDNAMES", raw)?;
+      let text = env::text("LISTEN_FDNAMES", &raw)?;
       // Like libsystemd: empty fields are kept ("a::b" is three names), an empty value has none.
       let names: Vec<String> = if text.is_empty() { Vec::new() } else { text.split(':').map(str::to_owned).collect() };
       if names.len() != count_usize {
@@ -167,11 +159,10 @@ static HANDED_OUT: Mutex<Option<Vec<ListenFd>>> = Mutex::new(None);
 /// so no descriptor is ever handed out twice as new. With `unset_environment` the variables are
 /// removed afterwards, whatever the outcome (as libsystemd does).
 pub fn take(unset_environment: bool) -> Result<Taken> {
-  // A poisoned lock only means a panic elsewhere; the remembered list is still valid.
-  let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
+  let mut handed_out = lock(&HANDED_OUT);
   let outcome = match handed_out.as_ref() {
     Some(fds) => Ok(Taken { fds: fds.clone(), taken_before: true }),
-    None => parse(|k| std::env::var_os(k), std::process::id(), own_pidfd_id).and_then(|fds| {
+    None => parse(env::lookup, std::process::id(), own_pidfd_id).and_then(|fds| {
       fds.iter().try_for_each(|f| set_cloexec(f.fd))?;
       if !fds.is_empty() {
         *handed_out = Some(fds.clone());

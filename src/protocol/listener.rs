@@ -15,8 +15,8 @@ use nix::sys::socket::{
 };
 
 use super::address::{self, NotifyAddress};
+use super::datagram::{poll_until, MAX_FDS};
 use super::error::{NotifyError, Result};
-use super::socket::{poll_until, MAX_FDS};
 
 /// Large enough to see (and report) datagrams beyond the manager's 4096-byte limit.
 const RECEIVE_BUFFER: usize = 64 * 1024;
@@ -166,7 +166,7 @@ impl Drop for Listener {
 
 #[cfg(test)]
 mod tests {
-  use super::super::socket::send;
+  use super::super::notify_socket::send;
   use super::*;
 
   #[test]

@@ -199,10 +199,6 @@ impl Message {
       .any(|line| line.strip_prefix(key.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'=')))
   }
 
-  pub fn is_empty(&self) -> bool {
-    self.payload.is_empty()
-  }
-
   /// The datagram, or an error if it is empty or over the manager's limit.
   pub fn into_datagram(self) -> Result<Vec<u8>> {
     if self.payload.is_empty() {

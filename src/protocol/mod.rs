@@ -3,12 +3,15 @@
 pub mod address;
 pub mod barrier;
 pub mod booted;
+pub mod datagram;
+pub mod env;
 pub mod error;
 pub mod listen_fds;
 pub mod listener;
+pub mod lock;
 pub mod message;
 pub mod notify;
-pub mod socket;
+pub mod notify_socket;
 pub mod watchdog;
 pub mod watchdog_env;
 

@@ -3,9 +3,10 @@
 
 use std::os::fd::RawFd;
 
+use super::datagram::validate_fds;
 use super::error::Result;
 use super::message::Message;
-use super::socket::{send_to_env, validate_fds};
+use super::notify_socket::send_to_env;
 
 /// Sends a built message with optional descriptors.
 pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {

@@ -174,14 +174,6 @@ impl Heartbeat {
     }
   }
 
-  pub fn timing(&self) -> Timing {
-    self.timing
-  }
-
-  pub fn failure_action(&self) -> FailureAction {
-    self.failure_action
-  }
-
   pub fn counters(&self) -> &Counters {
     &self.counters
   }

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 
+use super::env;
 use super::error::{NotifyError, Result};
 
 /// What the manager asked for.
@@ -13,19 +14,12 @@ pub struct WatchdogSettings {
   pub pid: Option<u32>,
 }
 
-fn env_str(name: &'static str, raw: &OsString) -> Result<String> {
-  raw.to_str().map(str::to_owned).ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
-}
-
 /// Reads WATCHDOG_USEC/WATCHDOG_PID through `lookup`, for process `own_pid`.
 /// `Ok(None)`: no watchdog for this process.
 pub fn watchdog_settings(lookup: impl Fn(&str) -> Option<OsString>, own_pid: u32) -> Result<Option<WatchdogSettings>> {
   let Some(raw_usec) = lookup("WATCHDOG_USEC") else { return Ok(None) };
-  let text = env_str("WATCHDOG_USEC", &raw_usec)?;
-  let timeout_usec: u64 = text.parse().map_err(|_| NotifyError::InvalidEnvironment {
-    name: "WATCHDOG_USEC",
-    reason: format!("{text:?} is not a number of microseconds"),
-  })?;
+  let text = env::text("WATCHDOG_USEC", &raw_usec)?;
+  let timeout_usec: u64 = env::decimal_var("WATCHDOG_USEC", text, "a number of microseconds")?;
   if timeout_usec == 0 || timeout_usec == u64::MAX {
     return Err(NotifyError::InvalidEnvironment {
       name: "WATCHDOG_USEC",
@@ -35,8 +29,8 @@ pub fn watchdog_settings(lookup: impl Fn(&str) -> Option<OsString>, own_pid: u32
   let pid = match lookup("WATCHDOG_PID") {
     None => None,
     Some(raw_pid) => {
-      let text = env_str("WATCHDOG_PID", &raw_pid)?;
-      let pid: u32 = text.parse().ok().filter(|p| *p > 0).ok_or_else(|| NotifyError::InvalidEnvironment {
+      let text = env::text("WATCHDOG_PID", &raw_pid)?;
+      let pid: u32 = env::decimal(text).filter(|p| *p > 0).ok_or_else(|| NotifyError::InvalidEnvironment {
         name: "WATCHDOG_PID",
         reason: format!("{text:?} is not a process id"),
       })?;
@@ -52,7 +46,7 @@ pub fn watchdog_settings(lookup: impl Fn(&str) -> Option<OsString>, own_pid: u32
 
 /// [`watchdog_settings`] for this process and its real environment.
 pub fn watchdog_enabled() -> Result<Option<WatchdogSettings>> {
-  watchdog_settings(|k| std::env::var_os(k), std::process::id())
+  watchdog_settings(env::lookup, std::process::id())
 }
 
 #[cfg(test)]

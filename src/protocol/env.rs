@@ -1,0 +1,86 @@
+//! The process environment: the one place the core reads it, and the one strict decimal parser
+//! its variables share.
+//!
+//! Thread safety: `getenv`'s result is read in place, and musl's `setenv` frees a replaced value,
+//! so a read must not overlap a write. Node writes the environment only from the main thread
+//! (`process.env.X = ...`; a Worker's `process.env` is a copy unless created with `SHARE_ENV`), so
+//! the core reads it in place on the main thread only: callers on other threads (Workers, the
+//! watchdog thread) get their values from the binding, read on their own thread, or up front.
+
+use std::ffi::{CStr, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::str::FromStr;
+
+use super::error::{NotifyError, Result};
+
+/// Whether the calling thread is the process's main thread (its tid is the pid).
+pub fn on_main_thread() -> bool {
+  thread_local! {
+    static MAIN: bool = nix::unistd::gettid() == nix::unistd::getpid();
+  }
+  MAIN.with(|m| *m)
+}
+
+/// Calls `f` with the bytes of variable `name` read in place (no copy: a notification reads
+/// `NOTIFY_SOCKET` every time, so changes to `process.env` take effect); `None` when unset.
+/// Only on the main thread (see the module comment); elsewhere `None` is never guessed: it copies.
+pub fn with_var<T>(name: &CStr, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+  if !on_main_thread() {
+    let name = OsStr::from_bytes(name.to_bytes());
+    return std::env::var_os(name).map(|v| f(v.as_bytes()));
+  }
+  // SAFETY: getenv returns NULL or a NUL-terminated string that stays valid until the next
+  // write to the environment, which (on the main thread) cannot happen while `f` runs.
+  let raw = unsafe { libc::getenv(name.as_ptr()) };
+  if raw.is_null() {
+    return None;
+  }
+  // SAFETY: non-null and NUL-terminated (see above).
+  Some(f(unsafe { CStr::from_ptr(raw) }.to_bytes()))
+}
+
+/// The real environment as the parsers' `lookup` function.
+pub fn lookup(name: &str) -> Option<OsString> {
+  std::env::var_os(name)
+}
+
+/// The value of `name` as UTF-8, or ERR_SD_NOTIFY_INVALID_ENV.
+pub fn text<'a>(name: &'static str, raw: &'a OsStr) -> Result<&'a str> {
+  raw.to_str().ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: "it is not valid UTF-8".into() })
+}
+
+/// Strict decimal: ASCII digits only (no sign, no spaces, no `0x`), within `T`'s range, so
+/// nothing the manager did not write is guessed.
+pub fn decimal<T: FromStr>(text: &str) -> Option<T> {
+  if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    return None;
+  }
+  text.parse().ok()
+}
+
+/// [`decimal`] for variable `name`, or ERR_SD_NOTIFY_INVALID_ENV saying it is not `what`.
+pub fn decimal_var<T: FromStr>(name: &'static str, text: &str, what: &str) -> Result<T> {
+  decimal(text).ok_or_else(|| NotifyError::InvalidEnvironment { name, reason: format!("{text:?} is not {what}") })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn decimal_takes_digits_only() {
+    assert_eq!(decimal::<u32>("42"), Some(42));
+    assert_eq!(decimal::<u32>("007"), Some(7));
+    for bad in ["", "+1", "-1", " 1", "1 ", "0x10", "1.0", "4294967296"] {
+      assert_eq!(decimal::<u32>(bad), None, "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn the_test_harness_thread_is_not_the_main_thread_but_reads_the_same_values() {
+    // cargo test runs tests on spawned threads: the copying path must agree with the real env.
+    assert!(!on_main_thread());
+    assert_eq!(with_var(c"PATH", |v| v.to_vec()), std::env::var_os("PATH").map(|v| v.as_bytes().to_vec()));
+    assert_eq!(with_var(c"SD_NOTIFY_RS_SURELY_UNSET", |_| ()), None);
+  }
+}

@@ -1,0 +1,115 @@
+//! The notify socket: the address in `NOTIFY_SOCKET` and sending one datagram to it.
+
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+  connect, sendmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, VsockAddr,
+};
+
+use super::address::{self, NotifyAddress, VsockType};
+use super::datagram::{poll_until, validate_fds, DatagramSocket};
+use super::env;
+use super::error::{NotifyError, Result};
+use super::lock::lock;
+
+/// How long a stream/seqpacket vsock peer may take to confirm it read the message.
+const VSOCK_EOF_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a send may wait for room in the receiver's queue.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The one AF_UNIX datagram socket all notifications of this process go through. Like
+/// libsystemd, a send waits while the manager's queue is full (max_dgram_qlen is often only 10),
+/// but never forever: after SEND_TIMEOUT it fails with EAGAIN.
+static UNIX_SOCKET: DatagramSocket = DatagramSocket::new(|fd| {
+  let timeout = nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as _, 0);
+  setsockopt(fd, sockopt::SendTimeout, &timeout)
+});
+
+/// Calls `f` with `NOTIFY_SOCKET`'s bytes, read now (so changes to `process.env` take effect);
+/// `None` when it is unset or empty.
+pub fn with_notify_socket<T>(f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+  env::with_var(c"NOTIFY_SOCKET", |raw| (!raw.is_empty()).then(|| f(raw))).flatten()
+}
+
+/// The last `NOTIFY_SOCKET` value seen and its parsed address: parsing costs more than it
+/// takes to compare the variable with what it held at the previous call.
+static LAST_ADDRESS: Mutex<Option<(Vec<u8>, NotifyAddress)>> = Mutex::new(None);
+
+/// Sends `payload` (and `fds`) to the address in `NOTIFY_SOCKET`.
+/// `Ok(false)`: not under a service manager, nothing sent.
+pub fn send_to_env(payload: &[u8], fds: &[RawFd]) -> Result<bool> {
+  let Some(addr) = with_notify_socket(cached_address) else { return Ok(false) };
+  send(&addr?, payload, fds)?;
+  Ok(true)
+}
+
+/// The parsed address of `raw`, parsed again only when `NOTIFY_SOCKET` changed.
+fn cached_address(raw: &[u8]) -> Result<NotifyAddress> {
+  let mut last = lock(&LAST_ADDRESS);
+  match &*last {
+    Some((seen, addr)) if seen.as_slice() == raw => Ok(addr.clone()),
+    _ => {
+      let addr = address::parse(raw)?;
+      *last = Some((raw.to_vec(), addr.clone()));
+      Ok(addr)
+    }
+  }
+}
+
+/// Sends one datagram to `addr`.
+pub fn send(addr: &NotifyAddress, payload: &[u8], fds: &[RawFd]) -> Result<()> {
+  validate_fds(fds)?;
+  match addr {
+    NotifyAddress::Unix(unix) => match UNIX_SOCKET.send(unix, &[IoSlice::new(payload)], fds, MsgFlags::empty()) {
+      Ok(_) => Ok(()),
+      Err(f) if f.errno == Errno::EAGAIN => {
+        Err(NotifyError::os("sendmsg (the receiver's queue stayed full for 5 s)", Errno::EAGAIN))
+      }
+      Err(f) => Err(f.into()),
+    },
+    NotifyAddress::Vsock { kind, cid, port } => send_vsock(*kind, *cid, *port, payload, fds),
+  }
+}
+
+fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd]) -> Result<()> {
+  if !fds.is_empty() {
+    return Err(NotifyError::os("sendmsg over AF_VSOCK (descriptors cannot be passed)", Errno::EOPNOTSUPP));
+  }
+  let addr = VsockAddr::new(cid, port);
+  let mut last = Errno::EPROTONOSUPPORT;
+  for ty in kind.candidates() {
+    let fd = match socket(AddressFamily::Vsock, *ty, SockFlag::SOCK_CLOEXEC, None) {
+      Ok(fd) => fd,
+      // Untyped vsock: falls through to the next type when this one is unsupported.
+      Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT | Errno::ENODEV))
+        if kind == VsockType::Any =>
+      {
+        last = e;
+        continue;
+      }
+      Err(e) => return Err(NotifyError::os("socket(AF_VSOCK)", e)),
+    };
+    let iov = [IoSlice::new(payload)];
+    if *ty == SockType::Datagram {
+      sendmsg(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, Some(&addr)).map_err(|e| NotifyError::os("sendmsg", e))?;
+      return Ok(());
+    }
+    connect(fd.as_raw_fd(), &addr).map_err(|e| NotifyError::os("connect(AF_VSOCK)", e))?;
+    sendmsg::<VsockAddr>(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, None).map_err(|e| NotifyError::os("sendmsg", e))?;
+    shutdown(fd.as_raw_fd(), Shutdown::Write).map_err(|e| NotifyError::os("shutdown", e))?;
+    // The peer closes its side once it has read the message: wait for that EOF.
+    wait_readable(&fd, VSOCK_EOF_WAIT)?;
+    return Ok(());
+  }
+  Err(NotifyError::os("socket(AF_VSOCK)", last))
+}
+
+/// Polls `fd` until readable or hung up; ETIMEDOUT after `timeout`.
+fn wait_readable(fd: &OwnedFd, timeout: Duration) -> Result<()> {
+  poll_until(fd.as_raw_fd(), libc::POLLIN, timeout, "waiting for the peer")
+}
