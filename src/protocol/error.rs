@@ -9,6 +9,10 @@ use nix::errno::Errno;
 pub enum NotifyError {
   /// A key that is not `[A-Z_][A-Z0-9_]*`.
   InvalidKey { key: String },
+  /// A journal field name journald would refuse (1..=64 bytes of `A-Z0-9_`, no leading digit or `_`).
+  InvalidFieldName { name: String, reason: &'static str },
+  /// A journal entry over journald's limit.
+  EntryTooLarge { len: usize },
   /// A value the manager would misread: control characters, a wrong flag, an unknown enum word.
   InvalidValue { key: String, reason: String },
   /// A number that is negative, fractional, not finite or out of range.
@@ -44,6 +48,8 @@ impl NotifyError {
   pub fn code(&self) -> String {
     match self {
       Self::InvalidKey { .. } => "ERR_SD_NOTIFY_INVALID_KEY".into(),
+      Self::InvalidFieldName { .. } => "ERR_SD_NOTIFY_INVALID_KEY".into(),
+      Self::EntryTooLarge { .. } => "ERR_SD_NOTIFY_MESSAGE_TOO_LONG".into(),
       Self::InvalidValue { .. } => "ERR_SD_NOTIFY_INVALID_VALUE".into(),
       Self::InvalidNumber { .. } => "ERR_SD_NOTIFY_INVALID_NUMBER".into(),
       Self::EmptyMessage => "ERR_SD_NOTIFY_EMPTY_MESSAGE".into(),
@@ -86,6 +92,13 @@ impl fmt::Display for NotifyError {
         f,
         "invalid notification key {key:?}: keys must match [A-Z_][A-Z0-9_]* (private keys start with X_)"
       ),
+      Self::InvalidFieldName { name, reason } => write!(
+        f,
+        "invalid journal field name {name:?}: {reason} (names are 1 to 64 characters of A-Z, 0-9 and _, not starting with a digit or _)"
+      ),
+      Self::EntryTooLarge { len } => {
+        write!(f, "journal entry is {len} bytes, over journald's limit of 768 MiB per entry; split it")
+      }
       Self::InvalidValue { key, reason } => write!(f, "invalid value for {key}: {reason}"),
       Self::InvalidNumber { key, reason } => write!(f, "invalid number for {key}: {reason}"),
       Self::EmptyMessage => write!(f, "refusing to send an empty notification: pass at least one field"),

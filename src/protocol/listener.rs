@@ -6,20 +6,18 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-  bind, recvmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, Shutdown, SockFlag,
+  bind, recv, recvmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags, Shutdown, SockFlag,
   SockType, UnixAddr,
 };
 
 use super::address::{self, NotifyAddress};
 use super::datagram::{poll_until, MAX_FDS};
 use super::error::{NotifyError, Result};
-
-/// Large enough to see (and report) datagrams beyond the manager's 4096-byte limit.
-const RECEIVE_BUFFER: usize = 64 * 1024;
 
 /// One received notification.
 #[derive(Debug)]
@@ -34,7 +32,8 @@ pub struct Received {
 
 #[derive(Debug)]
 pub struct Listener {
-  fd: OwnedFd,
+  /// `None` once closed.
+  fd: RwLock<Option<OwnedFd>>,
   address: String,
   unlink_on_close: Option<PathBuf>,
   closed: AtomicBool,
@@ -72,7 +71,7 @@ impl Listener {
     setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| NotifyError::os("setsockopt(SO_PASSCRED)", e))?;
     bind(fd.as_raw_fd(), &unix).map_err(|e| NotifyError::os("bind", e))?;
     let unlink_on_close = unix.path().map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p.as_os_str().as_bytes())));
-    Ok(Self { fd, address, unlink_on_close, closed: AtomicBool::new(false) })
+    Ok(Self { fd: RwLock::new(Some(fd)), address, unlink_on_close, closed: AtomicBool::new(false) })
   }
 
   /// The value to put in NOTIFY_SOCKET.
@@ -89,10 +88,13 @@ impl Listener {
   pub fn receive(&self, timeout: Option<Duration>) -> Result<Received> {
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
-      if self.is_closed() {
-        return Err(NotifyError::ListenerClosed);
-      }
-      match self.try_receive() {
+      // Held while this thread uses the descriptor: close() takes it exclusively to close it.
+      let guard = self.fd.read().unwrap_or_else(|p| p.into_inner());
+      let fd = match guard.as_ref() {
+        Some(fd) if !self.is_closed() => fd.as_raw_fd(),
+        _ => return Err(NotifyError::ListenerClosed),
+      };
+      match try_receive(fd) {
         Ok(r) => return Ok(r),
         Err(NotifyError::Os { errno: Errno::EAGAIN, .. }) => {}
         Err(e) => return Err(e),
@@ -111,51 +113,59 @@ impl Listener {
         }
         None => Duration::from_secs(3600),
       };
-      match poll_until(self.fd.as_raw_fd(), libc::POLLIN, left, "NotifyListener.receive") {
+      match poll_until(fd, libc::POLLIN, left, "NotifyListener.receive") {
         Ok(()) | Err(NotifyError::Timeout { .. }) => {}
         Err(e) => return Err(e),
       }
     }
   }
 
-  fn try_receive(&self) -> Result<Received> {
-    let mut buf = vec![0u8; RECEIVE_BUFFER];
-    let mut cmsg = nix::cmsg_space!(libc::ucred, [RawFd; MAX_FDS]);
-    let (len, pid, uid, gid, fds) = {
-      let mut iov = [IoSliceMut::new(&mut buf)];
-      let msg =
-        recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC)
-          .map_err(|e| NotifyError::os("recvmsg", e))?;
-      let (mut pid, mut uid, mut gid, mut fds) = (0, 0, 0, Vec::new());
-      for c in msg.cmsgs().map_err(|e| NotifyError::os("recvmsg control data", e))? {
-        match c {
-          ControlMessageOwned::ScmCredentials(cred) => {
-            pid = cred.pid();
-            uid = cred.uid();
-            gid = cred.gid();
-          }
-          ControlMessageOwned::ScmRights(received) => fds.extend(received),
-          _ => {}
-        }
-      }
-      (msg.bytes, pid, uid, gid, fds)
-    };
-    buf.truncate(len);
-    Ok(Received { data: buf, pid, uid, gid, fds })
-  }
-
-  /// Wakes every pending `receive` (they fail with ERR_SD_NOTIFY_LISTENER_CLOSED), removes a
-  /// filesystem socket file. Idempotent. The descriptor itself closes when the last user drops it.
+  /// Wakes every pending `receive` (they fail with ERR_SD_NOTIFY_LISTENER_CLOSED), closes the
+  /// descriptor (which releases an abstract name) and removes a filesystem socket file, all now,
+  /// not when the object is collected. Idempotent.
   pub fn close(&self) {
     if self.closed.swap(true, Ordering::AcqRel) {
       return;
     }
-    // shutdown() makes poll() report the socket readable, so blocked receivers wake up at once.
-    let _ = shutdown(self.fd.as_raw_fd(), Shutdown::Both);
+    // shutdown() makes poll() report the socket readable, so blocked receivers wake up at once
+    // and give up their read guard; then the descriptor can be closed under the write guard.
+    if let Some(fd) = self.fd.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+      let _ = shutdown(fd.as_raw_fd(), Shutdown::Both);
+    }
+    drop(self.fd.write().unwrap_or_else(|p| p.into_inner()).take());
     if let Some(path) = &self.unlink_on_close {
       let _ = std::fs::remove_file(path);
     }
   }
+}
+
+/// One datagram, whatever its size, with the sender's credentials and descriptors.
+fn try_receive(fd: RawFd) -> Result<Received> {
+  // MSG_PEEK | MSG_TRUNC gives the datagram's real length without taking it.
+  let len = recv(fd, &mut [], MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)
+    .map_err(|e| NotifyError::os("recv", e))?;
+  let mut buf = vec![0u8; len];
+  let mut cmsg = nix::cmsg_space!(libc::ucred, [RawFd; MAX_FDS]);
+  let (len, pid, uid, gid, fds) = {
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC)
+      .map_err(|e| NotifyError::os("recvmsg", e))?;
+    let (mut pid, mut uid, mut gid, mut fds) = (0, 0, 0, Vec::new());
+    for c in msg.cmsgs().map_err(|e| NotifyError::os("recvmsg control data", e))? {
+      match c {
+        ControlMessageOwned::ScmCredentials(cred) => {
+          pid = cred.pid();
+          uid = cred.uid();
+          gid = cred.gid();
+        }
+        ControlMessageOwned::ScmRights(received) => fds.extend(received),
+        _ => {}
+      }
+    }
+    (msg.bytes, pid, uid, gid, fds)
+  };
+  buf.truncate(len);
+  Ok(Received { data: buf, pid, uid, gid, fds })
 }
 
 impl Drop for Listener {
@@ -178,6 +188,19 @@ mod tests {
     assert_eq!(r.data, b"READY=1");
     assert_eq!(r.pid as u32, std::process::id());
     assert_eq!(r.uid, unsafe { libc::getuid() });
+  }
+
+  #[test]
+  fn close_releases_the_descriptor_and_the_abstract_name_at_once() {
+    let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let before = open_fds();
+    // Kept alive (not dropped): only close() may release them.
+    let listeners: Vec<Listener> = (0..2000).map(|_| Listener::bind(None).unwrap()).collect();
+    listeners.iter().for_each(Listener::close);
+    assert!(open_fds() <= before + 8, "{} descriptors still open after close()", open_fds() - before);
+    let again = Listener::bind(Some(listeners[0].address())).unwrap();
+    assert_eq!(listeners[0].receive(None).unwrap_err(), NotifyError::ListenerClosed);
+    again.close();
   }
 
   #[test]

@@ -6,6 +6,7 @@ pub mod booted;
 pub mod datagram;
 pub mod env;
 pub mod error;
+pub mod journal;
 pub mod listen_fds;
 pub mod listener;
 pub mod lock;

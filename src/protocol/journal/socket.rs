@@ -1,0 +1,93 @@
+//! Sending one entry to journald: a datagram when it fits, else a sealed memfd passed in an
+//! empty datagram (as libsystemd does). Never waits unless asked to.
+
+use std::io::{IoSlice, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{setsockopt, sockopt, MsgFlags, UnixAddr};
+
+use crate::protocol::datagram::{DatagramSocket, SendFailure};
+use crate::protocol::error::{NotifyError, Result};
+
+/// libsystemd raises its send buffer to this, so most entries fit one datagram.
+const SNDBUF: usize = 8 * 1024 * 1024;
+
+/// How long one waiting send may block before its caller looks around (stop, retry).
+pub const WAIT_SLICE: Duration = Duration::from_secs(1);
+
+/// What became of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+  /// The kernel took it: journald will read it.
+  Sent,
+  /// No journal listens here (no socket, or nobody bound to it): nothing was sent.
+  NoJournal,
+  /// journald's queue is full right now: nothing was sent, try later.
+  Full,
+}
+
+fn raise_sndbuf(fd: &OwnedFd) -> nix::Result<()> {
+  // SO_SNDBUFFORCE needs CAP_NET_ADMIN; without it the plain option raises up to wmem_max.
+  if setsockopt(fd, sockopt::SndBufForce, &SNDBUF).is_err() {
+    let _ = setsockopt(fd, sockopt::SndBuf, &SNDBUF);
+  }
+  Ok(())
+}
+
+/// For the caller's thread: sends with MSG_DONTWAIT.
+static IMMEDIATE: DatagramSocket = DatagramSocket::new(raise_sndbuf);
+
+/// For the queue's thread: a send waits for room, one WAIT_SLICE at a time.
+static WAITING: DatagramSocket = DatagramSocket::new(|fd| {
+  raise_sndbuf(fd)?;
+  let slice = nix::sys::time::TimeVal::new(WAIT_SLICE.as_secs() as _, 0);
+  setsockopt(fd, sockopt::SendTimeout, &slice)
+});
+
+/// Sends `entry` to `addr`; with `wait`, blocks up to WAIT_SLICE for room in journald's queue.
+pub fn send(addr: &UnixAddr, entry: &[u8], wait: bool) -> Result<Delivery> {
+  let (socket, flags) = if wait { (&WAITING, MsgFlags::empty()) } else { (&IMMEDIATE, MsgFlags::MSG_DONTWAIT) };
+  match socket.send(addr, &[IoSlice::new(entry)], &[], flags) {
+    Ok(_) => Ok(Delivery::Sent),
+    // Too large for one datagram: the memfd carries it.
+    Err(SendFailure { errno: Errno::EMSGSIZE | Errno::ENOBUFS, .. }) => send_memfd(socket, addr, entry, flags),
+    Err(failure) => classify(failure),
+  }
+}
+
+fn classify(failure: SendFailure) -> Result<Delivery> {
+  match failure.errno {
+    Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR => Ok(Delivery::NoJournal),
+    Errno::EAGAIN => Ok(Delivery::Full),
+    _ => Err(failure.into()),
+  }
+}
+
+fn send_memfd(socket: &DatagramSocket, addr: &UnixAddr, entry: &[u8], flags: MsgFlags) -> Result<Delivery> {
+  let memfd = sealed_memfd(entry)?;
+  match socket.send(addr, &[], &[memfd.as_raw_fd()], flags) {
+    Ok(_) => Ok(Delivery::Sent),
+    Err(failure) => classify(failure),
+  }
+}
+
+/// A memfd holding `data`, sealed against any change so journald may trust what it reads.
+fn sealed_memfd(data: &[u8]) -> Result<OwnedFd> {
+  // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
+  let raw = unsafe { libc::memfd_create(c"journal-entry".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+  if raw < 0 {
+    return Err(NotifyError::os("memfd_create", Errno::last()));
+  }
+  // SAFETY: raw is a new descriptor that nothing else owns.
+  let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+  let mut file = std::fs::File::from(fd);
+  file.write_all(data).map_err(|e| NotifyError::os("write to memfd", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+  let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+  // SAFETY: F_ADD_SEALS on our own memfd.
+  if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+    return Err(NotifyError::os("fcntl(F_ADD_SEALS)", Errno::last()));
+  }
+  Ok(OwnedFd::from(file))
+}
