@@ -166,6 +166,116 @@ export declare function listen<S extends NetServer>(server: S, options?: Systemd
 /** How `listen()` set `server` up, or `null` when it did not. */
 export declare function listenInfo(server: NetServer): SystemdListenInfo | null
 
+/** A value `journal.send()` takes for one field: text, a number, bytes (sent binary-safe), or an Error. */
+export type JournalValue = string | number | bigint | boolean | Uint8Array | Error
+
+/**
+ * The fields of one journal entry. Names are 1 to 64 characters of `A-Z`, `0-9` and `_`, not
+ * starting with a digit or `_` (journald's rules; others throw `ERR_SD_NOTIFY_INVALID_KEY`).
+ * An array repeats the field; `null` and `undefined` leave it out. An Error under `KEY` becomes
+ * `KEY` (its message), `KEY_STACK`, `KEY_CODE` and, for a system error, `ERRNO`.
+ */
+export type JournalFields = { [name: string]: JournalValue | readonly JournalValue[] | null | undefined }
+
+/** syslog level names, as `journalctl -p` knows them (`error` and `warn` are aliases). */
+export type JournalLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'error' | 'warning' | 'warn' | 'notice' | 'info' | 'debug'
+
+export interface JournalOptions {
+  /**
+   * Where to send: journald's `/run/systemd/journal/socket` by default, or a `JournalListener`'s
+   * `address` in tests. Without this option, `$SD_NOTIFY_RS_JOURNAL_SOCKET` (read at the first send) overrides the default.
+   */
+  socket?: string
+  /**
+   * `SYSLOG_IDENTIFIER` added to every entry (`journalctl -t NAME`); `false` adds none. Default:
+   * the process title when the program set one, else the main script's name without extension
+   * (`server` for `node server.js`).
+   */
+  identifier?: string | false
+  /** Add the caller's `CODE_FILE`, `CODE_LINE` and `CODE_FUNC` (never this package's own files). Costs a stack capture per entry. Default `false`. */
+  location?: boolean
+}
+
+/** The process-wide journal queue's counters (every `Journal` shares one queue). */
+export interface JournalStats {
+  /** Entries the kernel accepted for journald. */
+  sent: number
+  /** Entries waiting for a slow journald now. */
+  queued: number
+  /** Bytes waiting now. */
+  queuedBytes: number
+  /** Entries refused because the queue was full: nothing is dropped silently. */
+  dropped: number
+  /** Queued entries that could not be sent later (journald gone for good, a socket error). */
+  failed: number
+  /** Why the last queued entry failed, or `null`. */
+  lastError: string | null
+}
+
+/**
+ * Structured logging to journald over its native protocol, with no libsystemd. An entry is sent
+ * at once without blocking; when journald falls behind, entries wait in order in a bounded queue
+ * that a background thread drains, so the event loop never waits (see README, "The journal").
+ * Every method returns `true` when the entry was sent or queued, `false` when there is no journal
+ * (not Linux, no journald socket) or the queue was full (counted in `stats().dropped`), and
+ * throws on bad input with nothing sent.
+ */
+export declare class Journal {
+  constructor(options?: JournalOptions)
+  /** The `SYSLOG_IDENTIFIER` this journal adds, or `false`. */
+  readonly identifier: string | false
+  /** Sends one entry with exactly these fields (plus `SYSLOG_IDENTIFIER`). */
+  send(fields: JournalFields): boolean
+  /** Sends `MESSAGE` at `priority` (0 emerg .. 7 debug, or a level name) with optional fields. An Error message becomes MESSAGE, ERROR_STACK, ERROR_CODE, ERRNO. */
+  print(priority: number | JournalLevel, message: string | Error, fields?: JournalFields): boolean
+  emerg(message: string | Error, fields?: JournalFields): boolean
+  alert(message: string | Error, fields?: JournalFields): boolean
+  crit(message: string | Error, fields?: JournalFields): boolean
+  err(message: string | Error, fields?: JournalFields): boolean
+  error(message: string | Error, fields?: JournalFields): boolean
+  warning(message: string | Error, fields?: JournalFields): boolean
+  warn(message: string | Error, fields?: JournalFields): boolean
+  notice(message: string | Error, fields?: JournalFields): boolean
+  info(message: string | Error, fields?: JournalFields): boolean
+  debug(message: string | Error, fields?: JournalFields): boolean
+  /** Whether descriptor `fd` (default 2, stderr) is connected to the journal, by `JOURNAL_STREAM` compared with `fstat(fd)`. */
+  streamConnected(fd?: number): boolean
+  /** The process-wide queue's counters. */
+  stats(): JournalStats
+  /** Resolves `true` once no entry waits for journald, `false` after `timeoutMs` (default 5000). Call before `process.exit()`: queued entries die with the process. */
+  flush(timeoutMs?: number): Promise<boolean>
+  /** Bounds the process-wide queue (default 65,536 entries and 64 MiB). */
+  static setQueueLimits(limits: { entries: number; bytes: number }): void
+}
+
+/** The default journal: journald's socket, the default identifier. */
+export declare const journal: Journal
+
+/**
+ * A datagram socket that receives journal entries like journald does (both value encodings,
+ * entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`
+ * (`new Journal({ socket: listener.address })`) to test what your code logs.
+ */
+export declare class JournalListener {
+  /**
+   * Binds `address`: a filesystem path (removed again by `close()`) or an abstract name
+   * (`@name`). Without one, a fresh abstract name is chosen.
+   */
+  constructor(address?: string | undefined | null)
+  /** The address to give `new Journal({ socket })`. */
+  get address(): string
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /**
+   * Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait
+   * until one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
+   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
+   */
+  receive(timeoutMs?: number | undefined | null): Promise<JournalEntry>
+  /** Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent. */
+  close(): void
+}
+
 /**
  * A datagram socket that receives notifications like the service manager does, with the
  * sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
@@ -275,6 +385,22 @@ export interface FdStoreOptions {
  * `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse.
  */
 export declare function fdStoreRemove(name: string): boolean
+
+/** One journal entry as journald would store it. */
+export interface JournalEntry {
+  /** The fields: a string for text values, a Buffer for binary ones, an array for a repeated name. */
+  fields: Record<string, string | Buffer | Array<string | Buffer>>
+  /** The entry's exact bytes (read from the memfd when it came as one). */
+  raw: Buffer
+  /** Whether it came in a sealed memfd rather than in the datagram itself. */
+  memfd: boolean
+  /** Sender's process id, from the kernel (SO_PASSCRED). */
+  pid: number
+  /** Sender's user id, from the kernel. */
+  uid: number
+  /** Sender's group id, from the kernel. */
+  gid: number
+}
 
 /** One descriptor passed by the service manager. */
 export interface ListenFd {

@@ -4,6 +4,7 @@
 const native = process.platform === 'linux' ? require('./lib/loader').loadNative() : require('./lib/noop')
 const { startWatchdogFor } = require('./lib/watchdog')
 const { listenFds, listen, listenInfo } = require('./lib/listen').bindListen(native)
+const { journal, Journal } = require('./lib/journal').bindJournal(native)
 
 module.exports = {
   ready: native.ready,
@@ -30,4 +31,7 @@ module.exports = {
   listen,
   listenInfo,
   NotifyListener: native.NotifyListener,
+  journal,
+  Journal,
+  JournalListener: native.JournalListener,
 }

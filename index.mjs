@@ -28,6 +28,9 @@ export const {
   listen,
   listenInfo,
   NotifyListener,
+  journal,
+  Journal,
+  JournalListener,
 } = sdNotify
 
 export default sdNotify

@@ -41,4 +41,9 @@ module.exports = {
       throw unsupported('NotifyListener')
     }
   },
+  JournalListener: class JournalListener {
+    constructor() {
+      throw unsupported('JournalListener')
+    }
+  },
 }

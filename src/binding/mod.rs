@@ -1,6 +1,7 @@
 //! The thin N-API layer: converts types and errors, nothing more.
 
 mod error;
+mod journal;
 mod listen_fds;
 mod listener;
 mod notify;

@@ -36,10 +36,6 @@ impl Entry {
     Ok(self)
   }
 
-  pub fn fields(&self) -> usize {
-    self.fields
-  }
-
   /// The encoded entry, or an error when it is empty or over journald's limit.
   pub fn into_bytes(self) -> Result<Vec<u8>> {
     if self.fields == 0 {

@@ -159,7 +159,3 @@ pub fn stats() -> Stats {
 pub fn set_limits(limits: Limits) {
   lock(&FIFO).limits = limits;
 }
-
-pub fn limits() -> Limits {
-  lock(&FIFO).limits
-}

@@ -14,6 +14,10 @@ use crate::protocol::error::{NotifyError, Result};
 /// libsystemd raises its send buffer to this, so most entries fit one datagram.
 const SNDBUF: usize = 8 * 1024 * 1024;
 
+/// Entries larger than this travel in a memfd even when a datagram could hold them: a few such
+/// datagrams would fill journald's socket queue, a memfd costs it one descriptor.
+pub const MEMFD_THRESHOLD: usize = 256 * 1024;
+
 /// How long one waiting send may block before its caller looks around (stop, retry).
 pub const WAIT_SLICE: Duration = Duration::from_secs(1);
 
@@ -49,6 +53,9 @@ static WAITING: DatagramSocket = DatagramSocket::new(|fd| {
 /// Sends `entry` to `addr`; with `wait`, blocks up to WAIT_SLICE for room in journald's queue.
 pub fn send(addr: &UnixAddr, entry: &[u8], wait: bool) -> Result<Delivery> {
   let (socket, flags) = if wait { (&WAITING, MsgFlags::empty()) } else { (&IMMEDIATE, MsgFlags::MSG_DONTWAIT) };
+  if entry.len() > MEMFD_THRESHOLD {
+    return send_memfd(socket, addr, entry, flags);
+  }
   match socket.send(addr, &[IoSlice::new(entry)], &[], flags) {
     Ok(_) => Ok(Delivery::Sent),
     // Too large for one datagram: the memfd carries it.

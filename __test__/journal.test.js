@@ -1,0 +1,287 @@
+'use strict'
+// journal.send()/print() against JournalListener, the stand-in for journald: exact bytes, both
+// value encodings, the memfd path, the identifier and caller location, every refused input (with
+// nothing sent), and the slow-journal policy.
+
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { sd } = require('./helpers')
+
+const { Journal, JournalListener } = sd
+
+let listener
+let journal
+
+before(() => {
+  listener = new JournalListener()
+  journal = new Journal({ socket: listener.address, identifier: 'journal-test' })
+})
+after(() => listener.close())
+
+/** The little-endian 64-bit length the binary-safe form puts before a value. */
+const le64 = (n) => {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64LE(BigInt(n))
+  return b
+}
+
+/** Asserts `fn` throws `code` and that nothing reached the listener (a sentinel comes next). */
+async function assertRefused(fn, code) {
+  assert.throws(fn, (err) => {
+    assert.equal(err.code, code, `expected ${code}, got ${err.code}: ${err.message}`)
+    assert.ok(err.message.length > 10, 'the message says what is wrong')
+    return true
+  })
+  assert.equal(journal.send({ MESSAGE: 'sentinel' }), true)
+  const next = await listener.receive(2000)
+  assert.equal(next.fields.MESSAGE, 'sentinel', 'the refused call must not have sent anything')
+}
+
+test('plain fields travel as KEY=value lines in order, with the identifier last', async () => {
+  assert.equal(journal.send({ MESSAGE: 'hello', PRIORITY: 6, X_FLAG: true, X_BIG: 2n ** 70n }), true)
+  const e = await listener.receive(2000)
+  assert.equal(
+    e.raw.toString(),
+    `MESSAGE=hello\nPRIORITY=6\nX_FLAG=true\nX_BIG=${2n ** 70n}\nSYSLOG_IDENTIFIER=journal-test\n`,
+  )
+  assert.equal(e.pid, process.pid)
+  assert.equal(e.memfd, false)
+})
+
+test('a multi-line value takes the binary-safe form with a little-endian length', async () => {
+  journal.send({ MESSAGE: 'line 1\nline 2' })
+  const e = await listener.receive(2000)
+  const want = Buffer.concat([Buffer.from('MESSAGE\n'), le64(13), Buffer.from('line 1\nline 2\n'), Buffer.from('SYSLOG_IDENTIFIER=journal-test\n')])
+  assert.deepEqual(e.raw, want)
+  assert.equal(e.fields.MESSAGE, 'line 1\nline 2')
+})
+
+test('a Buffer value arrives as exactly those bytes', async () => {
+  journal.send({ MESSAGE: 'binary', BLOB: Buffer.from([0, 1, 2, 255]), U8: new Uint8Array([10, 0]) })
+  const e = await listener.receive(2000)
+  assert.deepEqual(e.fields.BLOB, Buffer.from([0, 1, 2, 255]))
+  assert.deepEqual(e.fields.U8, Buffer.from([10, 0]))
+})
+
+test('an array repeats the field in order; null and undefined leave a field out', async () => {
+  journal.send({ MESSAGE: 'tags', TAG: ['a', 'b', 3], SKIPPED: undefined, ALSO_SKIPPED: null })
+  const e = await listener.receive(2000)
+  assert.deepEqual(e.fields.TAG, ['a', 'b', '3'])
+  assert.equal('SKIPPED' in e.fields || 'ALSO_SKIPPED' in e.fields, false)
+})
+
+test('each level method sends its syslog priority', async () => {
+  const levels = { emerg: 0, alert: 1, crit: 2, err: 3, error: 3, warning: 4, warn: 4, notice: 5, info: 6, debug: 7 }
+  for (const [level, priority] of Object.entries(levels)) {
+    assert.equal(journal[level](`at ${level}`, { X_LEVEL: level }), true)
+    const e = await listener.receive(2000)
+    assert.deepEqual([e.fields.PRIORITY, e.fields.MESSAGE, e.fields.X_LEVEL], [String(priority), `at ${level}`, level])
+  }
+  journal.print(2, 'by number')
+  assert.equal((await listener.receive(2000)).fields.PRIORITY, '2')
+})
+
+test('an Error message becomes MESSAGE, ERROR_STACK, ERROR_CODE and, for a system error, ERRNO', async () => {
+  let systemError
+  try {
+    fs.readFileSync('/nonexistent/sd-notify-rs')
+  } catch (err) {
+    systemError = err
+  }
+  journal.err(systemError)
+  const e = await listener.receive(2000)
+  assert.equal(e.fields.PRIORITY, '3')
+  assert.equal(e.fields.MESSAGE, systemError.message)
+  assert.equal(e.fields.ERROR_CODE, 'ENOENT')
+  assert.equal(e.fields.ERRNO, String(os.constants.errno.ENOENT))
+  assert.match(e.fields.ERROR_STACK, /^Error: ENOENT[^]*journal\.test\.js/)
+})
+
+test('an Error field value becomes KEY, KEY_STACK and KEY_CODE', async () => {
+  journal.send({ MESSAGE: 'failed', CAUSE: Object.assign(new TypeError('bad input'), { code: 'E_BAD' }) })
+  const e = await listener.receive(2000)
+  assert.equal(e.fields.CAUSE, 'bad input')
+  assert.equal(e.fields.CAUSE_CODE, 'E_BAD')
+  assert.match(e.fields.CAUSE_STACK, /^TypeError: bad input/)
+})
+
+test('location: true adds the caller as CODE_FILE/CODE_LINE/CODE_FUNC, never the package itself', async () => {
+  const located = new Journal({ socket: listener.address, location: true })
+  function namedCaller() {
+    return located.info('where am I') // CODE_LINE: two lines above the next statement
+  }
+  const line = Number(new Error().stack.split('\n')[1].match(/:(\d+):\d+\)?$/)[1]) - 2
+  namedCaller()
+  const e = await listener.receive(2000)
+  assert.equal(e.fields.CODE_FILE, __filename)
+  assert.equal(e.fields.CODE_LINE, String(line))
+  assert.equal(e.fields.CODE_FUNC, 'namedCaller')
+})
+
+test('the identifier defaults to the main script name, can be set, or left out', async () => {
+  const byDefault = new Journal({ socket: listener.address })
+  assert.equal(byDefault.identifier, path.basename(process.argv[1]).replace(/\.(c|m)?(j|t)s$/, ''))
+  byDefault.send({ MESSAGE: 'x' })
+  assert.equal((await listener.receive(2000)).fields.SYSLOG_IDENTIFIER, byDefault.identifier)
+  new Journal({ socket: listener.address, identifier: false }).send({ MESSAGE: 'y' })
+  assert.equal('SYSLOG_IDENTIFIER' in (await listener.receive(2000)).fields, false)
+  journal.send({ MESSAGE: 'z', SYSLOG_IDENTIFIER: 'mine' })
+  assert.equal((await listener.receive(2000)).fields.SYSLOG_IDENTIFIER, 'mine')
+})
+
+test('an entry of 1 MiB travels in a sealed memfd and arrives whole', async () => {
+  const big = 'x'.repeat(1024 * 1024)
+  assert.equal(journal.send({ MESSAGE: big, X_SIZE: big.length }), true)
+  const e = await listener.receive(5000)
+  assert.equal(e.memfd, true)
+  assert.equal(e.fields.MESSAGE, big)
+  assert.equal(e.fields.X_SIZE, String(big.length))
+})
+
+test('with no journal socket, send() returns false and throws nothing', () => {
+  const nowhere = new Journal({ socket: path.join(os.tmpdir(), `sd-notify-rs-no-journal-${process.pid}`) })
+  assert.equal(nowhere.send({ MESSAGE: 'lost?' }), false)
+  assert.equal(nowhere.info('lost?'), false)
+})
+
+for (const [name, fields, code] of [
+  ['a lowercase field name', { message: 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name starting with _ (trusted fields are journald\'s)', { _PID: 1 }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name starting with a digit', { '1ABC': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name longer than 64 characters', { ['A'.repeat(65)]: 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['an empty name', { '': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name with a dash', { 'A-B': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name with a non-ASCII letter', { 'É': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a plain object value', { MESSAGE: 'x', DATA: { a: 1 } }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['a nested array', { TAG: [['a']] }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['a function value', { MESSAGE: () => 'x' }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['a symbol value', { MESSAGE: Symbol('x') }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['an empty entry', {}, 'ERR_SD_NOTIFY_EMPTY_MESSAGE'],
+]) {
+  test(`send() refuses ${name} with ${code} and sends nothing`, async () => {
+    const quiet = new Journal({ socket: listener.address, identifier: false })
+    await assertRefused(() => quiet.send(fields), code)
+  })
+}
+
+for (const [name, call, code] of [
+  ['fields that are not an object', () => journal.send('MESSAGE=x'), 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['a priority above 7', () => journal.print(8, 'x'), 'ERR_SD_NOTIFY_INVALID_NUMBER'],
+  ['a fractional priority', () => journal.print(1.5, 'x'), 'ERR_SD_NOTIFY_INVALID_NUMBER'],
+  ['an unknown level name', () => journal.print('loud', 'x'), 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['a message that is not a string or Error', () => journal.info(42), 'ERR_SD_NOTIFY_INVALID_VALUE'],
+  ['an invalid name among valid fields', () => journal.info('x', { ok: 1 }), 'ERR_SD_NOTIFY_INVALID_KEY'],
+]) {
+  test(`print() refuses ${name} with ${code} and sends nothing`, async () => {
+    await assertRefused(call, code)
+  })
+}
+
+test('new Journal() refuses options it cannot use', () => {
+  assert.throws(() => new Journal({ socket: '' }), { code: 'ERR_SD_NOTIFY_INVALID_ADDRESS' })
+  assert.throws(() => new Journal({ identifier: 42 }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.throws(() => new Journal({ location: 'yes' }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.throws(() => new Journal({ socket: 'relative/path' }).send({ MESSAGE: 'x' }), { code: 'ERR_SD_NOTIFY_INVALID_ADDRESS' })
+})
+
+test('streamConnected() compares JOURNAL_STREAM with the descriptor, not the variable alone', (t) => {
+  const file = path.join(os.tmpdir(), `sd-notify-rs-stream-${process.pid}`)
+  const fd = fs.openSync(file, 'w')
+  const previous = process.env.JOURNAL_STREAM
+  t.after(() => {
+    fs.closeSync(fd)
+    fs.rmSync(file, { force: true })
+    if (previous === undefined) delete process.env.JOURNAL_STREAM
+    else process.env.JOURNAL_STREAM = previous
+  })
+  const st = fs.fstatSync(fd, { bigint: true })
+  process.env.JOURNAL_STREAM = `${st.dev}:${st.ino}`
+  assert.equal(journal.streamConnected(fd), true)
+  assert.equal(journal.streamConnected(0), false, 'another descriptor with the same variable')
+  process.env.JOURNAL_STREAM = `${st.dev}:${st.ino + 1n}`
+  assert.equal(journal.streamConnected(fd), false)
+  delete process.env.JOURNAL_STREAM
+  assert.equal(journal.streamConnected(fd), false)
+  assert.throws(() => journal.streamConnected(-1), { code: 'ERR_SD_NOTIFY_INVALID_FD' })
+})
+
+/**
+ * Logs `count` numbered entries in batches from setImmediate callbacks while `reader` does not
+ * read, and counts how often a timer ran meanwhile: the event loop must keep turning.
+ */
+async function logWhileJournalStalls(target, count) {
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 1)
+  const outcomes = []
+  await new Promise((resolve) => {
+    let i = 0
+    const batch = () => {
+      for (const end = Math.min(i + 500, count); i < end; i++) outcomes.push(target.send({ MESSAGE: `entry ${i}`, X_SEQ: i }))
+      if (i < count) setImmediate(batch)
+      else resolve()
+    }
+    batch()
+  })
+  clearInterval(timer)
+  lag.disable()
+  return { outcomes, ticks, maxLagMs: lag.max / 1e6 }
+}
+
+/** Reads entries until none arrives for a while; returns their X_SEQ numbers. */
+async function drain(stalled) {
+  const seqs = []
+  for (;;) {
+    try {
+      seqs.push(Number((await stalled.receive(1500)).fields.X_SEQ))
+    } catch (err) {
+      if (err.code === 'ETIMEDOUT') return seqs
+      throw err
+    }
+  }
+}
+
+test('a journal that stops reading: 10,000 entries logged, the loop keeps turning, all arrive in order', async (t) => {
+  const stalled = new JournalListener()
+  t.after(() => stalled.close())
+  const target = new Journal({ socket: stalled.address, identifier: false })
+  const before = journal.stats()
+  const { outcomes, ticks, maxLagMs } = await logWhileJournalStalls(target, 10_000)
+  const during = journal.stats()
+  t.diagnostic(`queued while stalled: ${during.queued}; timer ticks while logging: ${ticks}; max event-loop delay ${maxLagMs.toFixed(1)} ms`)
+  assert.ok(outcomes.every(Boolean), 'every entry was sent or queued')
+  assert.ok(during.queued > 0, 'the stalled journal made entries wait in the queue')
+  assert.ok(ticks > 0, 'timers ran while the journal was stalled')
+  const seqs = await drain(stalled)
+  assert.equal(await target.flush(5000), true)
+  assert.deepEqual(seqs, Array.from({ length: 10_000 }, (_, i) => i), 'every entry, once, in order')
+  const afterwards = journal.stats()
+  assert.equal(afterwards.sent - before.sent, 10_000)
+  assert.equal(afterwards.dropped - before.dropped, 0)
+})
+
+test('past the queue limit entries are dropped and counted; what arrives is exactly the rest, in order', async (t) => {
+  const stalled = new JournalListener()
+  t.after(() => {
+    stalled.close()
+    Journal.setQueueLimits({ entries: 65_536, bytes: 64 * 1024 * 1024 })
+  })
+  Journal.setQueueLimits({ entries: 100, bytes: 64 * 1024 * 1024 })
+  const target = new Journal({ socket: stalled.address, identifier: false })
+  const before = journal.stats()
+  const { outcomes } = await logWhileJournalStalls(target, 10_000)
+  const refused = outcomes.filter((o) => o === false).length
+  const dropped = journal.stats().dropped - before.dropped
+  assert.ok(dropped > 0, 'the small queue overflowed')
+  assert.equal(refused, dropped, 'send() returned false exactly for the dropped entries')
+  const seqs = await drain(stalled)
+  await target.flush(5000)
+  assert.equal(seqs.length, 10_000 - dropped, 'arrived + dropped = logged')
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), 'the oldest entries, in order: the newest were dropped')
+  assert.equal(journal.stats().sent - before.sent, seqs.length)
+})

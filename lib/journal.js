@@ -1,0 +1,263 @@
+'use strict'
+// The JavaScript half of the journal: turns the caller's fields (numbers, Errors, arrays, ...)
+// into `[name, value, ...]` pairs of strings and bytes for the native encoder, which checks the
+// names, encodes the entry and sends it without blocking (see src/protocol/journal/queue.rs).
+
+const { basename, join, sep } = require('node:path')
+const { fstatSync } = require('node:fs')
+
+/** syslog priorities by level name, as journald and `journalctl -p` know them. */
+const PRIORITIES = Object.freeze({
+  emerg: 0,
+  alert: 1,
+  crit: 2,
+  err: 3,
+  error: 3,
+  warning: 4,
+  warn: 4,
+  notice: 5,
+  info: 6,
+  debug: 7,
+})
+
+/** What the native send reports, by its return value. */
+const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal']
+
+/** This package's own files: never reported as the caller's CODE_FILE. */
+const OWN_FILES = [__dirname + sep, join(__dirname, '..', 'index.js'), join(__dirname, '..', 'index.mjs')]
+
+function codedError(code, message) {
+  const err = new Error(message)
+  err.code = code
+  return err
+}
+
+/**
+ * A name a person recognises in `journalctl -t`: the process title when the program set one,
+ * else the main script's name without its extension (`server` for `node server.js`), else the
+ * runtime's name. libsystemd would say `node` for every Node service.
+ */
+function defaultIdentifier() {
+  const title = process.title
+  if (title && !/^(node|nodejs|bun|deno)$/.test(basename(title)) && !title.includes(sep)) return title
+  const main = process.argv[1]
+  if (main) return basename(main).replace(/\.(c|m)?(j|t)s$/, '')
+  return basename(process.argv0 || 'node')
+}
+
+/** A system error's errno as a positive number (Node stores it negated), if it has one. */
+function errnoOf(err) {
+  if (typeof err.errno === 'number' && Number.isInteger(err.errno) && err.errno !== 0) return Math.abs(err.errno)
+  return undefined
+}
+
+/**
+ * Appends the fields an Error becomes: `KEY=message`, `KEY_STACK`, `KEY_CODE` and `ERRNO` for a
+ * system error. For the entry's MESSAGE the stack and code go to ERROR_STACK and ERROR_CODE.
+ */
+function pushError(out, key, err) {
+  const prefix = key === 'MESSAGE' ? 'ERROR' : key
+  out.push(key, err.message || String(err))
+  if (typeof err.stack === 'string') out.push(`${prefix}_STACK`, err.stack)
+  if (err.code !== undefined && err.code !== null) out.push(`${prefix}_CODE`, String(err.code))
+  const errno = errnoOf(err)
+  if (errno !== undefined) out.push('ERRNO', String(errno))
+}
+
+function pushValue(out, key, value) {
+  switch (typeof value) {
+    case 'string':
+      return out.push(key, value)
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return out.push(key, String(value))
+    case 'undefined':
+      return undefined
+    case 'object':
+      if (value === null) return undefined
+      if (value instanceof Uint8Array) return out.push(key, value)
+      if (ArrayBuffer.isView(value)) return out.push(key, new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
+      if (value instanceof Error) return pushError(out, key, value)
+  }
+  throw codedError(
+    'ERR_SD_NOTIFY_INVALID_VALUE',
+    `invalid journal value for ${key}: ${value === null ? 'null' : typeof value} is not a string, number, bigint, boolean, Buffer/Uint8Array or Error (use an array to repeat a field)`,
+  )
+}
+
+function pushField(out, key, value) {
+  if (!Array.isArray(value)) return pushValue(out, key, value)
+  for (const v of value) {
+    if (Array.isArray(v)) throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', `invalid journal value for ${key}: arrays do not nest`)
+    pushValue(out, key, v)
+  }
+}
+
+/** The caller's location: the first stack frame outside this package. */
+function callerLocation() {
+  const saved = Error.prepareStackTrace
+  const holder = {}
+  try {
+    Error.prepareStackTrace = (_, frames) => frames
+    Error.captureStackTrace(holder, callerLocation)
+    for (const frame of holder.stack) {
+      const file = frame.getFileName()
+      if (!file || file.startsWith('node:') || OWN_FILES.some((own) => file.startsWith(own))) continue
+      return { file, line: frame.getLineNumber(), func: frame.getFunctionName() || undefined }
+    }
+  } finally {
+    Error.prepareStackTrace = saved
+  }
+  return undefined
+}
+
+function toPriority(priority) {
+  if (typeof priority === 'string' && Object.hasOwn(PRIORITIES, priority)) return PRIORITIES[priority]
+  if (typeof priority === 'number') {
+    if (Number.isInteger(priority) && priority >= 0 && priority <= 7) return priority
+    throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `invalid journal priority ${priority}: it must be an integer from 0 (emerg) to 7 (debug)`)
+  }
+  throw codedError(
+    'ERR_SD_NOTIFY_INVALID_VALUE',
+    `invalid journal priority ${JSON.stringify(priority)}: use 0..7 or one of ${Object.keys(PRIORITIES).join(', ')}`,
+  )
+}
+
+function bindJournal(native) {
+  const nativeSend = native.journalSend
+
+  class Journal {
+    #socket
+    #identifier
+    #location
+
+    /**
+     * @param {{ socket?: string, identifier?: string | false, location?: boolean }} [options]
+     */
+    constructor(options = {}) {
+      if (options === null || typeof options !== 'object') {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): options must be an object')
+      }
+      const { socket, identifier, location = false } = options
+      if (socket !== undefined && (typeof socket !== 'string' || socket === '')) {
+        throw codedError('ERR_SD_NOTIFY_INVALID_ADDRESS', 'new Journal(options): socket must be a path (/run/...) or @abstract name')
+      }
+      if (identifier !== undefined && identifier !== false && typeof identifier !== 'string') {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): identifier must be a string or false')
+      }
+      if (typeof location !== 'boolean') {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): location must be a boolean')
+      }
+      this.#socket = socket
+      this.#identifier = identifier
+      this.#location = location
+    }
+
+    /** The SYSLOG_IDENTIFIER this journal adds to each entry (`false`: none). */
+    get identifier() {
+      if (this.#identifier === undefined) this.#identifier = defaultIdentifier()
+      return this.#identifier
+    }
+
+    /** Sends one entry; see index.d.ts. */
+    send(fields) {
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.send(fields): fields must be an object of FIELD: value')
+      }
+      const out = []
+      for (const key of Object.keys(fields)) pushField(out, key, fields[key])
+      return this.#deliver(out, fields)
+    }
+
+    /** Sends MESSAGE at `priority` (0..7 or a level name), with optional extra fields. */
+    print(priority, message, fields) {
+      const out = ['PRIORITY', String(toPriority(priority))]
+      if (message instanceof Error) pushError(out, 'MESSAGE', message)
+      else if (typeof message === 'string') out.push('MESSAGE', message)
+      else throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message): message must be a string or an Error')
+      if (fields !== undefined && fields !== null) {
+        if (typeof fields !== 'object' || Array.isArray(fields)) {
+          throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message, fields): fields must be an object')
+        }
+        for (const key of Object.keys(fields)) pushField(out, key, fields[key])
+      }
+      return this.#deliver(out, fields)
+    }
+
+    #deliver(out, fields) {
+      const identifier = this.identifier
+      if (identifier && !(fields && Object.hasOwn(fields, 'SYSLOG_IDENTIFIER'))) out.push('SYSLOG_IDENTIFIER', identifier)
+      if (this.#location && !(fields && Object.hasOwn(fields, 'CODE_FILE'))) {
+        const at = callerLocation()
+        if (at) {
+          out.push('CODE_FILE', at.file, 'CODE_LINE', String(at.line))
+          if (at.func) out.push('CODE_FUNC', at.func)
+        }
+      }
+      if (!nativeSend) return false
+      // Read at the first send, not at require() time: tests point children at a stand-in.
+      if (this.#socket === undefined) this.#socket = process.env.SD_NOTIFY_RS_JOURNAL_SOCKET || null
+      const outcome = OUTCOMES[nativeSend(this.#socket, out)]
+      return outcome === 'sent' || outcome === 'queued'
+    }
+
+    /**
+     * Whether descriptor `fd` (default 2, stderr) is connected to the journal: `JOURNAL_STREAM`
+     * names its device and inode. The variable is inherited through redirects and by children,
+     * so it is compared with the descriptor itself.
+     */
+    streamConnected(fd = 2) {
+      if (!Number.isInteger(fd) || fd < 0) throw codedError('ERR_SD_NOTIFY_INVALID_FD', `streamConnected(fd): ${fd} is not a descriptor`)
+      const match = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM || '')
+      if (!match) return false
+      let st
+      try {
+        st = fstatSync(fd, { bigint: true })
+      } catch {
+        return false
+      }
+      return st.dev === BigInt(match[1]) && st.ino === BigInt(match[2])
+    }
+
+    /** The process-wide queue's counters (one queue serves every Journal). */
+    stats() {
+      if (!native.journalStats) return { sent: 0, queued: 0, queuedBytes: 0, dropped: 0, failed: 0, lastError: null }
+      const [sent, queued, queuedBytes, dropped, failed, lastError] = native.journalStats()
+      return { sent, queued, queuedBytes, dropped, failed, lastError: lastError ?? null }
+    }
+
+    /** Resolves `true` once nothing waits for journald, `false` after `timeoutMs` (default 5000). */
+    flush(timeoutMs = 5000) {
+      if (!native.journalFlush) return Promise.resolve(true)
+      return native.journalFlush(timeoutMs)
+    }
+
+    /**
+     * Bounds the process-wide queue of entries waiting for a slow journald (default 65,536
+     * entries and 64 MiB); past them an entry is dropped and counted in `stats().dropped`.
+     */
+    static setQueueLimits({ entries, bytes }) {
+      for (const [name, v] of [['entries', entries], ['bytes', bytes]]) {
+        if (!Number.isSafeInteger(v) || v < 0 || (name === 'entries' && v > 0xffffffff)) {
+          throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `Journal.setQueueLimits(): ${name} must be a non-negative integer`)
+        }
+      }
+      if (native.journalSetLimits) native.journalSetLimits(entries, bytes)
+    }
+  }
+
+  for (const [level, priority] of Object.entries(PRIORITIES)) {
+    Object.defineProperty(Journal.prototype, level, {
+      value: function (message, fields) {
+        return this.print(priority, message, fields)
+      },
+      writable: true,
+      configurable: true,
+    })
+  }
+
+  return { Journal, journal: new Journal() }
+}
+
+module.exports = { bindJournal, PRIORITIES }

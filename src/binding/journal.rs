@@ -1,0 +1,291 @@
+//! The journal for JavaScript: the native half of `journal.send()` (lib/journal.js builds the
+//! fields) and `JournalListener`, the stand-in receiver for tests.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Array, Buffer, Either, Either3, JsValue, Object, Unknown};
+use napi::{sys, Env, ValueType};
+use napi_derive::napi;
+
+use super::error::{settle, IntoJs, Result, Settle};
+use crate::protocol::address::{self, NotifyAddress};
+use nix::sys::socket::UnixAddr;
+
+use crate::protocol::journal::entry::Entry;
+use crate::protocol::journal::parse::parse_entry;
+use crate::protocol::journal::queue::{self, Limits, Outcome};
+use crate::protocol::journal::JOURNAL_SOCKET;
+use crate::protocol::listener::{Listener, Received};
+use crate::protocol::lock::lock;
+use crate::protocol::message::usec_from_ms;
+use crate::protocol::NotifyError;
+
+/// The default journal's address, and the last other address used (parsed once each).
+static DEFAULT_ADDRESS: OnceLock<std::result::Result<Arc<UnixAddr>, NotifyError>> = OnceLock::new();
+static LAST_ADDRESS: Mutex<Option<(String, Arc<UnixAddr>)>> = Mutex::new(None);
+
+fn parse_address(path: &str) -> crate::protocol::Result<Arc<UnixAddr>> {
+  match address::parse(path.as_bytes())? {
+    NotifyAddress::Unix(addr) => Ok(Arc::new(addr)),
+    NotifyAddress::Vsock { .. } => {
+      Err(NotifyError::InvalidAddress { address: path.into(), reason: "a journal socket is /path or @abstract".into() })
+    }
+  }
+}
+
+fn journal_address(socket: Option<String>) -> crate::protocol::Result<Arc<UnixAddr>> {
+  let Some(path) = socket else { return DEFAULT_ADDRESS.get_or_init(|| parse_address(JOURNAL_SOCKET)).clone() };
+  let mut last = lock(&LAST_ADDRESS);
+  match &*last {
+    Some((seen, addr)) if *seen == path => Ok(addr.clone()),
+    _ => {
+      let addr = parse_address(&path)?;
+      *last = Some((path, addr.clone()));
+      Ok(addr)
+    }
+  }
+}
+
+/// Sends `[name, value, name, value, ...]` (values: strings or Uint8Arrays; lib/journal.js
+/// converts the rest) as one entry to `socket` (`null`: journald's). Internal to lib/journal.js.
+/// 0: sent, 1: queued, 2: dropped (queue full), 3: no journal here.
+#[napi(skip_typescript)]
+pub fn journal_send(env: Env, socket: Option<String>, fields: Array) -> Result<u32> {
+  let mut entry = Entry::with_capacity(256);
+  let mut value = Vec::with_capacity(128);
+  let len = fields.len();
+  let mut i = 0;
+  while i + 1 < len {
+    let name = string(&env, fields.get::<Unknown>(i).map_err(napi_err)?, &mut value, "name")?;
+    let name = String::from_utf8(name.to_vec()).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
+    let bytes = bytes_of(&env, fields.get::<Unknown>(i + 1).map_err(napi_err)?, &mut value, &name)?;
+    entry.push(&name, bytes).js()?;
+    i += 2;
+  }
+  let entry = entry.into_bytes().js()?;
+  let outcome = queue::submit(&journal_address(socket).js()?, entry).js()?;
+  Ok(match outcome {
+    Outcome::Sent => 0,
+    Outcome::Queued => 1,
+    Outcome::Dropped => 2,
+    Outcome::NoJournal => 3,
+  })
+}
+
+fn napi_err(e: napi::Error) -> napi::Error<String> {
+  napi::Error::new("ERR_SD_NOTIFY_INVALID_VALUE".to_owned(), e.reason)
+}
+
+/// The UTF-8 bytes of a JS string, written into `buf`.
+fn string<'b>(env: &Env, value: Option<Unknown>, buf: &'b mut Vec<u8>, key: &str) -> Result<&'b [u8]> {
+  let raw = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?.raw();
+  let mut len = 0usize;
+  // SAFETY: a null buffer asks napi for the length in bytes only.
+  let status = unsafe { sys::napi_get_value_string_utf8(env.raw(), raw, std::ptr::null_mut(), 0, &mut len) };
+  if status != sys::Status::napi_ok {
+    return Err(NotifyError::value(key, "it must be a string")).js();
+  }
+  buf.clear();
+  buf.reserve(len + 1);
+  let mut copied = 0usize;
+  // SAFETY: buf has room for len bytes and napi's NUL.
+  unsafe {
+    sys::napi_get_value_string_utf8(env.raw(), raw, buf.as_mut_ptr().cast(), len + 1, &mut copied);
+    buf.set_len(copied);
+  }
+  Ok(buf)
+}
+
+/// A value's bytes: a string's UTF-8, or a Uint8Array's/Buffer's contents.
+fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key: &str) -> Result<&'b [u8]> {
+  let value = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?;
+  if value.get_type().map_err(napi_err)? == ValueType::String {
+    return string(env, Some(value), buf, key);
+  }
+  let (mut data, mut length) = (std::ptr::null_mut(), 0usize);
+  let mut kind = sys::TypedarrayType::int8_array;
+  // SAFETY: napi checks the value is a typed array and fills data/length for it.
+  let status = unsafe {
+    sys::napi_get_typedarray_info(
+      env.raw(),
+      value.raw(),
+      &mut kind,
+      &mut length,
+      &mut data,
+      std::ptr::null_mut(),
+      std::ptr::null_mut(),
+    )
+  };
+  if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
+    return Err(NotifyError::value(key, "a journal value must be a string or a Uint8Array/Buffer")).js();
+  }
+  if length == 0 {
+    return Ok(&[]);
+  }
+  // SAFETY: napi says `data` holds `length` bytes, alive while `value` is (this call).
+  Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) })
+}
+
+/// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError]`.
+#[napi(skip_typescript)]
+pub fn journal_stats() -> (f64, f64, f64, f64, f64, Option<String>) {
+  let s = queue::stats();
+  (s.sent as f64, s.queued as f64, s.queued_bytes as f64, s.dropped as f64, s.failed as f64, s.last_error)
+}
+
+/// Sets the queue's bounds: at most `entries` entries and `bytes` bytes wait for journald.
+#[napi(skip_typescript)]
+pub fn journal_set_limits(entries: u32, bytes: f64) {
+  queue::set_limits(Limits { entries: entries as usize, bytes: bytes.clamp(0.0, usize::MAX as f64) as usize });
+}
+
+/// Resolves `true` once nothing waits for journald, `false` after `timeoutMs`. Waits off the
+/// event loop.
+#[napi(skip_typescript)]
+pub fn journal_flush(env: &Env, timeout_ms: f64) -> napi::Result<Object<'_>> {
+  let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
+  match usec_from_ms("timeoutMs", timeout_ms) {
+    Err(e) => settle(deferred, Err(e)),
+    Ok(usec) => {
+      std::thread::Builder::new()
+        .name("sd-notify-journal-flush".into())
+        .spawn(move || settle(deferred, Ok(queue::flush(Duration::from_micros(usec)))))
+        .map_err(|e| napi::Error::from_reason(format!("could not start the flush thread: {e}")))?;
+    }
+  }
+  Ok(promise)
+}
+
+/// One journal entry as journald would store it.
+#[napi(object)]
+pub struct JournalEntry {
+  /// The fields: a string for text values, a Buffer for binary ones, an array for a repeated name.
+  #[napi(ts_type = "Record<string, string | Buffer | Array<string | Buffer>>")]
+  pub fields: HashMap<String, FieldValue>,
+  /// The entry's exact bytes (read from the memfd when it came as one).
+  pub raw: Buffer,
+  /// Whether it came in a sealed memfd rather than in the datagram itself.
+  pub memfd: bool,
+  /// Sender's process id, from the kernel (SO_PASSCRED).
+  pub pid: i32,
+  /// Sender's user id, from the kernel.
+  pub uid: u32,
+  /// Sender's group id, from the kernel.
+  pub gid: u32,
+}
+
+/// A field's value(s) in a received entry.
+pub type FieldValue = Either3<String, Buffer, Vec<Either<String, Buffer>>>;
+
+/// Text (UTF-8 without control characters other than tab and line ends) as a string, anything
+/// else as a Buffer, like `journalctl -o json` shows them.
+fn to_value(bytes: Vec<u8>) -> Either<String, Buffer> {
+  let text = bytes.iter().all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'));
+  match String::from_utf8(bytes) {
+    Ok(s) if text => Either::A(s),
+    Ok(s) => Either::B(s.into_bytes().into()),
+    Err(e) => Either::B(e.into_bytes().into()),
+  }
+}
+
+/// Reads the entry a datagram carries: its payload, or the sealed memfd passed with an empty one.
+fn to_entry(r: Received) -> crate::protocol::Result<JournalEntry> {
+  let memfd = r.data.is_empty() && r.fds.len() == 1;
+  let mut fds = r.fds.into_iter().map(|fd| {
+    // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+  });
+  let raw = if memfd {
+    let mut file = std::fs::File::from(fds.next().ok_or(NotifyError::EmptyMessage)?);
+    let mut data = Vec::new();
+    // The sender's writes left the shared file offset at the end: read from the start, as journald does.
+    file
+      .seek(SeekFrom::Start(0))
+      .and_then(|_| file.read_to_end(&mut data))
+      .map_err(|e| NotifyError::value("entry", format!("could not read the memfd: {e}")))?;
+    data
+  } else {
+    r.data
+  };
+  // Any other descriptor is not part of the protocol: closed here, with the iterator.
+  drop(fds);
+  let mut fields: HashMap<String, FieldValue> = HashMap::new();
+  for (name, bytes) in parse_entry(&raw)? {
+    let value = to_value(bytes);
+    let merged = match fields.remove(&name) {
+      None => match value {
+        Either::A(s) => Either3::A(s),
+        Either::B(b) => Either3::B(b),
+      },
+      Some(Either3::A(s)) => Either3::C(vec![Either::A(s), value]),
+      Some(Either3::B(b)) => Either3::C(vec![Either::B(b), value]),
+      Some(Either3::C(mut all)) => {
+        all.push(value);
+        Either3::C(all)
+      }
+    };
+    fields.insert(name, merged);
+  }
+  Ok(JournalEntry { fields, raw: raw.into(), memfd, pid: r.pid, uid: r.uid, gid: r.gid })
+}
+
+/// A datagram socket that receives journal entries like journald does (both value encodings,
+/// entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`
+/// (`new Journal({ socket: listener.address })`) to test what your code logs.
+#[napi]
+pub struct JournalListener {
+  inner: Arc<Listener>,
+}
+
+#[napi]
+impl JournalListener {
+  /// Binds `address`: a filesystem path (removed again by `close()`) or an abstract name
+  /// (`@name`). Without one, a fresh abstract name is chosen.
+  #[napi(constructor)]
+  pub fn new(address: Option<String>) -> Result<Self> {
+    Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) })
+  }
+
+  /// The address to give `new Journal({ socket })`.
+  #[napi(getter)]
+  pub fn address(&self) -> String {
+    self.inner.address().to_owned()
+  }
+
+  /// Whether `close()` was called.
+  #[napi(getter)]
+  pub fn closed(&self) -> bool {
+    self.inner.is_closed()
+  }
+
+  /// Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait
+  /// until one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
+  /// `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
+  #[napi(ts_return_type = "Promise<JournalEntry>")]
+  pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
+    let (deferred, promise) = env.create_deferred::<JournalEntry, Settle<JournalEntry>>()?;
+    let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
+      Ok(t) => t.map(Duration::from_micros),
+      Err(e) => {
+        settle(deferred, Err(e));
+        return Ok(promise);
+      }
+    };
+    let listener = self.inner.clone();
+    std::thread::Builder::new()
+      .name("sd-notify-journal-listener".into())
+      .spawn(move || settle(deferred, listener.receive(timeout).and_then(to_entry)))
+      .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
+    Ok(promise)
+  }
+
+  /// Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent.
+  #[napi]
+  pub fn close(&self) {
+    self.inner.close();
+  }
+}
