@@ -281,6 +281,7 @@ test('past the queue limit entries are dropped and counted; what arrives is exac
   assert.equal(refused, dropped, 'send() returned false exactly for the dropped entries')
   const seqs = await drain(stalled)
   await target.flush(5000)
+  t.diagnostic(`arrived: ${seqs.length}; dropped and counted: ${dropped}`)
   assert.equal(seqs.length, 10_000 - dropped, 'arrived + dropped = logged')
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), 'the oldest entries, in order: the newest were dropped')
   assert.equal(journal.stats().sent - before.sent, seqs.length)

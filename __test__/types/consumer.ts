@@ -25,7 +25,7 @@ import {
 import type { NotifyFields, NotifyMessage, NotifyOptions, WatchdogInfo } from 'sd-notify-rs'
 import * as sdNotify from 'sd-notify-rs'
 import { listenFds, fdStore, fdStoreRemove, listenInfo } from 'sd-notify-rs'
-import type { ListenFd, SystemdListenInfo, SystemdListenOptions } from 'sd-notify-rs'
+import type { ListenFd, SystemdListenInfo, SystemdListenOptions, JournalStats, JournalEntry } from 'sd-notify-rs'
 import { createServer } from 'node:http'
 
 const sent: boolean[] = [
@@ -99,4 +99,31 @@ async function zeroDowntime(): Promise<string> {
   return `${passed[0].name} ${taken} ${stored} ${removed} ${how?.inherited} ${fd}`
 }
 
-export { sent, listen, zeroDowntime }
+// The journal.
+async function logging(): Promise<string> {
+  const sdj = sdNotify.journal
+  const logged: boolean[] = [
+    sdj.info('listening', { PORT: 8080 }),
+    sdj.err(new Error('boom')),
+    sdj.print('warning', 'slow', { QUERY_MS: 12, TAGS: ['a', 'b'], BLOB: Buffer.from([0, 255]), BIG: 1n }),
+    sdj.print(3, 'by number'),
+    sdj.send({ MESSAGE: 'raw', SKIPPED: undefined }),
+    sdj.streamConnected(),
+  ]
+  const custom = new sdNotify.Journal({ socket: '/run/test/journal', identifier: 'billing', location: true })
+  const id: string | false = custom.identifier
+  const stats: JournalStats = sdj.stats()
+  const drained: boolean = await sdj.flush(1000)
+  sdNotify.Journal.setQueueLimits({ entries: 100, bytes: 1 << 20 })
+  const listener = new sdNotify.JournalListener()
+  const entry: JournalEntry = await listener.receive(1000)
+  const message: string | Buffer | Array<string | Buffer> | undefined = entry.fields['MESSAGE']
+  listener.close()
+  // @ts-expect-error values are not plain objects
+  sdj.send({ DATA: { a: 1 } })
+  // @ts-expect-error no such level
+  sdj.print('loud', 'x')
+  return `${logged} ${id} ${stats.dropped} ${drained} ${entry.memfd} ${String(message)}`
+}
+
+export { sent, listen, zeroDowntime, logging }
