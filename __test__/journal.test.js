@@ -52,10 +52,10 @@ test('plain fields travel as KEY=value lines in order, with the identifier last'
   assert.equal(e.memfd, false)
 })
 
-test('a multi-line value takes the binary-safe form with a little-endian length', async () => {
+test('a multi-line value takes the binary-safe form with a little-endian length, after the plain fields', async () => {
   journal.send({ MESSAGE: 'line 1\nline 2' })
   const e = await listener.receive(2000)
-  const want = Buffer.concat([Buffer.from('MESSAGE\n'), le64(13), Buffer.from('line 1\nline 2\n'), Buffer.from('SYSLOG_IDENTIFIER=journal-test\n')])
+  const want = Buffer.concat([Buffer.from('SYSLOG_IDENTIFIER=journal-test\n'), Buffer.from('MESSAGE\n'), le64(13), Buffer.from('line 1\nline 2\n')])
   assert.deepEqual(e.raw, want)
   assert.equal(e.fields.MESSAGE, 'line 1\nline 2')
 })
@@ -68,9 +68,10 @@ test('a Buffer value arrives as exactly those bytes', async () => {
 })
 
 test('an array repeats the field in order; null and undefined leave a field out', async () => {
-  journal.send({ MESSAGE: 'tags', TAG: ['a', 'b', 3], SKIPPED: undefined, ALSO_SKIPPED: null })
+  journal.send({ MESSAGE: 'tags', TAG: ['a', 'b', 3], MIXED: ['x', Buffer.from([0]), 'y\nz'], SKIPPED: undefined, ALSO_SKIPPED: null })
   const e = await listener.receive(2000)
   assert.deepEqual(e.fields.TAG, ['a', 'b', '3'])
+  assert.deepEqual(e.fields.MIXED, ['x', Buffer.from([0]), 'y\nz'], 'text and binary values of one field keep their order')
   assert.equal('SKIPPED' in e.fields || 'ALSO_SKIPPED' in e.fields, false)
 })
 

@@ -63,9 +63,7 @@ function buildFloor() {
  * waking the receiver. mode 'block': sleeps in recvmmsg like a real manager sleeps in epoll.
  * The drainer uses systemd's max_dgram_qlen (512) in a private network namespace when it can.
  */
-async function startDrainer({ mode = 'block' } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdbench-'))
-  const address = path.join(dir, 'notify.sock')
+async function startDrainer({ mode = 'block', address = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdbench-')), 'notify.sock') } = {}) {
   const args = ['drain', address]
   if (mode === 'spin') args.push('--spin')
   const child = cp.spawn(FLOOR_BIN, args, { stdio: ['pipe', 'pipe', 'inherit'] })
@@ -97,7 +95,7 @@ async function startDrainer({ mode = 'block' } = {}) {
       child.stdin.end()
       await Promise.race([exited, sleep(2000)])
       if (child.exitCode === null) child.kill('SIGKILL')
-      fs.rmSync(dir, { recursive: true, force: true })
+      fs.rmSync(path.dirname(address), { recursive: true, force: true })
     },
   }
 }

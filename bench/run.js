@@ -3,7 +3,7 @@
 // `npm run bench`: measures sd-notify-rs against the alternatives in one run and writes
 // BENCHMARKS.md (a markdown report, also printed on stdout).
 //
-//   node bench/run.js [--only=percall,instructions,startup,watchdog,restart] [--quick] [--no-write]
+//   node bench/run.js [--only=percall,journal,instructions,startup,watchdog,restart] [--quick] [--no-write]
 //
 // --only runs some parts (and then does not write BENCHMARKS.md unless --write is given);
 // --quick uses fewer rounds (for trying the bench out, not for the published figures).
@@ -13,9 +13,10 @@ const os = require('node:os')
 const path = require('node:path')
 const common = require('./common')
 
-const PARTS = ['percall', 'instructions', 'startup', 'watchdog', 'restart']
+const PARTS = ['percall', 'journal', 'instructions', 'startup', 'watchdog', 'restart']
 const GOAL_FLOOR = 1.3 // this package's notification within 1.3x of one bare sendmsg
 const GOAL_SDNOTIFY = 1 / 3 // and at most a third of the sd-notify npm package's cost
+const GOAL_JOURNAL_FLOOR = 1.3 // journal.send() within 1.3x of one sendmsg of the same bytes
 
 function parseArgs(argv) {
   const opts = { only: PARTS, quick: false, write: null }
@@ -98,6 +99,31 @@ ${goals.join('\n')}
   \`getsockopt\`/\`setsockopt(SO_SNDBUF)\`/\`getsockopt\`/\`setsockopt(SO_SNDBUFFORCE)\`, \`sendmsg\`, \`close\`.
 - \`systemd-notify\` runs with \`--no-block\` (no barrier wait); under a real manager it would also need
   \`NotifyAccess=all\`. Datagrams sent: ${r.sent}, received by the drainer: ${r.received}.`
+}
+
+function renderJournal(r) {
+  if (r.unavailable) return `## 2. One journal entry from JavaScript\n\n**Not measured**: ${r.unavailable}`
+  const rows = r.table.map((row) => [row.label, `${time(row.ns)} (${ratio(row.ratio)})${row.errors ? ` ⚠ ${row.errors} errors: ${row.firstError}` : ''}`, row.calls])
+  const goals = [
+    `- Within ${GOAL_JOURNAL_FLOOR}× of the floor: ${ratio(r.oursOverFloor)} → ${verdict(r.oursOverFloor <= GOAL_JOURNAL_FLOOR)}.`,
+    r.oursOverSdNotify === null
+      ? "- At most a third of `sd-notify`'s `journalPrint`: **not measured** (the package could not be built, see above)."
+      : `- At most a third of \`sd-notify\`'s \`journalPrint\`: ${ratio(r.oursOverSdNotify)} → ${verdict(r.oursOverSdNotify <= GOAL_SDNOTIFY)}.`,
+    `- Against a JSON line on stdout (what most services do today, losing every field): ${ratio(r.oursOverStdout)}.`,
+  ]
+  return `## 2. One journal entry from JavaScript
+
+Per-entry time, median over runs of the mean of a tight loop, and in brackets the ratio to the floor
+measured in the same run. Every sender sends the same entry (\`MESSAGE\`, \`PRIORITY=6\`,
+\`X_REQ_ID\`, \`SYSLOG_IDENTIFIER\`; 71 bytes, checked byte for byte against a \`JournalListener\`)
+to one receiver bound at \`/run/systemd/journal/socket\` that drains continuously.
+
+${table(['sender', 'per entry', 'N x runs'], rows)}
+
+Goals, as the median of the ratios of back-to-back runs:
+${goals.join('\n')}
+- \`systemd-journald\` (npm, node-gyp) is not measured: it needs a C++ build against libsystemd
+  like \`sd-notify\`, and this bench installs only \`sd-notify\`.`
 }
 
 function renderInstructions(r) {
@@ -195,6 +221,7 @@ async function main() {
   if (opts.only.includes('percall')) {
     sections.push(renderPercall(await require('./percall').run({ sdNotify, python, rounds: q ? 5 : 21, spawnRounds: q ? 2 : 5, n: q ? 5000 : 20000 })))
   }
+  if (opts.only.includes('journal')) sections.push(renderJournal(await require('./journal').run({ sdNotify, rounds: q ? 5 : 15, n: q ? 5000 : 20000 })))
   if (opts.only.includes('instructions')) sections.push(renderInstructions(await require('./instructions').run()))
   if (opts.only.includes('startup')) sections.push(renderStartup(await require('./startup').run({ sdNotify, rounds: q ? 5 : 20 })))
   if (opts.only.includes('watchdog')) {

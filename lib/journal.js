@@ -20,6 +20,9 @@ const PRIORITIES = Object.freeze({
   debug: 7,
 })
 
+/** `PRIORITY=n\n` for each priority, built once. */
+const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
+
 /** What the native send reports, by its return value. */
 const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal']
 
@@ -51,47 +54,93 @@ function errnoOf(err) {
   return undefined
 }
 
+/** Control characters other than tab: such a value needs the binary-safe form. */
+const NEEDS_BINARY = /[\x00-\x08\x0a-\x1f]/
+const NEEDS_BINARY_ALL = /[\x00-\x08\x0a-\x1f]/g
+
 /**
- * Appends the fields an Error becomes: `KEY=message`, `KEY_STACK`, `KEY_CODE` and `ERRNO` for a
- * system error. For the entry's MESSAGE the stack and code go to ERROR_STACK and ERROR_CODE.
+ * An entry being built: plain fields as `KEY=value\n` text (one string for the native side to
+ * read and check: one N-API call instead of two per field), the others as `[name, value, ...]`
+ * for the binary-safe form, sent after the plain ones.
  */
-function pushError(out, key, err) {
-  const prefix = key === 'MESSAGE' ? 'ERROR' : key
-  out.push(key, err.message || String(err))
-  if (typeof err.stack === 'string') out.push(`${prefix}_STACK`, err.stack)
-  if (err.code !== undefined && err.code !== null) out.push(`${prefix}_CODE`, String(err.code))
-  const errno = errnoOf(err)
-  if (errno !== undefined) out.push('ERRNO', String(errno))
+class Fields {
+  constructor(text = '') {
+    this.text = text
+    this.binary = undefined
+  }
+
+  add(key, value) {
+    if (typeof value === 'string' && !NEEDS_BINARY.test(value)) this.text += `${key}=${value}\n`
+    else (this.binary ??= []).push(key, value)
+  }
+
+  /** All values of a repeated field in one form, so their order is kept. */
+  addAll(key, values) {
+    if (values.every((v) => typeof v === 'string' && !NEEDS_BINARY.test(v))) for (const v of values) this.text += `${key}=${v}\n`
+    else for (const v of values) (this.binary ??= []).push(key, v)
+  }
+
+  has(key) {
+    return this.text.startsWith(`${key}=`) || this.text.includes(`\n${key}=`) || (this.binary?.some((v, i) => i % 2 === 0 && v === key) ?? false)
+  }
 }
 
-function pushValue(out, key, value) {
+/**
+ * Adds the fields an Error becomes: `KEY=message`, `KEY_STACK`, `KEY_CODE` and `ERRNO` for a
+ * system error. For the entry's MESSAGE the stack and code go to ERROR_STACK and ERROR_CODE.
+ */
+function addError(out, key, err) {
+  const prefix = key === 'MESSAGE' ? 'ERROR' : key
+  out.add(key, err.message || String(err))
+  if (typeof err.stack === 'string') out.add(`${prefix}_STACK`, err.stack)
+  if (err.code !== undefined && err.code !== null) out.add(`${prefix}_CODE`, String(err.code))
+  const errno = errnoOf(err)
+  if (errno !== undefined) out.add('ERRNO', String(errno))
+}
+
+function invalidValue(key, value) {
+  return codedError(
+    'ERR_SD_NOTIFY_INVALID_VALUE',
+    `invalid journal value for ${key}: ${value === null ? 'null' : Array.isArray(value) ? 'a nested array' : typeof value} is not a string, number, bigint, boolean, Buffer/Uint8Array or Error (use an array to repeat a field)`,
+  )
+}
+
+/** A value as a string or bytes; `undefined` for null/undefined (left out). Errors are expanded by the caller. */
+function convert(key, value) {
   switch (typeof value) {
     case 'string':
-      return out.push(key, value)
+      return value
     case 'number':
     case 'bigint':
     case 'boolean':
-      return out.push(key, String(value))
+      return String(value)
     case 'undefined':
       return undefined
     case 'object':
       if (value === null) return undefined
-      if (value instanceof Uint8Array) return out.push(key, value)
-      if (ArrayBuffer.isView(value)) return out.push(key, new Uint8Array(value.buffer, value.byteOffset, value.byteLength))
-      if (value instanceof Error) return pushError(out, key, value)
+      if (value instanceof Uint8Array) return value
+      if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
   }
-  throw codedError(
-    'ERR_SD_NOTIFY_INVALID_VALUE',
-    `invalid journal value for ${key}: ${value === null ? 'null' : typeof value} is not a string, number, bigint, boolean, Buffer/Uint8Array or Error (use an array to repeat a field)`,
-  )
+  throw invalidValue(key, value)
 }
 
-function pushField(out, key, value) {
-  if (!Array.isArray(value)) return pushValue(out, key, value)
-  for (const v of value) {
-    if (Array.isArray(v)) throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', `invalid journal value for ${key}: arrays do not nest`)
-    pushValue(out, key, v)
+function addField(out, key, value) {
+  if (value instanceof Error) return addError(out, key, value)
+  if (!Array.isArray(value)) {
+    const v = convert(key, value)
+    if (v !== undefined) out.add(key, v)
+    return
   }
+  const values = []
+  for (const v of value) {
+    if (v instanceof Error) values.push(v.message || String(v))
+    else if (Array.isArray(v)) throw invalidValue(key, v)
+    else {
+      const c = convert(key, v)
+      if (c !== undefined) values.push(c)
+    }
+  }
+  out.addAll(key, values)
 }
 
 /** The caller's location: the first stack frame outside this package. */
@@ -130,6 +179,7 @@ function bindJournal(native) {
   class Journal {
     #socket
     #identifier
+    #identifierLine
     #location
 
     /**
@@ -143,8 +193,8 @@ function bindJournal(native) {
       if (socket !== undefined && (typeof socket !== 'string' || socket === '')) {
         throw codedError('ERR_SD_NOTIFY_INVALID_ADDRESS', 'new Journal(options): socket must be a path (/run/...) or @abstract name')
       }
-      if (identifier !== undefined && identifier !== false && typeof identifier !== 'string') {
-        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): identifier must be a string or false')
+      if (identifier !== undefined && identifier !== false && (typeof identifier !== 'string' || identifier === '' || NEEDS_BINARY.test(identifier))) {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): identifier must be a non-empty string without control characters, or false')
       }
       if (typeof location !== 'boolean') {
         throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'new Journal(options): location must be a boolean')
@@ -165,40 +215,51 @@ function bindJournal(native) {
       if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
         throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.send(fields): fields must be an object of FIELD: value')
       }
-      const out = []
-      for (const key of Object.keys(fields)) pushField(out, key, fields[key])
-      return this.#deliver(out, fields)
+      const out = new Fields()
+      for (const key of Object.keys(fields)) {
+        const value = fields[key]
+        // The common case inline: a plain string or a number.
+        if (typeof value === 'string' && !NEEDS_BINARY.test(value)) out.text += key + '=' + value + '\n'
+        else if (typeof value === 'number') out.text += key + '=' + value + '\n'
+        else addField(out, key, value)
+      }
+      return this.#deliver(out, fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null)
     }
 
     /** Sends MESSAGE at `priority` (0..7 or a level name), with optional extra fields. */
     print(priority, message, fields) {
-      const out = ['PRIORITY', String(toPriority(priority))]
-      if (message instanceof Error) pushError(out, 'MESSAGE', message)
-      else if (typeof message === 'string') out.push('MESSAGE', message)
+      const out = new Fields(PRIORITY_LINES[toPriority(priority)])
+      if (message instanceof Error) addError(out, 'MESSAGE', message)
+      else if (typeof message === 'string') out.add('MESSAGE', message)
       else throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message): message must be a string or an Error')
       if (fields !== undefined && fields !== null) {
         if (typeof fields !== 'object' || Array.isArray(fields)) {
           throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message, fields): fields must be an object')
         }
-        for (const key of Object.keys(fields)) pushField(out, key, fields[key])
+        for (const key of Object.keys(fields)) addField(out, key, fields[key])
       }
-      return this.#deliver(out, fields)
+      return this.#deliver(out, fields == null || (fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null))
     }
 
-    #deliver(out, fields) {
-      const identifier = this.identifier
-      if (identifier && !(fields && Object.hasOwn(fields, 'SYSLOG_IDENTIFIER'))) out.push('SYSLOG_IDENTIFIER', identifier)
-      if (this.#location && !(fields && Object.hasOwn(fields, 'CODE_FILE'))) {
+    /** `own`: the caller gave neither SYSLOG_IDENTIFIER nor CODE_FILE (the common case, checked cheaply). */
+    #deliver(out, own) {
+      if (this.#identifierLine === undefined) {
+        const identifier = this.identifier
+        this.#identifierLine = identifier ? `SYSLOG_IDENTIFIER=${identifier.replace(NEEDS_BINARY_ALL, ' ')}\n` : ''
+      }
+      if (own || !out.has('SYSLOG_IDENTIFIER')) out.text += this.#identifierLine
+      if (this.#location && (own || !out.has('CODE_FILE'))) {
         const at = callerLocation()
         if (at) {
-          out.push('CODE_FILE', at.file, 'CODE_LINE', String(at.line))
-          if (at.func) out.push('CODE_FUNC', at.func)
+          out.add('CODE_FILE', at.file)
+          out.add('CODE_LINE', String(at.line))
+          if (at.func) out.add('CODE_FUNC', at.func)
         }
       }
       if (!nativeSend) return false
       // Read at the first send, not at require() time: tests point children at a stand-in.
       if (this.#socket === undefined) this.#socket = process.env.SD_NOTIFY_RS_JOURNAL_SOCKET || null
-      const outcome = OUTCOMES[nativeSend(this.#socket, out)]
+      const outcome = OUTCOMES[nativeSend(this.#socket, out.text, out.binary)]
       return outcome === 'sent' || outcome === 'queued'
     }
 

@@ -50,21 +50,27 @@ fn journal_address(socket: Option<String>) -> crate::protocol::Result<Arc<UnixAd
   }
 }
 
-/// Sends `[name, value, name, value, ...]` (values: strings or Uint8Arrays; lib/journal.js
-/// converts the rest) as one entry to `socket` (`null`: journald's). Internal to lib/journal.js.
+/// Sends one entry to `socket` (`null`: journald's): `text` holds the plain fields as
+/// `KEY=value\n` lines, `binary` the others as `[name, value, ...]` (values: strings or
+/// Uint8Arrays). lib/journal.js builds both; everything is checked again here.
 /// 0: sent, 1: queued, 2: dropped (queue full), 3: no journal here.
 #[napi(skip_typescript)]
-pub fn journal_send(env: Env, socket: Option<String>, fields: Array) -> Result<u32> {
-  let mut entry = Entry::with_capacity(256);
-  let mut value = Vec::with_capacity(128);
-  let len = fields.len();
-  let mut i = 0;
-  while i + 1 < len {
-    let name = string(&env, fields.get::<Unknown>(i).map_err(napi_err)?, &mut value, "name")?;
-    let name = String::from_utf8(name.to_vec()).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
-    let bytes = bytes_of(&env, fields.get::<Unknown>(i + 1).map_err(napi_err)?, &mut value, &name)?;
-    entry.push(&name, bytes).js()?;
-    i += 2;
+pub fn journal_send(env: Env, socket: Option<String>, text: Unknown, binary: Option<Array>) -> Result<u32> {
+  let mut entry = Entry::default();
+  let mut lines = Vec::new();
+  string(&env, Some(text), &mut lines, "entry")?;
+  if !lines.is_empty() {
+    entry.push_lines(lines).js()?;
+  }
+  if let Some(binary) = binary {
+    let mut name = Vec::with_capacity(64);
+    let mut value = Vec::new();
+    for i in (0..binary.len().saturating_sub(1)).step_by(2) {
+      string(&env, binary.get::<Unknown>(i).map_err(napi_err)?, &mut name, "name")?;
+      let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
+      let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(napi_err)?, &mut value, name)?;
+      entry.push(name, bytes).js()?;
+    }
   }
   let entry = entry.into_bytes().js()?;
   let outcome = queue::submit(&journal_address(socket).js()?, entry).js()?;

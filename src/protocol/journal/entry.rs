@@ -16,10 +16,6 @@ pub struct Entry {
 }
 
 impl Entry {
-  pub fn with_capacity(bytes: usize) -> Self {
-    Self { bytes: Vec::with_capacity(bytes), fields: 0 }
-  }
-
   /// Adds one field, in the form its value needs.
   pub fn push(&mut self, name: &str, value: &[u8]) -> Result<&mut Self> {
     validate_name(name)?;
@@ -33,6 +29,30 @@ impl Entry {
     self.bytes.extend_from_slice(value);
     self.bytes.push(b'\n');
     self.fields += 1;
+    Ok(self)
+  }
+
+  /// Takes `text`, already encoded as `KEY=value\n` lines (what lib/journal.js builds for plain
+  /// values), checking every line as [`push`](Self::push) would: a valid name, a plain value.
+  pub fn push_lines(&mut self, text: Vec<u8>) -> Result<&mut Self> {
+    let lines = text.strip_suffix(b"\n").ok_or_else(|| NotifyError::value("entry", "the field lines must end with a newline"))?;
+    for line in lines.split(|&b| b == b'\n') {
+      let eq = line.iter().position(|&b| b == b'=').ok_or_else(|| NotifyError::value("entry", "a field line without '='"))?;
+      let name = std::str::from_utf8(&line[..eq]).map_err(|_| NotifyError::InvalidFieldName {
+        name: String::from_utf8_lossy(&line[..eq]).into_owned(),
+        reason: "it holds a character other than A-Z, 0-9 and _",
+      })?;
+      validate_name(name)?;
+      if !is_plain_text(&line[eq + 1..]) {
+        return Err(NotifyError::value(name, "a value with control characters needs the binary-safe form"));
+      }
+      self.fields += 1;
+    }
+    if self.bytes.is_empty() {
+      self.bytes = text;
+    } else {
+      self.bytes.extend_from_slice(&text);
+    }
     Ok(self)
   }
 
@@ -74,6 +94,16 @@ mod tests {
     let mut e = Entry::default();
     e.push("TAG", b"a").unwrap().push("TAG", b"b").unwrap();
     assert_eq!(e.into_bytes().unwrap(), b"TAG=a\nTAG=b\n");
+  }
+
+  #[test]
+  fn prebuilt_lines_are_checked_like_pushed_fields() {
+    let mut e = Entry::default();
+    e.push_lines(b"MESSAGE=hi\nPRIORITY=6\n".to_vec()).unwrap().push("BIN", b"\0").unwrap();
+    assert_eq!(e.into_bytes().unwrap(), b"MESSAGE=hi\nPRIORITY=6\nBIN\n\x01\0\0\0\0\0\0\0\0\n");
+    for bad in [&b"message=x\n"[..], b"MESSAGE=x", b"NOEQUALS\n", b"_PID=1\n", b"A=\x1b\n", b"\n"] {
+      assert!(Entry::default().push_lines(bad.to_vec()).is_err(), "{bad:?}");
+    }
   }
 
   #[test]

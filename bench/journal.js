@@ -1,0 +1,100 @@
+'use strict'
+// Part: one journal entry from JavaScript. Every contender sends the same three-field entry to the
+// same receiver (the floor program's drainer) bound at journald's path, /run/systemd/journal/socket,
+// because libsystemd (under sd-notify's journalPrint) cannot be pointed anywhere else. So this part
+// runs only where that path is free (no journald here: the e2e tests boot their own). The stdout
+// row is a child process printing the same entry as a JSON line to a pipe the parent drains.
+
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { FLOOR_BIN, REPO_ROOT, median, log, startDrainer } = require('./common')
+
+const JOURNAL_DIR = '/run/systemd/journal'
+const JOURNAL_SOCKET = path.join(JOURNAL_DIR, 'socket')
+const MESSAGE = 'request served'
+const REQ_ID = 'abc123'
+/** The exact bytes journal.send() writes for the entry below (checked against a JournalListener). */
+const ENTRY = `MESSAGE=${MESSAGE}\nPRIORITY=6\nX_REQ_ID=${REQ_ID}\nSYSLOG_IDENTIFIER=bench\n`
+
+function loop(call) {
+  return new Function(
+    'api',
+    'n',
+    `let errors = 0, first = null
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < n; i++) {
+      try { if (${call} === false) errors++ } catch (e) { errors++; first ??= e }
+    }
+    return { nsPerCall: Number(process.hrtime.bigint() - t0) / n, errors, firstError: first && (first.code || first.message) }`,
+  )
+}
+
+/** console.log of the same entry as a JSON line, in a child whose stdout is a pipe. */
+function stdoutRun(n) {
+  const script = `const t0 = process.hrtime.bigint()
+    for (let i = 0; i < ${n}; i++) console.log(JSON.stringify({ level: 30, msg: ${JSON.stringify(MESSAGE)}, reqId: ${JSON.stringify(REQ_ID)} }))
+    process.stderr.write(String(Number(process.hrtime.bigint() - t0) / ${n}))`
+  const r = cp.spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 1 << 30 })
+  return { nsPerCall: Number(r.stderr), errors: r.status === 0 ? 0 : 1, firstError: r.status === 0 ? null : r.stderr.slice(0, 200) }
+}
+
+async function checkEncoding(ours) {
+  const listener = new ours.JournalListener()
+  try {
+    new ours.Journal({ socket: listener.address, identifier: 'bench' }).send({ MESSAGE, PRIORITY: 6, X_REQ_ID: REQ_ID })
+    const got = (await listener.receive(2000)).raw.toString()
+    if (got !== ENTRY) throw new Error(`journal.send() wrote ${JSON.stringify(got)}, the floor sends ${JSON.stringify(ENTRY)}`)
+  } finally {
+    listener.close()
+  }
+}
+
+async function run({ sdNotify, rounds = 15, n = 20000 }) {
+  if (fs.existsSync(JOURNAL_DIR)) return { unavailable: `${JOURNAL_DIR} exists (a journald runs here): the receiver cannot take its path` }
+  const ours = require(REPO_ROOT)
+  await checkEncoding(ours)
+  fs.mkdirSync(JOURNAL_DIR, { recursive: true })
+  let drainer
+  try {
+    // The drainer binds NOTIFY_SOCKET-style paths; give it journald's.
+    drainer = await startDrainer({ mode: 'spin', address: JOURNAL_SOCKET })
+    const env = { ...process.env, NOTIFY_SOCKET: JOURNAL_SOCKET }
+    const journal = new ours.Journal({ identifier: 'bench' })
+    const sdn = sdNotify.path ? require(sdNotify.path) : null
+    const contenders = [
+      { key: 'floor', label: 'floor: one `sendmsg` of the same bytes on an open socket (Rust)', run: (k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', 'floor', ENTRY, String(k)], { env, encoding: 'utf8' })), n },
+      { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: loop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
+      { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: loop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
+      { key: 'stdout', label: '`console.log` of a JSON line to a pipe (child process)', run: stdoutRun, n },
+    ]
+    if (sdn) {
+      contenders.push({ key: 'sdNotify', label: `\`sd-notify\` ${sdNotify.version} \`journalPrint(6, MESSAGE)\` (node-gyp + libsystemd; text only)`, run: loop(`api.journalPrint(6, ${JSON.stringify(MESSAGE)})`).bind(null, sdn), n })
+    }
+    for (const c of contenders) c.run(Math.min(2000, c.n)) // warm-up
+    const samples = Object.fromEntries(contenders.map((c) => [c.key, []]))
+    for (let round = 0; round < rounds; round++) {
+      log(`journal round ${round + 1}/${rounds}`)
+      for (const c of contenders) samples[c.key].push(c.run(c.n))
+    }
+    const base = median(samples.floor.map((r) => r.nsPerCall))
+    const table = contenders.map((c) => {
+      const ns = median(samples[c.key].map((r) => r.nsPerCall))
+      const errors = samples[c.key].reduce((a, r) => a + r.errors, 0)
+      return { key: c.key, label: c.label, ns, ratio: ns / base, errors, firstError: samples[c.key].find((r) => r.firstError)?.firstError ?? null, calls: `${c.n} x ${rounds}` }
+    })
+    const paired = (a, b) => median(samples[a].map((r, i) => r.nsPerCall / samples[b][i].nsPerCall))
+    return {
+      table,
+      oursOverFloor: paired('ours', 'floor'),
+      oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
+      oursOverStdout: paired('ours', 'stdout'),
+      sdNotify,
+    }
+  } finally {
+    if (drainer) await drainer.close()
+    fs.rmSync(JOURNAL_DIR, { recursive: true, force: true })
+  }
+}
+
+module.exports = { run }
