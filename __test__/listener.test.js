@@ -108,7 +108,7 @@ test('a pending receive() keeps the process alive until a message arrives, and c
   const script = `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});
     const l = new sd.NotifyListener();
     l.receive().catch((e) => { console.log(e.code); });
-    setTimeout(() => l.close(), 300);`
+    setTimeout(() => l.close(), 300).unref(); // only the pending receive() may keep the process alive`
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (d) => (out += d))

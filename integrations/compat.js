@@ -1,0 +1,114 @@
+'use strict'
+// `require('sd-notify-rs/compat')`: the API of the `sd-notify` npm package (2.8), so that changing
+// the module name is the whole migration. Same names, arguments and return values (`undefined`,
+// and `watchdogInterval()`'s milliseconds), with these deliberate differences:
+// - startWatchdogMode()'s timer is unref'd (it never keeps the process alive) and a second call
+//   replaces the first (sd-notify leaked the first timer);
+// - sendStatus(text) refuses a text holding \n, \r or NUL (sd-notify passed it through, so a
+//   status could inject other assignments such as MAINPID=); sendState(raw) checks each line;
+// - bad input throws a coded error instead of being sent (sd-notify sent it; systemd ignored it),
+//   except a sendState() line that is no assignment at all: skipped with a one-time warning;
+// - journal entries carry SYSLOG_IDENTIFIER = the script's name rather than `node`.
+
+const sd = require('..')
+
+/** sd-notify's level numbers (syslog priorities). */
+const LOG_LEVELS = { LOG_EMERG: 0, LOG_ALERT: 1, LOG_CRIT: 2, LOG_ERR: 3, LOG_WARNING: 4, LOG_NOTICE: 5, LOG_INFO: 6, LOG_DEBUG: 7 }
+
+let watchdogTimer = null
+
+function journalPrint(level, ...args) {
+  // @types/sd-notify types journalPrint as `(args: string[])`: such a call logs the words at info.
+  if (Array.isArray(level)) {
+    sd.journal.print(LOG_LEVELS.LOG_INFO, level.join(' '))
+    return
+  }
+  sd.journal.print(level, args.join(' '))
+}
+
+const log = {}
+for (const [names, level] of [
+  [['emerg', 'emergency'], LOG_LEVELS.LOG_EMERG],
+  [['alert'], LOG_LEVELS.LOG_ALERT],
+  [['crit', 'critical'], LOG_LEVELS.LOG_CRIT],
+  [['err', 'error'], LOG_LEVELS.LOG_ERR],
+  [['warning', 'warn'], LOG_LEVELS.LOG_WARNING],
+  [['notice'], LOG_LEVELS.LOG_NOTICE],
+  [['info'], LOG_LEVELS.LOG_INFO],
+  [['debug'], LOG_LEVELS.LOG_DEBUG],
+]) {
+  const print = (...args) => journalPrint(level, ...args)
+  for (const name of names) log[name] = print
+}
+
+let warnedIgnored = false
+
+/**
+ * `KEY=value` lines as notify() fields; each assignment is checked by notify(), as sd-notify never
+ * did. A line that is no assignment (sd-notify's own example sends one) is skipped with a warning,
+ * once: systemd ignores such lines too.
+ */
+function stateFields(raw) {
+  const fields = {}
+  for (const line of String(raw).split('\n')) {
+    if (line === '') continue
+    const eq = line.indexOf('=')
+    if (eq <= 0) {
+      if (!warnedIgnored) {
+        warnedIgnored = true
+        process.emitWarning(`sendState(${JSON.stringify(line)}): not a KEY=value assignment, not sent (systemd ignores such lines); use sendStatus(text) for a status`, {
+          code: 'SD_NOTIFY_RS_COMPAT_NOT_AN_ASSIGNMENT',
+        })
+      }
+      continue
+    }
+    const key = line.slice(0, eq)
+    if (!(key in fields)) fields[key] = line.slice(eq + 1) // the manager reads the first of a repeated key
+  }
+  return fields
+}
+
+module.exports = {
+  /** READY=1. */
+  ready() {
+    sd.ready()
+  },
+  /** STOPPING=1. The pid argument is accepted and ignored: the message always speaks for this process. */
+  stopping(pid) {
+    void pid
+    sd.stopping()
+  },
+  /** One WATCHDOG=1 ping. */
+  watchdog() {
+    sd.watchdog()
+  },
+  /** The watchdog timeout in milliseconds (WATCHDOG_USEC / 1000), or 0 when none was asked for. */
+  watchdogInterval() {
+    const info = sd.watchdogEnabled()
+    return info ? Math.floor(info.timeoutMs) : 0
+  },
+  /** Pings every `interval` ms (default 3000) from a timer on the event loop, so a blocked loop stops the pings. */
+  startWatchdogMode(interval) {
+    const ms = +interval || 3000
+    if (watchdogTimer) clearInterval(watchdogTimer)
+    watchdogTimer = setInterval(sd.watchdog, ms)
+    watchdogTimer.unref()
+  },
+  stopWatchdogMode() {
+    if (watchdogTimer) {
+      clearInterval(watchdogTimer)
+      watchdogTimer = null
+    }
+  },
+  /** STATUS=text. */
+  sendStatus(text) {
+    sd.status(String(text))
+  },
+  /** Raw `KEY=value` lines, sent as one notification after each is checked. */
+  sendState(raw) {
+    const fields = stateFields(raw)
+    if (Object.keys(fields).length) sd.notify(fields)
+  },
+  journalPrint,
+  log,
+}
