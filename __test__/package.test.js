@@ -47,8 +47,8 @@ describe('the packed package, installed from its tarballs', () => {
     }
   })
 
-  test('the main tarball holds the entry points, their types and lib/: no Rust sources, build output or binary', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts|d\.mts)|lib\/[^/]+\.js)$/
+  test('the main tarball holds the entry points, their types, lib/ and integrations/: no Rust sources, build output or binary', () => {
+    const allowed = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts|d\.mts)|lib\/[^/]+\.js|integrations\/[^/]+\.(js|mjs|d\.ts))$/
     assert.deepEqual(main.files.filter((f) => !allowed.test(f)), [])
     for (const entry of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'lib/loader.js', 'lib/noop.js']) {
       assert.ok(main.files.includes(entry), `${entry} is not packed`)
@@ -116,6 +116,7 @@ describe('the packed package, installed from its tarballs', () => {
   test('__test__/types/consumer.ts compiles with tsc --strict against the installed package, as CommonJS, as ESM and with bundler resolution', () => {
     fs.copyFileSync(path.join(__dirname, 'types', 'consumer.ts'), path.join(project, 'consumer.ts'))
     fs.copyFileSync(path.join(__dirname, 'types', 'consumer.ts'), path.join(project, 'consumer.mts'))
+    fs.copyFileSync(path.join(__dirname, 'types', 'compat-consumer.ts'), path.join(project, 'compat-consumer.ts'))
     fs.writeFileSync(
       path.join(project, 'esm-default.mts'),
       "import sdNotify, { ready } from 'sd-notify-rs'\nconst same: boolean = sdNotify.ready === ready\nexport { same }\n",
@@ -130,7 +131,7 @@ describe('the packed package, installed from its tarballs', () => {
         types: ['node'],
         typeRoots: [path.join(ROOT, 'node_modules', '@types')],
       },
-      files: ['consumer.ts', 'consumer.mts', 'esm-default.mts'],
+      files: ['consumer.ts', 'consumer.mts', 'esm-default.mts', 'compat-consumer.ts'],
     }
     fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2))
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
@@ -139,6 +140,9 @@ describe('the packed package, installed from its tarballs', () => {
     // Each module kind found its own declarations through the exports map.
     const resolved = [...r.stdout.matchAll(/Module name 'sd-notify-rs' was successfully resolved to '([^']+)'/g)].map((m) => path.basename(m[1]))
     assert.deepEqual([...new Set(resolved)].sort(), ['index.d.mts', 'index.d.ts'])
+    for (const entry of ['compat', 'pino']) {
+      assert.match(r.stdout, new RegExp(`Module name 'sd-notify-rs/${entry}' was successfully resolved to '[^']+integrations/${entry}\\.d\\.ts'`))
+    }
 
     // Bundler resolution (Vite, esbuild, webpack users) takes the `import` condition.
     const bundler = { ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, module: 'preserve', moduleResolution: 'bundler' }, files: ['consumer.ts'] }
