@@ -39,6 +39,35 @@ function stdoutRun(n) {
   return { nsPerCall: Number(r.stderr), errors: r.status === 0 ? 0 : 1, firstError: r.status === 0 ? null : r.stderr.slice(0, 200) }
 }
 
+/**
+ * pino in a child process: `n` records of `{ reqId, msg }` through `kind` ('stdout': pino's own
+ * JSON lines to a pipe; 'destination': sd-notify-rs/pino in-process; 'transport': in a worker).
+ * Returns the main thread's time per record (what the event loop pays) and the time until every
+ * record was written out.
+ */
+function pinoRun(kind, n) {
+  const script = `
+    const pino = require('pino')
+    const kind = ${JSON.stringify(kind)}
+    const dest = kind === 'stdout' ? pino.destination({ fd: 1, sync: true })
+      : kind === 'destination' ? require('sd-notify-rs/pino')({ identifier: 'bench' })
+      : pino.transport({ target: require.resolve('sd-notify-rs/pino'), options: { identifier: 'bench' } })
+    const log = pino(dest)
+    const go = () => {
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < ${n}; i++) log.info({ reqId: 'abc123' }, ${JSON.stringify(MESSAGE)})
+      const loop = Number(process.hrtime.bigint() - t0) / ${n}
+      const done = () => process.stderr.write(JSON.stringify({ loop, total: Number(process.hrtime.bigint() - t0) / ${n} }))
+      // The worker is unref'd: a timer holds this process until the transport closed.
+      if (kind === 'transport') { const hold = setInterval(() => {}, 1000); dest.on('close', () => { clearInterval(hold); done() }); dest.end() } else done()
+    }
+    if (kind === 'transport') dest.once('ready', go); else go()`
+  // stdout into a pipe that `cat` drains as fast as it can, as journald drains a service's stdout.
+  const r = cp.spawnSync('/bin/sh', ['-c', 'exec "$0" -e "$1" | cat > /dev/null', process.execPath, script], { cwd: REPO_ROOT, encoding: 'utf8' })
+  if (r.status !== 0) return { loop: NaN, total: NaN, error: r.stderr.slice(0, 300) }
+  return JSON.parse(r.stderr)
+}
+
 async function checkEncoding(ours) {
   const listener = new ours.JournalListener()
   try {
@@ -84,8 +113,21 @@ async function run({ sdNotify, rounds = 15, n = 20000 }) {
       return { key: c.key, label: c.label, ns, ratio: ns / base, errors, firstError: samples[c.key].find((r) => r.firstError)?.firstError ?? null, calls: `${c.n} x ${rounds}` }
     })
     const paired = (a, b) => median(samples[a].map((r, i) => r.nsPerCall / samples[b][i].nsPerCall))
+    const pinoKinds = ['stdout', 'destination', 'transport']
+    const pinoSamples = Object.fromEntries(pinoKinds.map((k) => [k, []]))
+    for (let round = 0; round < Math.max(3, Math.round(rounds / 3)); round++) {
+      log(`pino round ${round + 1}`)
+      for (const k of pinoKinds) pinoSamples[k].push(pinoRun(k, n))
+    }
+    const pinoRows = pinoKinds.map((k) => ({
+      kind: k,
+      loop: median(pinoSamples[k].map((r) => r.loop)),
+      total: median(pinoSamples[k].map((r) => r.total)),
+      error: pinoSamples[k].find((r) => r.error)?.error ?? null,
+    }))
     return {
       table,
+      pino: { rows: pinoRows, n },
       oursOverFloor: paired('ours', 'floor'),
       oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
       oursOverStdout: paired('ours', 'stdout'),

@@ -123,7 +123,27 @@ ${table(['sender', 'per entry', 'N x runs'], rows)}
 Goals, as the median of the ratios of back-to-back runs:
 ${goals.join('\n')}
 - \`systemd-journald\` (npm, node-gyp) is not measured: it needs a C++ build against libsystemd
-  like \`sd-notify\`, and this bench installs only \`sd-notify\`.`
+  like \`sd-notify\`, and this bench installs only \`sd-notify\`.
+
+### pino: what a record costs the event loop
+
+pino in a child process logging ${r.pino.n} records of \`{ reqId, msg }\` (median of runs): the main
+thread's time per record while logging, and the time per record until all were written out.
+
+${table(
+    ['pino writing to', 'event loop per record', 'until written, per record'],
+    r.pino.rows.map((p) => [
+      { stdout: 'stdout: its JSON lines to a pipe (what journald collects as text)', destination: '`sd-notify-rs/pino` in-process: one journal entry per record', transport: '`sd-notify-rs/pino` via `pino.transport()` (worker thread)' }[p.kind],
+      p.error ? `⚠ ${p.error}` : time(p.loop),
+      p.error ? '–' : time(p.total),
+    ]),
+  )}
+
+Goal: no slower than stdout per record on the event loop: the worker transport ${ratio(r.pino.rows[2].loop / r.pino.rows[0].loop)} of stdout
+→ ${verdict(r.pino.rows[2].loop <= r.pino.rows[0].loop)}; in-process ${ratio(r.pino.rows[1].loop / r.pino.rows[0].loop)}. With the journal every
+field stays searchable (\`journalctl REQ_ID=abc123\`); on stdout the record is one \`MESSAGE\` of JSON text.
+The receiver here is the bench's drainer, not journald: entries per second reaching a real journald
+are bounded by journald itself, the same for every sender.`
 }
 
 function renderInstructions(r) {
