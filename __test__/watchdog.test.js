@@ -61,7 +61,7 @@ async function runChild(fixture, args, vars, onMessage) {
     }
   }
   while (exit === null) await take(100)
-  while (await take(100)) {} // what was still queued when it exited
+  while (await take(100)); // what was still queued when it exited
   await exited
   clearTimeout(killer)
   listener.close()

@@ -55,7 +55,9 @@ function errnoOf(err) {
 }
 
 /** Control characters other than tab: such a value needs the binary-safe form. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NEEDS_BINARY = /[\x00-\x08\x0a-\x1f]/
+// eslint-disable-next-line no-control-regex -- likewise
 const NEEDS_BINARY_ALL = /[\x00-\x08\x0a-\x1f]/g
 
 /**

@@ -692,7 +692,7 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode } = {}) {
   const execRaw = (cmd, args, opts) => run('nsenter', [...nsenter, cmd, ...args], opts)
 
   // Wait for the boot to finish: is-system-running says running (or degraded: some unit failed).
-  let state = ''
+  let state
   for (;;) {
     if (!isAlive(pid) || launcherExit) {
       return fail(new Error(`private systemd died during boot:\n${tail(readText(logFile))}`))

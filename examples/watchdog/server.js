@@ -14,5 +14,5 @@ server.listen(port, '127.0.0.1', () => {
 
 process.on('SIGUSR2', () => {
   sd.status('event loop blocked on purpose')
-  for (;;) {} // the event loop never returns: no more pings, systemd kills and restarts us
+  for (;;); // the event loop never returns: no more pings, systemd kills and restarts us
 })
