@@ -3,6 +3,8 @@
 // journald accepts and a person can type (`reqId` -> `REQ_ID`, `req.method` -> `REQ_METHOD`),
 // values as text, arrays as repeated fields, an error's stack kept.
 
+const { codedError } = require('../lib/errors')
+
 /** Fields journald or this package set: a record's own field of that name gets an `X_` prefix. */
 const RESERVED = new Set(['MESSAGE', 'PRIORITY', 'SYSLOG_IDENTIFIER', 'CODE_FILE', 'CODE_LINE', 'CODE_FUNC', 'ERRNO', 'MESSAGE_ID'])
 
@@ -117,10 +119,4 @@ function transportOptions(options, who) {
   return { identifier, socket, keep: fields ? new Set(fields) : undefined, exclude, prefix }
 }
 
-function codedError(code, message) {
-  const err = new Error(message)
-  err.code = code
-  return err
-}
-
-module.exports = { fieldName, recordFields, transportOptions, codedError, RESERVED }
+module.exports = { fieldName, recordFields, transportOptions, RESERVED }

@@ -5,6 +5,7 @@
 
 const { basename, join, sep } = require('node:path')
 const { fstatSync } = require('node:fs')
+const { codedError } = require('./errors')
 
 /** syslog priorities by level name, as journald and `journalctl -p` know them. */
 const PRIORITIES = Object.freeze({
@@ -28,12 +29,6 @@ const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal']
 
 /** This package's own files: never reported as the caller's CODE_FILE. */
 const OWN_FILES = [__dirname + sep, join(__dirname, '..', 'index.js'), join(__dirname, '..', 'index.mjs')]
-
-function codedError(code, message) {
-  const err = new Error(message)
-  err.code = code
-  return err
-}
 
 /**
  * A name a person recognises in `journalctl -t`: the process title when the program set one,

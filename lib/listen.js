@@ -7,11 +7,7 @@
 
 const LISTEN_VARIABLES = ['LISTEN_PID', 'LISTEN_PIDFDID', 'LISTEN_FDS', 'LISTEN_FDNAMES']
 
-function codedError(code, message, ErrorClass = Error) {
-  const err = new ErrorClass(message)
-  err.code = code
-  return err
-}
+const { codedError } = require('./errors')
 
 /**
  * The listening socket's descriptor. `server._handle.fd` is Node's internal, but on Linux it has
@@ -70,17 +66,17 @@ function bindListen(native) {
 
   async function listen(server, options = {}) {
     if (!server || typeof server.listen !== 'function' || typeof server.once !== 'function') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(server): server must be a net.Server (e.g. http.createServer(app))', TypeError)
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(server): server must be a net.Server (e.g. http.createServer(app))', { ErrorClass: TypeError })
     }
     if (options === null || typeof options !== 'object') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(server, options): options must be an object', TypeError)
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(server, options): options must be an object', { ErrorClass: TypeError })
     }
     const { name, fdStore = 'auto', poll, ...listenOptions } = options
     if (name !== undefined && typeof name !== 'string') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(): options.name must be a string', TypeError)
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(): options.name must be a string', { ErrorClass: TypeError })
     }
     if (fdStore !== 'auto' && typeof fdStore !== 'boolean') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', "listen(): options.fdStore must be true, false or 'auto'", TypeError)
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', "listen(): options.fdStore must be true, false or 'auto'", { ErrorClass: TypeError })
     }
 
     const passed = listenFds()

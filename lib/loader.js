@@ -1,6 +1,7 @@
 'use strict'
 // Finds the native addon for this platform. Only Linux needs one: elsewhere the no-op layer loads.
 
+const { codedError } = require('./errors')
 const fs = require('node:fs')
 const { join, resolve } = require('node:path')
 
@@ -131,11 +132,11 @@ function loadNative(env = process.env, load = require) {
       `SD_NOTIFY_RS_NATIVE_PATH to the built .node file.`
   }
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
-  const err = new Error(
+  const err = codedError(
+    'ERR_SD_NOTIFY_NO_BINARY',
     `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix}`,
     { cause: new AggregateError(errors, `every way of loading the ${triple} binary failed`) },
   )
-  err.code = 'ERR_SD_NOTIFY_NO_BINARY'
   err.platform = triple
   err.package = pkgName
   throw err

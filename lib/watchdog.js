@@ -5,17 +5,13 @@
 
 const { performance } = require('node:perf_hooks')
 
-function codedError(code, message, cause) {
-  const err = new Error(message, cause === undefined ? undefined : { cause })
-  err.code = code
-  return err
-}
+const { codedError } = require('./errors')
 
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
 
 function unhealthy(threw, cause) {
   const why = threw ? `threw: ${cause instanceof Error ? cause.message : String(cause)}` : 'returned false'
-  return codedError('ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY', `watchdog health check ${why}`, cause)
+  return codedError('ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY', `watchdog health check ${why}`, { cause })
 }
 
 const timedOut = (ms) => codedError('ETIMEDOUT', `watchdog health check timed out after ${ms} ms`)
@@ -58,9 +54,9 @@ function check(name, value, type) {
   }
 }
 
-/** `startWatchdog()` over the native binding `native` (the no-op layer brings its own). */
+/** `startWatchdog()` over the native binding `native`; without one (the no-op layer) it returns `null`. */
 function startWatchdogFor(native) {
-  if (typeof native.startWatchdogTimer !== 'function') return native.startWatchdog
+  if (typeof native.startWatchdogTimer !== 'function') return () => null
 
   return function startWatchdog(options = {}) {
     if (options === null || typeof options !== 'object') {

@@ -10,4 +10,5 @@ const header = readFileSync(join(root, 'types', 'header.d.ts'), 'utf8')
 const napi = join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
 const args = [napi, 'build', '--platform', '--no-js', '--dts', 'index.d.ts', '--dts-header', header, ...process.argv.slice(2)]
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' })
+if (r.status === 0) require('./esm-entry') // index.mjs follows lib/exports.js
 process.exit(r.status ?? 1)

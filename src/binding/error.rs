@@ -13,6 +13,11 @@ pub fn to_js(e: NotifyError) -> napi::Error<String> {
   napi::Error::new(e.code(), e.to_string())
 }
 
+/// A napi failure to read a JavaScript value, as ERR_SD_NOTIFY_INVALID_VALUE for `key`.
+pub fn invalid_value(key: &str, e: napi::Error) -> napi::Error<String> {
+  to_js(NotifyError::value(key, e.reason))
+}
+
 pub trait IntoJs<T> {
   fn js(self) -> Result<T>;
 }

@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{Array, Buffer, Either, Either3, JsValue, Object, Unk
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
-use super::error::{settle, IntoJs, Result, Settle};
+use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
@@ -66,9 +66,9 @@ pub fn journal_send(env: Env, socket: Option<String>, text: Unknown, binary: Opt
     let mut name = Vec::with_capacity(64);
     let mut value = Vec::new();
     for i in (0..binary.len().saturating_sub(1)).step_by(2) {
-      string(&env, binary.get::<Unknown>(i).map_err(napi_err)?, &mut name, "name")?;
+      string(&env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
       let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
-      let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(napi_err)?, &mut value, name)?;
+      let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
       entry.push(name, bytes).js()?;
     }
   }
@@ -80,10 +80,6 @@ pub fn journal_send(env: Env, socket: Option<String>, text: Unknown, binary: Opt
     Outcome::Dropped => 2,
     Outcome::NoJournal => 3,
   })
-}
-
-fn napi_err(e: napi::Error) -> napi::Error<String> {
-  napi::Error::new("ERR_SD_NOTIFY_INVALID_VALUE".to_owned(), e.reason)
 }
 
 /// The UTF-8 bytes of a JS string, written into `buf`.
@@ -109,7 +105,7 @@ fn string<'b>(env: &Env, value: Option<Unknown>, buf: &'b mut Vec<u8>, key: &str
 /// A value's bytes: a string's UTF-8, or a Uint8Array's/Buffer's contents.
 fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key: &str) -> Result<&'b [u8]> {
   let value = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?;
-  if value.get_type().map_err(napi_err)? == ValueType::String {
+  if value.get_type().map_err(|e| invalid_value(key, e))? == ValueType::String {
     return string(env, Some(value), buf, key);
   }
   let (mut data, mut length) = (std::ptr::null_mut(), 0usize);

@@ -6,7 +6,7 @@ use napi::bindgen_prelude::{BigInt, Either4, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
-use super::error::{settle, IntoJs, Result, Settle};
+use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
 use crate::protocol::message::{decimal_from_f64, usec_from_ms, Message};
 use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
@@ -135,7 +135,7 @@ fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crat
 pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
   let fds = fds_from_js(options.and_then(|o| o.fds))?;
   let mut msg = Message::new();
-  for key in Object::keys(&fields).map_err(|e| napi::Error::new("ERR_SD_NOTIFY_INVALID_VALUE".to_string(), e.reason))? {
+  for key in Object::keys(&fields).map_err(|e| invalid_value("fields", e))? {
     let value: Option<Either4<String, f64, bool, BigInt>> =
       fields.get(&key).map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans")).js()?;
     // `undefined` and `null` mean "not this field", as with optional properties.

@@ -158,7 +158,7 @@ fn optional_usec(key: &str, ms: Option<f64>) -> crate::protocol::Result<Option<u
 }
 
 fn napi_failure(what: &str, e: napi::Error) -> napi::Error<String> {
-  napi::Error::new("ERR_SD_NOTIFY_WATCHDOG_START".to_string(), format!("{what}: {}", e.reason))
+  super::error::to_js(NotifyError::WatchdogStart { reason: format!("{what}: {}", e.reason) })
 }
 
 /// What the watchdog has done so far.

@@ -39,6 +39,8 @@ pub enum NotifyError {
   WatchdogInterval { interval_usec: u64, timeout_usec: u64 },
   /// `startWatchdog()` while this process already runs a watchdog.
   WatchdogRunning,
+  /// N-API refused to set up the watchdog (its threadsafe function or thread).
+  WatchdogStart { reason: String },
   /// A system call failed.
   Os { errno: Errno, op: &'static str },
 }
@@ -63,6 +65,7 @@ impl NotifyError {
       Self::ListenerClosed => "ERR_SD_NOTIFY_LISTENER_CLOSED".into(),
       Self::WatchdogInterval { .. } => "ERR_SD_NOTIFY_WATCHDOG_INTERVAL".into(),
       Self::WatchdogRunning => "ERR_SD_NOTIFY_WATCHDOG_RUNNING".into(),
+      Self::WatchdogStart { .. } => "ERR_SD_NOTIFY_WATCHDOG_START".into(),
       Self::Os { errno, .. } => errno_name(*errno),
     }
   }
@@ -123,6 +126,7 @@ impl fmt::Display for NotifyError {
         f,
         "a watchdog is already running in this process (one per process); use the Watchdog that startWatchdog() returned, or stop() it first"
       ),
+      Self::WatchdogStart { reason } => write!(f, "the watchdog could not start: {reason}"),
       Self::Os { errno, op } => write!(f, "{op} failed: {} ({})", errno.desc(), errno_name(*errno)),
     }
   }

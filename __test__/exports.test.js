@@ -1,0 +1,35 @@
+'use strict'
+// One declaration of the public surface (lib/exports.js): every other place follows it. Adding an
+// export there and nowhere else makes exactly these tests say what is missing.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { NAMES, NATIVE } = require('../lib/exports')
+
+const ROOT = path.join(__dirname, '..')
+const keysOf = (env) =>
+  JSON.parse(cp.execFileSync(process.execPath, ['-e', "console.log(JSON.stringify(Object.keys(require('./index.js'))))"], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' }))
+
+test('require() exports exactly the declared names, on Linux and through the no-op layer', () => {
+  assert.deepEqual(keysOf({}).sort(), [...NAMES].sort())
+  assert.deepEqual(keysOf({ SD_NOTIFY_RS_PLATFORM: 'darwin' }).sort(), [...NAMES].sort())
+})
+
+test('the native binding provides every declared native export', () => {
+  const native = require('../lib/loader').loadNative()
+  for (const name of Object.keys(NATIVE)) assert.equal(typeof native[name], 'function', `native ${name}`)
+})
+
+test('index.mjs is the one generated from the declared names', () => {
+  const r = cp.spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'esm-entry.js'), '--check'], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+})
+
+test('index.d.ts declares every export, and nothing the package does not export', () => {
+  const dts = fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8')
+  const declared = [...dts.matchAll(/^export declare (?:function|class|const) (\w+)/gm)].map((m) => m[1])
+  assert.deepEqual([...new Set(declared)].sort(), [...NAMES].sort())
+})

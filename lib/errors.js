@@ -1,0 +1,31 @@
+'use strict'
+// Every error created in JavaScript goes through here, with a code from CODES. The native binding
+// creates its own (src/protocol/error.rs, NotifyError::code); __test__/errors.test.js checks that
+// both registries together are exactly the README's error table.
+
+/** The codes JavaScript throws or reports (native ones live in NotifyError::code). */
+const CODES = Object.freeze({
+  INVALID_VALUE: 'ERR_SD_NOTIFY_INVALID_VALUE',
+  INVALID_NUMBER: 'ERR_SD_NOTIFY_INVALID_NUMBER',
+  INVALID_ADDRESS: 'ERR_SD_NOTIFY_INVALID_ADDRESS',
+  INVALID_FD: 'ERR_SD_NOTIFY_INVALID_FD',
+  NO_BINARY: 'ERR_SD_NOTIFY_NO_BINARY',
+  UNSUPPORTED_PLATFORM: 'ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM',
+  WATCHDOG_UNHEALTHY: 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY',
+  WATCHDOG_START: 'ERR_SD_NOTIFY_WATCHDOG_START',
+  NO_SERVER_FD: 'ERR_SD_NOTIFY_NO_SERVER_FD',
+  ETIMEDOUT: 'ETIMEDOUT',
+})
+
+const KNOWN = new Set(Object.values(CODES))
+
+/** An Error (or `ErrorClass`) with a registered `code`. */
+function codedError(code, message, { cause, ErrorClass = Error } = {}) {
+  // errno names (EAGAIN, ECONNREFUSED, ...) come from the system, through the native side.
+  if (!KNOWN.has(code) && !/^E[A-Z0-9]+$/.test(code)) throw new Error(`sd-notify-rs internal error: unregistered error code ${code}`)
+  const err = new ErrorClass(message, cause === undefined ? undefined : { cause })
+  err.code = code
+  return err
+}
+
+module.exports = { CODES, codedError }

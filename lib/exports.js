@@ -1,0 +1,82 @@
+'use strict'
+// The public surface of require('sd-notify-rs'), declared once. To add an export:
+// - a native function or class: add it to NATIVE with what it is outside Linux;
+// - a JavaScript one: add it to JAVASCRIPT, built over the native binding (or the no-op layer).
+// Everything else follows: index.js exports api(native), the no-op layer is NATIVE, index.mjs is
+// generated from the names by `npm run build` (scripts/esm-entry.js), and __test__/exports.test.js
+// fails until index.mjs, the no-op layer and index.d.ts agree with this file.
+
+const { codedError } = require('./errors')
+
+const notSent = () => false
+
+/** A class that cannot exist on this platform: constructing it throws. */
+function unsupported(name) {
+  const Unsupported = class {
+    constructor() {
+      throw codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', `sd-notify-rs: ${name} needs Linux (AF_UNIX datagram sockets with SO_PASSCRED)`)
+    }
+  }
+  Object.defineProperty(Unsupported, 'name', { value: name })
+  return Unsupported
+}
+
+/** The native binding's public functions and classes, each with its stand-in outside Linux. */
+const NATIVE = {
+  ready: notSent,
+  reloading: notSent,
+  stopping: notSent,
+  status: notSent,
+  watchdog: notSent,
+  watchdogTrigger: notSent,
+  setWatchdogTimeout: notSent,
+  extendTimeout: notSent,
+  mainPid: notSent,
+  errno: notSent,
+  busError: notSent,
+  notify: notSent,
+  barrier: async () => false,
+  available: notSent,
+  watchdogEnabled: () => null,
+  Watchdog: unsupported('Watchdog'),
+  booted: notSent,
+  // The native listenFds(); the export is lib/listen.js's, over it (see JAVASCRIPT).
+  listenFds: () => [],
+  fdStore: notSent,
+  fdStoreRemove: notSent,
+  NotifyListener: unsupported('NotifyListener'),
+  JournalListener: unsupported('JournalListener'),
+}
+
+/** The exports written in JavaScript, each built over `native` (the binding or NATIVE). */
+const JAVASCRIPT = {
+  startWatchdog: (native) => require('./watchdog').startWatchdogFor(native),
+  listenFds: (native) => listenParts(native).listenFds,
+  listen: (native) => listenParts(native).listen,
+  listenInfo: (native) => listenParts(native).listenInfo,
+  journal: (native) => journalParts(native).journal,
+  Journal: (native) => journalParts(native).Journal,
+}
+
+// listen and journal each build several exports at once: built once per binding.
+const built = new WeakMap()
+function once(native, key, build) {
+  const parts = built.get(native) ?? {}
+  built.set(native, parts)
+  return (parts[key] ??= build())
+}
+const listenParts = (native) => once(native, 'listen', () => require('./listen').bindListen(native))
+const journalParts = (native) => once(native, 'journal', () => require('./journal').bindJournal(native))
+
+/** The public API over `native`. */
+function api(native) {
+  const out = {}
+  for (const name of Object.keys(NATIVE)) out[name] = native[name]
+  for (const [name, build] of Object.entries(JAVASCRIPT)) out[name] = build(native)
+  return out
+}
+
+/** Every export's name. */
+const NAMES = [...new Set([...Object.keys(NATIVE), ...Object.keys(JAVASCRIPT)])]
+
+module.exports = { NATIVE, JAVASCRIPT, NAMES, api }
