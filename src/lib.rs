@@ -14,3 +14,5 @@ mod protocol;
 
 #[cfg(not(test))]
 mod binding;
+#[cfg_attr(test, allow(dead_code))]
+mod convert;

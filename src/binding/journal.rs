@@ -15,13 +15,13 @@ use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
+use crate::convert::usec_from_ms;
 use crate::protocol::journal::entry::Entry;
 use crate::protocol::journal::parse::parse_entry;
 use crate::protocol::journal::queue::{self, Limits, Outcome};
 use crate::protocol::journal::JOURNAL_SOCKET;
 use crate::protocol::listener::{Listener, Received};
 use crate::protocol::lock::lock;
-use crate::protocol::message::usec_from_ms;
 use crate::protocol::NotifyError;
 
 /// The default journal's address, and the last other address used (parsed once each).

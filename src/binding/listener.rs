@@ -9,8 +9,9 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::error::{settle, IntoJs, Result, Settle};
+use crate::convert::usec_from_ms;
 use crate::protocol::listener::{Listener, Received};
-use crate::protocol::message::{parse_assignments, usec_from_ms};
+use crate::protocol::message::parse_assignments;
 
 /// One notification as the manager would read it.
 #[napi(object)]

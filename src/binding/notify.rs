@@ -8,7 +8,8 @@ use napi_derive::napi;
 
 use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
-use crate::protocol::message::{decimal_from_f64, usec_from_ms, Message};
+use crate::convert::{decimal_from_f64, usec_from_ms};
+use crate::protocol::message::Message;
 use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
 
 /// Tells the service manager that start-up is finished (`READY=1`), with an optional status

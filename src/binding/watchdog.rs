@@ -14,9 +14,9 @@ use napi_derive::napi;
 use nix::errno::Errno;
 
 use super::error::{IntoJs, Result};
+use crate::convert::usec_from_ms;
 use crate::protocol::address::{self, NotifyAddress};
 use crate::protocol::lock::lock;
-use crate::protocol::message::usec_from_ms;
 use crate::protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
 use crate::protocol::{notify_socket, watchdog_env, NotifyError};
 
@@ -157,6 +157,21 @@ fn optional_usec(key: &str, ms: Option<f64>) -> crate::protocol::Result<Option<u
   ms.map(|ms| usec_from_ms(key, ms)).transpose()
 }
 
+/// The core names the watchdog's settings in its own words; errors name the JavaScript option.
+fn option_error(e: NotifyError) -> NotifyError {
+  let option = |key: String| match key.as_str() {
+    "interval" => "intervalMs".to_owned(),
+    "health check timeout" => "healthCheckTimeoutMs".to_owned(),
+    "failure action" => "failureAction".to_owned(),
+    _ => key,
+  };
+  match e {
+    NotifyError::InvalidNumber { key, reason } => NotifyError::InvalidNumber { key: option(key), reason },
+    NotifyError::InvalidValue { key, reason } => NotifyError::InvalidValue { key: option(key), reason },
+    other => other,
+  }
+}
+
 fn napi_failure(what: &str, e: napi::Error) -> napi::Error<String> {
   super::error::to_js(NotifyError::WatchdogStart { reason: format!("{what}: {}", e.reason) })
 }
@@ -292,12 +307,12 @@ pub fn start_watchdog_timer(
   // Options are checked even outside a watchdog, so mistakes show in development too.
   let interval_usec = optional_usec("intervalMs", interval_ms).js()?;
   let check_usec = optional_usec("healthCheckTimeoutMs", health_check_timeout_ms).js()?;
-  let failure_action = FailureAction::parse(failure_action.as_deref().unwrap_or("skip")).js()?;
+  let failure_action = FailureAction::parse(failure_action.as_deref().unwrap_or("skip")).map_err(option_error).js()?;
 
   let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
   let Some(address) = notify_socket::with_notify_socket(address::parse) else { return Ok(None) };
   let address = address.js()?;
-  let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).js()?;
+  let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).map_err(option_error).js()?;
   let slot = Slot::claim().js()?;
   let ping = Action::Ping.datagram().js()?;
   let trigger = Action::Trigger.datagram().js()?;

@@ -22,12 +22,12 @@ pub enum FailureAction {
 }
 
 impl FailureAction {
-  /// `'skip'` or `'trigger'`, as the option is spelled in JavaScript.
+  /// `skip` or `trigger`.
   pub fn parse(word: &str) -> Result<Self> {
     match word {
       "skip" => Ok(Self::Skip),
       "trigger" => Ok(Self::Trigger),
-      other => Err(NotifyError::value("failureAction", format!("it takes 'skip' or 'trigger', got {other:?}"))),
+      other => Err(NotifyError::value("failure action", format!("it takes 'skip' or 'trigger', got {other:?}"))),
     }
   }
 
@@ -81,10 +81,10 @@ impl Timing {
   /// shorter than the interval, else its answer could never earn a ping.
   pub fn new(timeout_usec: u64, interval_usec: Option<u64>, health_check_timeout_usec: Option<u64>) -> Result<Self> {
     if interval_usec == Some(0) {
-      return Err(NotifyError::number("intervalMs", "it must be at least 1 ms"));
+      return Err(NotifyError::number("interval", "it must be at least 1 ms"));
     }
     if health_check_timeout_usec == Some(0) {
-      return Err(NotifyError::number("healthCheckTimeoutMs", "it must be at least 1 ms"));
+      return Err(NotifyError::number("health check timeout", "it must be at least 1 ms"));
     }
     let interval_usec = interval_usec.unwrap_or((timeout_usec / 2).max(1));
     if interval_usec >= timeout_usec {
@@ -93,7 +93,7 @@ impl Timing {
     let check_usec = health_check_timeout_usec.unwrap_or((interval_usec / 2).max(1));
     if check_usec >= interval_usec {
       return Err(NotifyError::number(
-        "healthCheckTimeoutMs",
+        "health check timeout",
         format!(
           "{} ms is not shorter than the ping interval of {} ms: a later answer could never earn a ping",
           check_usec as f64 / 1000.0,
@@ -306,7 +306,7 @@ mod tests {
   fn a_check_timeout_not_shorter_than_the_interval_is_refused() {
     let e = Timing::new(2_000_000, Some(500_000), Some(500_000)).unwrap_err();
     assert_eq!(e.code(), "ERR_SD_NOTIFY_INVALID_NUMBER");
-    assert!(e.to_string().contains("healthCheckTimeoutMs"), "{e}");
+    assert!(e.to_string().contains("health check timeout"), "{e}");
     assert_eq!(Timing::new(2_000_000, Some(500_000), Some(499_000)).unwrap().health_check_timeout, 499 * MS);
   }
 
