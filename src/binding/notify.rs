@@ -9,6 +9,7 @@ use napi_derive::napi;
 use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
 use crate::convert::{decimal_from_f64, usec_from_ms};
+use crate::protocol::assignment::Assignment;
 use crate::protocol::message::Message;
 use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
 
@@ -40,20 +41,20 @@ pub fn stopping(status: Option<Unknown>) -> Result<bool> {
 /// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
 #[napi(ts_args_type = "text: string")]
 pub fn status(text: Unknown) -> Result<bool> {
-  with_text("STATUS", text, |s| notify::assign("STATUS", s).js())
+  with_text("STATUS", text, |s| notify::send(&[Assignment::Status(s)], &[]).js())
 }
 
 /// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
 /// while the event loop is responsive.
 #[napi]
 pub fn watchdog() -> Result<bool> {
-  notify::assign("WATCHDOG", "1").js()
+  notify::send(&[Assignment::Watchdog], &[]).js()
 }
 
 /// Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243).
 #[napi]
 pub fn watchdog_trigger() -> Result<bool> {
-  notify::assign("WATCHDOG", "trigger").js()
+  notify::send(&[Assignment::WatchdogTrigger], &[]).js()
 }
 
 /// Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
@@ -61,7 +62,7 @@ pub fn watchdog_trigger() -> Result<bool> {
 #[napi]
 pub fn set_watchdog_timeout(ms: f64) -> Result<bool> {
   let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
-  notify::assign_u64("WATCHDOG_USEC", usec).js()
+  notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
 }
 
 /// Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
@@ -69,27 +70,27 @@ pub fn set_watchdog_timeout(ms: f64) -> Result<bool> {
 #[napi]
 pub fn extend_timeout(ms: f64) -> Result<bool> {
   let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
-  notify::assign_u64("EXTEND_TIMEOUT_USEC", usec).js()
+  notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
 }
 
 /// Tells the manager that the service's main process is now `pid` (`MAINPID=`).
 #[napi]
 pub fn main_pid(pid: f64) -> Result<bool> {
   let pid = decimal_from_f64("MAINPID", pid).js()?;
-  notify::assign_u64("MAINPID", pid).js()
+  notify::send(&[Assignment::MainPid(pid)], &[]).js()
 }
 
 /// Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`.
 #[napi]
 pub fn errno(code: f64) -> Result<bool> {
   let code = decimal_from_f64("ERRNO", code).js()?;
-  notify::assign_u64("ERRNO", code).js()
+  notify::send(&[Assignment::Errno(code)], &[]).js()
 }
 
 /// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
 #[napi(ts_args_type = "name: string")]
 pub fn bus_error(name: Unknown) -> Result<bool> {
-  with_text("BUSERROR", name, |s| notify::assign("BUSERROR", s).js())
+  with_text("BUSERROR", name, |s| notify::send(&[Assignment::BusError(s)], &[]).js())
 }
 
 /// Options of `notify()`.
@@ -142,7 +143,7 @@ pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
     // `undefined` and `null` mean "not this field", as with optional properties.
     let Some(value) = value else { continue };
     let value = value_to_string(&key, value).js()?;
-    msg.push(&key, &value).js()?;
+    msg.add(Assignment::Other(&key, &value)).js()?;
   }
   notify::send_message(msg, &fds).js()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
+use super::assignment::Assignment;
 use super::datagram::poll_until;
 use super::error::{NotifyError, Result};
 use super::message::Message;
@@ -22,7 +23,7 @@ pub struct PendingBarrier {
 pub fn send_barrier() -> Result<Option<PendingBarrier>> {
   let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).map_err(|e| NotifyError::os("pipe2", e))?;
   let mut msg = Message::new();
-  msg.push("BARRIER", "1")?;
+  msg.add(Assignment::Barrier)?;
   let sent = send_to_env(&msg.into_datagram()?, &[write_end.as_raw_fd()])?;
   drop(write_end);
   Ok(sent.then_some(PendingBarrier { read_end }))

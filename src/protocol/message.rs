@@ -1,6 +1,7 @@
 //! Building a notification datagram from `KEY=value` assignments, validated the way the
 //! service manager will read them.
 
+use super::assignment::Assignment;
 use super::error::{NotifyError, Result};
 
 /// The manager reads at most this many bytes per datagram (NOTIFY_BUFFER_MAX = PIPE_BUF);
@@ -158,9 +159,9 @@ impl Message {
     Ok(self)
   }
 
-  /// Adds a numeric assignment.
-  pub fn push_u64(&mut self, key: &str, value: u64) -> Result<&mut Self> {
-    self.push(key, &value.to_string())
+  /// Adds a typed assignment.
+  pub fn add(&mut self, assignment: Assignment<'_>) -> Result<&mut Self> {
+    self.push(assignment.key(), &assignment.value())
   }
 
   pub fn contains(&self, key: &str) -> bool {

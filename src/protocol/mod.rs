@@ -1,6 +1,7 @@
 //! The service-manager protocol in pure Rust: nothing here knows about N-API.
 
 pub mod address;
+pub mod assignment;
 pub mod barrier;
 pub mod booted;
 pub mod datagram;

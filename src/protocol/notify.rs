@@ -1,12 +1,22 @@
-//! The protocol's verbs, one function each, in the manner of sd-daemon.c.
-//! Each returns `Ok(false)` when not under a service manager, `Ok(true)` once queued.
+//! The protocol's verbs, in the manner of sd-daemon.c: a notification is a list of typed
+//! assignments. Each returns `Ok(false)` when not under a service manager, `Ok(true)` once queued.
 
 use std::os::fd::RawFd;
 
+use super::assignment::Assignment;
 use super::datagram::validate_fds;
 use super::error::Result;
 use super::message::Message;
 use super::notify_socket::send_to_env;
+
+/// Sends `assignments` as one datagram, with optional descriptors.
+pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
+  let mut msg = Message::new();
+  for a in assignments {
+    msg.add(*a)?;
+  }
+  send_message(msg, fds)
+}
 
 /// Sends a built message with optional descriptors.
 pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
@@ -14,47 +24,31 @@ pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
   send_to_env(&datagram, fds)
 }
 
-fn flag_with_status(flag: &str, status: Option<&str>) -> Result<Message> {
-  let mut msg = Message::new();
-  msg.push(flag, "1")?;
-  if let Some(s) = status {
-    msg.push("STATUS", s)?;
+/// `flag` (+ STATUS=).
+fn with_status(flag: Assignment<'_>, status: Option<&str>) -> Result<bool> {
+  match status {
+    Some(s) => send(&[flag, Assignment::Status(s)], &[]),
+    None => send(&[flag], &[]),
   }
-  Ok(msg)
 }
 
 /// READY=1 (+ STATUS=).
 pub fn ready(status: Option<&str>) -> Result<bool> {
-  send_message(flag_with_status("READY", status)?, &[])
+  with_status(Assignment::Ready, status)
 }
 
 /// RELOADING=1 + MONOTONIC_USEC=now (+ STATUS=): one datagram, as Type=notify-reload requires.
 pub fn reloading(status: Option<&str>) -> Result<bool> {
-  let mut msg = Message::new();
-  msg.push("RELOADING", "1")?.push_u64("MONOTONIC_USEC", monotonic_usec())?;
-  if let Some(s) = status {
-    msg.push("STATUS", s)?;
+  let now = Assignment::MonotonicUsec(monotonic_usec());
+  match status {
+    Some(s) => send(&[Assignment::Reloading, now, Assignment::Status(s)], &[]),
+    None => send(&[Assignment::Reloading, now], &[]),
   }
-  send_message(msg, &[])
 }
 
 /// STOPPING=1 (+ STATUS=).
 pub fn stopping(status: Option<&str>) -> Result<bool> {
-  send_message(flag_with_status("STOPPING", status)?, &[])
-}
-
-/// A single assignment.
-pub fn assign(key: &str, value: &str) -> Result<bool> {
-  let mut msg = Message::new();
-  msg.push(key, value)?;
-  send_message(msg, &[])
-}
-
-/// A single numeric assignment.
-pub fn assign_u64(key: &str, value: u64) -> Result<bool> {
-  let mut msg = Message::new();
-  msg.push_u64(key, value)?;
-  send_message(msg, &[])
+  with_status(Assignment::Stopping, status)
 }
 
 /// FDSTORE=1 with `fd` (+ FDNAME=, + FDPOLL=0 when `poll` is false): the manager keeps a copy
@@ -64,21 +58,19 @@ pub fn assign_u64(key: &str, value: u64) -> Result<bool> {
 pub fn fd_store(fd: RawFd, name: Option<&str>, poll: bool) -> Result<bool> {
   validate_fds(&[fd])?;
   let mut msg = Message::new();
-  msg.push("FDSTORE", "1")?;
+  msg.add(Assignment::FdStore)?;
   if let Some(name) = name {
-    msg.push("FDNAME", name)?;
+    msg.add(Assignment::FdName(name))?;
   }
   if !poll {
-    msg.push("FDPOLL", "0")?;
+    msg.add(Assignment::FdPoll(false))?;
   }
   send_message(msg, &[fd])
 }
 
 /// FDSTOREREMOVE=1 + FDNAME=: the manager closes its stored fds of that name.
 pub fn fd_store_remove(name: &str) -> Result<bool> {
-  let mut msg = Message::new();
-  msg.push("FDSTOREREMOVE", "1")?.push("FDNAME", name)?;
-  send_message(msg, &[])
+  send(&[Assignment::FdStoreRemove, Assignment::FdName(name)], &[])
 }
 
 /// CLOCK_MONOTONIC in microseconds: the clock systemd compares MONOTONIC_USEC against.

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::assignment::Assignment;
 use super::error::{NotifyError, Result};
 use super::message::Message;
 
@@ -52,7 +53,7 @@ impl Action {
   /// The datagram, built and validated like every other notification.
   pub fn datagram(self) -> Result<Vec<u8>> {
     let mut msg = Message::new();
-    msg.push("WATCHDOG", if self == Self::Ping { "1" } else { "trigger" })?;
+    msg.add(if self == Self::Ping { Assignment::Watchdog } else { Assignment::WatchdogTrigger })?;
     msg.into_datagram()
   }
 }
