@@ -67,4 +67,26 @@ function useFileListener() {
   return manager
 }
 
-module.exports = { sd, useListener, useFileListener, assertRefused }
+/**
+ * Resolves with the JSON report a child process prints on stdout, once it exited with 0; rejects
+ * with its stderr otherwise. The one way the unit tests read a child's outcome.
+ */
+function childReport(child) {
+  return new Promise((resolve, reject) => {
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`child exited with ${code}: ${stderr}`))
+      try {
+        resolve(JSON.parse(stdout))
+      } catch (err) {
+        reject(new Error(`child printed no report (${err.message}): ${stdout}\n${stderr}`))
+      }
+    })
+  })
+}
+
+module.exports = { sd, useListener, useFileListener, assertRefused, childReport }

@@ -9,6 +9,7 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const net = require('node:net')
 const path = require('node:path')
+const { childReport } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'listen-fds-child.js')
 
@@ -56,22 +57,7 @@ after(() => {
 function runChild({ env = {}, plan = {}, python = false, fds = passed } = {}) {
   const argv = [process.execPath, CHILD, JSON.stringify(plan)]
   const [cmd, args] = python ? ['python3', ['-c', PY_WRAPPER, ...argv]] : ['/bin/sh', ['-c', SH_WRAPPER, 'sh', ...argv]]
-  return new Promise((resolve, reject) => {
-    const child = cp.spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...fds] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`child exited with ${code}: ${stderr}`))
-      try {
-        resolve(JSON.parse(stdout))
-      } catch (err) {
-        reject(new Error(`child printed no report (${err.message}): ${stdout}\n${stderr}`))
-      }
-    })
-  })
+  return childReport(cp.spawn(cmd, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...fds] }))
 }
 
 const hasPython = cp.spawnSync('python3', ['-c', 'import os; os.pidfd_open']).status === 0

@@ -12,7 +12,7 @@ const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const { EventEmitter, once } = require('node:events')
-const { sd, useFileListener } = require('./helpers')
+const { sd, useFileListener, childReport } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'listen-fds-child.js')
 const SH_WRAPPER = 'export LISTEN_PID=$$; exec "$@"'
@@ -44,16 +44,7 @@ async function runChild(env, plan) {
     stdio: ['ignore', 'pipe', 'pipe', ...passed.map((p) => p._handle.fd)],
   })
   for (const p of passed) p.close()
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`child exited with ${code}: ${stderr}`))
-      resolve({ ...JSON.parse(stdout), ports })
-    })
-  })
+  return { ...(await childReport(child)), ports }
 }
 
 test('nothing passed: listens as server.listen(options) would and stores the socket under the name', async (t) => {

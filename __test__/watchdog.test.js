@@ -6,6 +6,7 @@
 // ordered stream, with the kernel's word on the sender's pid. Time bounds are deliberately loose
 // (a noisy 2-core machine): they tell "prompt" from "hangs until the next tick or forever".
 
+const { median } = require('../testbed/util')
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
@@ -91,7 +92,6 @@ async function probe(check, vars) {
 
 const between = (list, from, to) => list.filter((m) => m.at > from.at && m.at < to.at)
 const after = (list, from) => list.filter((m) => m.at > from.at)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const gaps = (pings) => pings.slice(1).map((p, i) => p.at - pings[i].at)
 
 test('pings arrive every half of WATCHDOG_USEC, from the service itself', async () => {

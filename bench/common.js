@@ -17,22 +17,7 @@ const NAPI_FLOOR = path.join(FLOOR_DIR, 'target', 'release', 'libsdbench_napi_fl
 const SCRATCH_DIR = path.join(BENCH_DIR, 'scratch')
 const SD_NOTIFY_VERSION = '2.8.0'
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-function median(values) {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (v.length === 0) return NaN
-  const mid = v.length >> 1
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2
-}
-
-function quantile(values, q) {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (v.length === 0) return NaN
-  const pos = (v.length - 1) * q
-  const lo = Math.floor(pos)
-  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (pos - lo)
-}
+const { sleep, median, quantile } = require('../testbed/util')
 
 function log(...args) {
   process.stderr.write(`[bench] ${args.join(' ')}\n`)

@@ -4,7 +4,7 @@
 // The probe runs inside the namespace: see e2e/restart-probe.js.
 
 const path = require('node:path')
-const { BENCH_DIR, REPO_ROOT, median, log } = require('./common')
+const { BENCH_DIR, median, log } = require('./common')
 
 const SERVICE = path.join(BENCH_DIR, 'e2e', 'http-service.js')
 const PROBE = path.join(BENCH_DIR, 'e2e', 'restart-probe.js')
@@ -21,12 +21,6 @@ ${v.notifyAccess ? `NotifyAccess=${v.notifyAccess}\n` : ''}ExecStart=${node} ${S
 }
 
 async function run({ sdNotify, rounds = 10 }) {
-  let harness
-  try {
-    harness = require(path.join(REPO_ROOT, '__test__', 'e2e', 'harness.js'))
-  } catch (err) {
-    return { unavailable: `the e2e harness cannot be loaded: ${err.message}` }
-  }
   const variants = [
     { key: 'ours', label: '**sd-notify-rs** `ready()` after `listen` (Type=notify)', mode: 'ours', type: 'notify', port: 18081 },
     { key: 'systemdNotify', label: 'spawned `systemd-notify --ready` after `listen` (Type=notify, NotifyAccess=all)', mode: 'systemd-notify', type: 'notify', notifyAccess: 'all', port: 18082 },
@@ -37,7 +31,7 @@ async function run({ sdNotify, rounds = 10 }) {
   let sd
   try {
     log('booting a private systemd (e2e harness)')
-    sd = await harness.bootSystemd()
+    sd = await require('../testbed/boot').bootSystemd()
   } catch (err) {
     return { unavailable: err.code === 'E2E_UNAVAILABLE' ? err.reason : `booting systemd failed: ${err.message.split('\n')[0]}` }
   }

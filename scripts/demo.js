@@ -12,16 +12,17 @@ const started = process.hrtime.bigint()
 const t = () => `t+${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(3)}s`
 const say = (line) => console.log(`  ${t().padEnd(10)} ${line}`)
 const heading = (line) => console.log(`\n${line}`)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const { sleep } = require('../testbed/util')
 
 function buildIfNeeded() {
-  const binary = path.join(root, 'sd-notify-rs.linux-x64-gnu.node')
+  if (process.platform !== 'linux' || process.env.SD_NOTIFY_RS_NATIVE_PATH) return
+  // The binary this machine's loader looks for in a checkout (linux-x64-gnu, linux-arm64-musl, ...).
+  const binary = path.join(root, `sd-notify-rs.${require('../lib/loader').platformTriple()}.node`)
   const newest = (dir) =>
     fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
       const p = path.join(dir, e.name)
       return Math.max(m, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs)
     }, 0)
-  if (process.platform !== 'linux' || process.env.SD_NOTIFY_RS_NATIVE_PATH) return
   if (fs.existsSync(binary) && fs.statSync(binary).mtimeMs >= newest(path.join(root, 'src'))) return
   console.log('Building the native addon (cargo, release)...')
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.js'), '--release'], { stdio: 'inherit' })
@@ -126,20 +127,14 @@ async function withListener(reason) {
 
 async function main() {
   buildIfNeeded()
-  let harness
-  try {
-    harness = require(path.join(root, '__test__', 'e2e', 'harness.js'))
-  } catch (e) {
-    return withListener(`the e2e harness could not load: ${e.message}`)
-  }
+  const { bootSystemd } = require('../testbed/boot')
   let sd
   try {
-    sd = await harness.bootSystemd()
+    sd = await bootSystemd()
   } catch (e) {
     if (e.code !== 'E2E_UNAVAILABLE') throw e
     return withListener(e.reason || e.message)
   }
-  sd.node = harness.NODE
   try {
     await withSystemd(sd)
   } finally {

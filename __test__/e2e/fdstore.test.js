@@ -34,20 +34,10 @@ function exampleUnit(sd, file, { example, unit, port, edit = (text) => text }) {
   return edit(text)
 }
 
-/** Writes unit files into /run/systemd/system (a tmpfs in the private systemd) and reloads. */
+/** Installs unit files with the harness (removed when the systemd stops); stopped when `t` ends. */
 async function install(t, sd, files) {
-  for (const [name, text] of Object.entries(files)) {
-    const file = `/run/systemd/system/${name}`
-    const w = await sd.exec('/bin/sh', ['-c', 'cat > "$1"', 'sh', file], { input: text })
-    assert.equal(w.code, 0, w.stderr)
-  }
-  t.after(async () => {
-    await sd.systemctl('stop', ...Object.keys(files))
-    await sd.exec('rm', ['-f', ...Object.keys(files).map((n) => `/run/systemd/system/${n}`)])
-    await sd.systemctl('daemon-reload')
-  })
-  const r = await sd.systemctl('daemon-reload')
-  assert.equal(r.code, 0, r.stderr)
+  for (const [name, text] of Object.entries(files)) await sd.installUnit(name, text)
+  t.after(() => sd.systemctl('stop', ...Object.keys(files)))
 }
 
 /** One GET from inside the namespace (its loopback); resolves with the parsed JSON body. */

@@ -12,6 +12,7 @@ use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
 use super::error::{invalid_value, settle, IntoJs, Result, Settle};
+use super::listener::receive_on_a_thread;
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
@@ -269,20 +270,7 @@ impl JournalListener {
   /// `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
   #[napi(ts_return_type = "Promise<JournalEntry>")]
   pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
-    let (deferred, promise) = env.create_deferred::<JournalEntry, Settle<JournalEntry>>()?;
-    let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
-      Ok(t) => t.map(Duration::from_micros),
-      Err(e) => {
-        settle(deferred, Err(e));
-        return Ok(promise);
-      }
-    };
-    let listener = self.inner.clone();
-    std::thread::Builder::new()
-      .name("sd-notify-journal-listener".into())
-      .spawn(move || settle(deferred, listener.receive(timeout).and_then(to_entry)))
-      .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
-    Ok(promise)
+    receive_on_a_thread(env, &self.inner, timeout_ms, to_entry)
   }
 
   /// Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Buffer, Object};
+use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
@@ -50,6 +50,30 @@ fn to_message(r: Received) -> NotifyMessage {
   }
 }
 
+/// Resolves with `convert` of the next datagram `listener` receives, waiting on a thread of its
+/// own (the event loop never waits); the shared `receive()` of both stand-in receivers.
+pub(crate) fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
+  env: &'env Env,
+  listener: &Arc<Listener>,
+  timeout_ms: Option<f64>,
+  convert: fn(Received) -> crate::protocol::Result<T>,
+) -> napi::Result<Object<'env>> {
+  let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
+  let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
+    Ok(t) => t.map(Duration::from_micros),
+    Err(e) => {
+      settle(deferred, Err(e));
+      return Ok(promise);
+    }
+  };
+  let listener = listener.clone();
+  std::thread::Builder::new()
+    .name("sd-notify-listener".into())
+    .spawn(move || settle(deferred, listener.receive(timeout).and_then(convert)))
+    .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
+  Ok(promise)
+}
+
 /// A datagram socket that receives notifications like the service manager does, with the
 /// sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
 #[napi]
@@ -83,22 +107,7 @@ impl NotifyListener {
   /// once closed. While a receive is pending the process stays alive.
   #[napi(ts_return_type = "Promise<NotifyMessage>")]
   pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
-    let (deferred, promise) = env.create_deferred::<NotifyMessage, Settle<NotifyMessage>>()?;
-    let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
-      Ok(t) => t.map(Duration::from_micros),
-      Err(e) => {
-        settle(deferred, Err(e));
-        return Ok(promise);
-      }
-    };
-    let listener = self.inner.clone();
-    std::thread::Builder::new()
-      .name("sd-notify-listener".into())
-      .spawn(move || {
-        settle(deferred, listener.receive(timeout).map(to_message));
-      })
-      .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
-    Ok(promise)
+    receive_on_a_thread(env, &self.inner, timeout_ms, |r| Ok(to_message(r)))
   }
 
   /// Closes the socket: pending and later `receive()` calls reject. Idempotent.
