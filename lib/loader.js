@@ -39,8 +39,8 @@ const systemProbe = {
 }
 
 /**
- * True when this Linux process runs on musl libc (Alpine) rather than glibc. Asks, in order:
- * Node's report header, the text of /usr/bin/ldd, then whether musl's dynamic loader
+ * True when this Linux process runs on musl libc (Alpine) rather than glibc. Asks, in order: the
+ * text of /usr/bin/ldd, Node's report header, then whether musl's dynamic loader
  * /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is skipped, never taken as glibc.
  */
 function isMusl(probe = systemProbe) {
