@@ -75,15 +75,16 @@ function startWatchdogFor(native) {
       watchdog.acknowledge(seq, failure === null)
       if (failure && watchdog.running) report(failure)
     }
-    // Called by the timer thread through a weak threadsafe function: (seq) asks for an answer,
-    // (null, code, message) reports a failed send.
+    // Called by the timer thread through a weak threadsafe function: (seq) asks the health check
+    // for an answer, (null, code, message) reports a failed send. Without a health check the
+    // native side answers by itself when this call reaches the event loop: seq is then null.
     const onRequest = (seq, code, message) => {
       if (code != null) return report(codedError(code, `watchdog: ${message}`))
       if (seq == null) return
       if (!healthCheck) return watchdog.acknowledge(seq, true)
       runHealthCheck(healthCheck, watchdog.healthCheckTimeoutMs, (failure) => answer(seq, failure))
     }
-    watchdog = native.startWatchdogTimer(intervalMs, healthCheckTimeoutMs, failureAction, onRequest)
+    watchdog = native.startWatchdogTimer(options, onRequest)
     return watchdog
   }
 }

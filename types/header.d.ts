@@ -55,42 +55,6 @@ export interface KnownNotifyFields {
  */
 export type NotifyFields = KnownNotifyFields & { [key: string]: NotifyValue | undefined }
 
-/** Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with `WatchdogSec=`. */
-export interface WatchdogOptions {
-  /**
-   * Milliseconds between two requests for proof of life (whole milliseconds). Default: half the
-   * manager's watchdog timeout (`WATCHDOG_USEC`), as systemd advises. Must be shorter than the
-   * timeout, else `startWatchdog()` throws `ERR_SD_NOTIFY_WATCHDOG_INTERVAL`.
-   */
-  intervalMs?: number
-  /**
-   * Runs on the event loop at each request; `WATCHDOG=1` is sent only when it passes. Sync or
-   * async. It fails when it throws, rejects, returns or resolves `false`, or takes longer than
-   * `healthCheckTimeoutMs`; any other result is healthy. Without one, the event loop answering
-   * is the whole proof of life.
-   */
-  healthCheck?: () => unknown | Promise<unknown>
-  /**
-   * Milliseconds `healthCheck` may take (whole milliseconds). Default: half the interval. Must be
-   * shorter than the interval (a later answer could never earn a ping), else
-   * `ERR_SD_NOTIFY_INVALID_NUMBER`.
-   */
-  healthCheckTimeoutMs?: number
-  /**
-   * What a failed health check does. `'skip'` (default): no ping this time; the manager restarts
-   * the service only if no healthy answer comes within its timeout. `'trigger'`: send
-   * `WATCHDOG=trigger` (systemd >= 243), so the manager acts as if the timeout expired, now.
-   */
-  failureAction?: 'skip' | 'trigger'
-  /**
-   * Called on the event loop with every failure: a failed health check (code
-   * `ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY`, with the thrown value as `cause`, or `ETIMEDOUT`) and a
-   * ping the socket refused (an errno name such as `ECONNREFUSED`). Default: `process.emitWarning`.
-   * What it throws becomes an uncaught exception.
-   */
-  onError?: (error: Error & { code: string }) => void
-}
-
 /**
  * Starts the watchdog heartbeat the manager asked for (`WatchdogSec=`): a native timer thread
  * asks the event loop for proof of life every `intervalMs`, and `WATCHDOG=1` is sent only when

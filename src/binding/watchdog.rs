@@ -3,11 +3,11 @@
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{FnArgs, Function};
+use napi::bindgen_prelude::{FnArgs, Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
 use napi::{Env, Status};
 use napi_derive::napi;
@@ -212,6 +212,49 @@ pub struct Watchdog {
   shared: Arc<Shared>,
   timing: Timing,
   failure_action: FailureAction,
+  /// The environment cleanup hook's data (a `Weak<Shared>`), until `stop()` removes the hook.
+  teardown: Mutex<Option<TeardownHook>>,
+}
+
+/// A cleanup hook that stops the thread when the environment is torn down (a worker's
+/// termination, a natural exit; process.exit() and signals skip these hooks, and the thread then
+/// dies with the process). It holds only a `Weak`: a stopped watchdog's state is not kept alive.
+struct TeardownHook(*mut Weak<Shared>);
+
+// SAFETY: the pointer is only touched on the JS thread that owns the environment (add, remove)
+// or by that environment's teardown, which napi runs on the same thread.
+unsafe impl Send for TeardownHook {}
+
+unsafe extern "C" fn stop_on_teardown(data: *mut std::ffi::c_void) {
+  // SAFETY: `data` is the Box leaked by TeardownHook::add, handed back exactly once (the hook
+  // runs once, or is removed by TeardownHook::remove, which frees it instead).
+  let weak = unsafe { Box::from_raw(data.cast::<Weak<Shared>>()) };
+  if let Some(shared) = weak.upgrade() {
+    shared.stop();
+  }
+}
+
+impl TeardownHook {
+  fn add(env: &Env, shared: &Arc<Shared>) -> napi::Result<Self> {
+    let data = Box::into_raw(Box::new(Arc::downgrade(shared)));
+    // SAFETY: a valid env and a callback/data pair that stays valid until run or removed.
+    let status = unsafe { napi::sys::napi_add_env_cleanup_hook(env.raw(), Some(stop_on_teardown), data.cast()) };
+    if status != napi::sys::Status::napi_ok {
+      // SAFETY: not registered, so still ours to free.
+      drop(unsafe { Box::from_raw(data) });
+      return Err(napi::Error::new(Status::GenericFailure, format!("napi_add_env_cleanup_hook returned {status}")));
+    }
+    Ok(Self(data))
+  }
+
+  fn remove(self, env: &Env) {
+    // SAFETY: the same callback/data pair that add() registered on this env.
+    let status = unsafe { napi::sys::napi_remove_env_cleanup_hook(env.raw(), Some(stop_on_teardown), self.0.cast()) };
+    if status == napi::sys::Status::napi_ok {
+      // SAFETY: no longer registered: nobody else will free it.
+      drop(unsafe { Box::from_raw(self.0) });
+    }
+  }
 }
 
 #[napi]
@@ -220,8 +263,11 @@ impl Watchdog {
   /// after it returns. That is at once, unless a ping is waiting for room in a manager's full
   /// queue (at most 5 s). Idempotent. A new `startWatchdog()` is possible afterwards.
   #[napi]
-  pub fn stop(&self) {
+  pub fn stop(&self, env: Env) {
     self.shared.stop();
+    if let Some(hook) = lock(&self.teardown).take() {
+      hook.remove(&env);
+    }
   }
 
   /// Whether the timer thread still runs.
@@ -294,20 +340,50 @@ impl Drop for Watchdog {
   }
 }
 
+/// Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with
+/// `WatchdogSec=`. (The numbers and the failure action are checked here; the two functions are
+/// lib/watchdog.js's to call, on the event loop.)
+#[napi(object)]
+pub struct WatchdogOptions<'a> {
+  /// Milliseconds between two requests for proof of life (whole milliseconds). Default: half the
+  /// manager's watchdog timeout (`WATCHDOG_USEC`), as systemd advises. Must be shorter than the
+  /// timeout, else `startWatchdog()` throws `ERR_SD_NOTIFY_WATCHDOG_INTERVAL`.
+  pub interval_ms: Option<f64>,
+  /// Runs on the event loop at each request; `WATCHDOG=1` is sent only when it passes. Sync or
+  /// async. It fails when it throws, rejects, returns or resolves `false`, or takes longer than
+  /// `healthCheckTimeoutMs`; any other result is healthy. Without one, the event loop answering
+  /// is the whole proof of life.
+  #[napi(ts_type = "() => unknown | Promise<unknown>")]
+  pub health_check: Option<Unknown<'a>>,
+  /// Milliseconds `healthCheck` may take (whole milliseconds). Default: half the interval. Must be
+  /// shorter than the interval (a later answer could never earn a ping), else
+  /// `ERR_SD_NOTIFY_INVALID_NUMBER`.
+  pub health_check_timeout_ms: Option<f64>,
+  /// What a failed health check does. `'skip'` (default): no ping this time; the manager restarts
+  /// the service only if no healthy answer comes within its timeout. `'trigger'`: send
+  /// `WATCHDOG=trigger` (systemd >= 243), so the manager acts as if the timeout expired, now.
+  #[napi(ts_type = "'skip' | 'trigger'")]
+  pub failure_action: Option<String>,
+  /// Called on the event loop with every failure: a failed health check (code
+  /// `ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY`, with the thrown value as `cause`, or `ETIMEDOUT`) and a
+  /// ping the socket refused (an errno name such as `ECONNREFUSED`). Default: `process.emitWarning`.
+  /// What it throws becomes an uncaught exception.
+  #[napi(ts_type = "(error: Error & { code: string }) => void")]
+  pub on_error: Option<Unknown<'a>>,
+}
+
 /// The native entry point of `startWatchdog()` (lib/watchdog.js). `null` when the manager asked
 /// for no watchdog from this process or there is no NOTIFY_SOCKET: no thread is created then.
 #[napi(skip_typescript)]
 pub fn start_watchdog_timer(
   env: &Env,
-  interval_ms: Option<f64>,
-  health_check_timeout_ms: Option<f64>,
-  failure_action: Option<String>,
+  options: WatchdogOptions<'_>,
   on_request: Function<'_, RequestArgs, UnknownReturnValue>,
 ) -> Result<Option<Watchdog>> {
   // Options are checked even outside a watchdog, so mistakes show in development too.
-  let interval_usec = optional_usec("intervalMs", interval_ms).js()?;
-  let check_usec = optional_usec("healthCheckTimeoutMs", health_check_timeout_ms).js()?;
-  let failure_action = FailureAction::parse(failure_action.as_deref().unwrap_or("skip")).map_err(option_error).js()?;
+  let interval_usec = optional_usec("intervalMs", options.interval_ms).js()?;
+  let check_usec = optional_usec("healthCheckTimeoutMs", options.health_check_timeout_ms).js()?;
+  let failure_action = FailureAction::parse(options.failure_action.as_deref().unwrap_or("skip")).map_err(option_error).js()?;
 
   let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
   let Some(address) = notify_socket::with_notify_socket(address::parse) else { return Ok(None) };
@@ -328,6 +404,7 @@ pub fn start_watchdog_timer(
   });
 
   let on_js_thread = shared.clone();
+  let has_health_check = options.health_check.is_some();
   let request: RequestFn = on_request
     .build_threadsafe_function::<Event>()
     .weak::<true>()
@@ -337,19 +414,25 @@ pub fn start_watchdog_timer(
         Event::Request => {
           // Running here is the event loop's proof of life; how late it runs is its response time.
           let mut state = lock(&on_js_thread.state);
-          let seq = state.heartbeat.delivered(Instant::now());
-          FnArgs::from((if state.stopping { None } else { seq }, None, None))
+          let seq = if state.stopping { None } else { state.heartbeat.delivered(Instant::now()) };
+          match seq {
+            // Without a health check, running here is the whole answer: acknowledged at once,
+            // with no second call from JavaScript back into the addon.
+            Some(seq) if !has_health_check => {
+              if state.heartbeat.acknowledge(seq, Verdict::Healthy) {
+                on_js_thread.wake.notify_all();
+              }
+              FnArgs::from((None, None, None))
+            }
+            seq => FnArgs::from((seq, None, None)),
+          }
         }
         Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
       })
     })
     .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
 
-  // A worker's termination (and a natural exit) tears the environment down: stop the thread
-  // first. process.exit() and signals skip these hooks; the thread then dies with the process.
-  env
-    .add_env_cleanup_hook(shared.clone(), |shared| shared.stop())
-    .map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
+  let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
 
   let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
   let handle = std::thread::Builder::new().name("sd-notify-watchdog".into()).spawn(move || timer.run()).map_err(|e| {
@@ -363,5 +446,5 @@ pub fn start_watchdog_timer(
       return Err(e).js();
     }
   }
-  Ok(Some(Watchdog { shared, timing, failure_action }))
+  Ok(Some(Watchdog { shared, timing, failure_action, teardown: Mutex::new(Some(teardown)) }))
 }
