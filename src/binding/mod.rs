@@ -5,5 +5,7 @@ mod journal;
 mod listen_fds;
 mod listener;
 mod notify;
+mod teardown;
 mod text;
 mod watchdog;
+mod watchdog_options;

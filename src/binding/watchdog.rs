@@ -3,17 +3,19 @@
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{FnArgs, Function, Unknown};
+use napi::bindgen_prelude::{FnArgs, Function};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
 use napi::{Env, Status};
 use napi_derive::napi;
 use nix::errno::Errno;
 
 use super::error::{IntoJs, Result};
+use super::teardown::TeardownHook;
+use super::watchdog_options::{option_error, WatchdogOptions};
 use crate::convert::usec_from_ms;
 use crate::protocol::address::{self, NotifyAddress};
 use crate::protocol::lock::lock;
@@ -44,7 +46,7 @@ struct State {
   running: bool,
 }
 
-struct Shared {
+pub(crate) struct Shared {
   state: Mutex<State>,
   wake: Condvar,
   thread: Mutex<Option<JoinHandle<()>>>,
@@ -52,7 +54,7 @@ struct Shared {
 
 impl Shared {
   /// Wakes the thread at once and waits for it to end. Idempotent; never called from the thread.
-  fn stop(&self) {
+  pub(crate) fn stop(&self) {
     lock(&self.state).stopping = true;
     self.wake.notify_all();
     let handle = lock(&self.thread).take();
@@ -157,21 +159,6 @@ fn optional_usec(key: &str, ms: Option<f64>) -> crate::protocol::Result<Option<u
   ms.map(|ms| usec_from_ms(key, ms)).transpose()
 }
 
-/// The core names the watchdog's settings in its own words; errors name the JavaScript option.
-fn option_error(e: NotifyError) -> NotifyError {
-  let option = |key: String| match key.as_str() {
-    "interval" => "intervalMs".to_owned(),
-    "health check timeout" => "healthCheckTimeoutMs".to_owned(),
-    "failure action" => "failureAction".to_owned(),
-    _ => key,
-  };
-  match e {
-    NotifyError::InvalidNumber { key, reason } => NotifyError::InvalidNumber { key: option(key), reason },
-    NotifyError::InvalidValue { key, reason } => NotifyError::InvalidValue { key: option(key), reason },
-    other => other,
-  }
-}
-
 fn napi_failure(what: &str, e: napi::Error) -> napi::Error<String> {
   super::error::to_js(NotifyError::WatchdogStart { reason: format!("{what}: {}", e.reason) })
 }
@@ -214,47 +201,6 @@ pub struct Watchdog {
   failure_action: FailureAction,
   /// The environment cleanup hook's data (a `Weak<Shared>`), until `stop()` removes the hook.
   teardown: Mutex<Option<TeardownHook>>,
-}
-
-/// A cleanup hook that stops the thread when the environment is torn down (a worker's
-/// termination, a natural exit; process.exit() and signals skip these hooks, and the thread then
-/// dies with the process). It holds only a `Weak`: a stopped watchdog's state is not kept alive.
-struct TeardownHook(*mut Weak<Shared>);
-
-// SAFETY: the pointer is only touched on the JS thread that owns the environment (add, remove)
-// or by that environment's teardown, which napi runs on the same thread.
-unsafe impl Send for TeardownHook {}
-
-unsafe extern "C" fn stop_on_teardown(data: *mut std::ffi::c_void) {
-  // SAFETY: `data` is the Box leaked by TeardownHook::add, handed back exactly once (the hook
-  // runs once, or is removed by TeardownHook::remove, which frees it instead).
-  let weak = unsafe { Box::from_raw(data.cast::<Weak<Shared>>()) };
-  if let Some(shared) = weak.upgrade() {
-    shared.stop();
-  }
-}
-
-impl TeardownHook {
-  fn add(env: &Env, shared: &Arc<Shared>) -> napi::Result<Self> {
-    let data = Box::into_raw(Box::new(Arc::downgrade(shared)));
-    // SAFETY: a valid env and a callback/data pair that stays valid until run or removed.
-    let status = unsafe { napi::sys::napi_add_env_cleanup_hook(env.raw(), Some(stop_on_teardown), data.cast()) };
-    if status != napi::sys::Status::napi_ok {
-      // SAFETY: not registered, so still ours to free.
-      drop(unsafe { Box::from_raw(data) });
-      return Err(napi::Error::new(Status::GenericFailure, format!("napi_add_env_cleanup_hook returned {status}")));
-    }
-    Ok(Self(data))
-  }
-
-  fn remove(self, env: &Env) {
-    // SAFETY: the same callback/data pair that add() registered on this env.
-    let status = unsafe { napi::sys::napi_remove_env_cleanup_hook(env.raw(), Some(stop_on_teardown), self.0.cast()) };
-    if status == napi::sys::Status::napi_ok {
-      // SAFETY: no longer registered: nobody else will free it.
-      drop(unsafe { Box::from_raw(self.0) });
-    }
-  }
 }
 
 #[napi]
@@ -338,38 +284,6 @@ impl Drop for Watchdog {
     // Normally a no-op: the request callback keeps this object alive while the thread runs.
     self.shared.stop();
   }
-}
-
-/// Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with
-/// `WatchdogSec=`. (The numbers and the failure action are checked here; the two functions are
-/// lib/watchdog.js's to call, on the event loop.)
-#[napi(object)]
-pub struct WatchdogOptions<'a> {
-  /// Milliseconds between two requests for proof of life (whole milliseconds). Default: half the
-  /// manager's watchdog timeout (`WATCHDOG_USEC`), as systemd advises. Must be shorter than the
-  /// timeout, else `startWatchdog()` throws `ERR_SD_NOTIFY_WATCHDOG_INTERVAL`.
-  pub interval_ms: Option<f64>,
-  /// Runs on the event loop at each request; `WATCHDOG=1` is sent only when it passes. Sync or
-  /// async. It fails when it throws, rejects, returns or resolves `false`, or takes longer than
-  /// `healthCheckTimeoutMs`; any other result is healthy. Without one, the event loop answering
-  /// is the whole proof of life.
-  #[napi(ts_type = "() => unknown | Promise<unknown>")]
-  pub health_check: Option<Unknown<'a>>,
-  /// Milliseconds `healthCheck` may take (whole milliseconds). Default: half the interval. Must be
-  /// shorter than the interval (a later answer could never earn a ping), else
-  /// `ERR_SD_NOTIFY_INVALID_NUMBER`.
-  pub health_check_timeout_ms: Option<f64>,
-  /// What a failed health check does. `'skip'` (default): no ping this time; the manager restarts
-  /// the service only if no healthy answer comes within its timeout. `'trigger'`: send
-  /// `WATCHDOG=trigger` (systemd >= 243), so the manager acts as if the timeout expired, now.
-  #[napi(ts_type = "'skip' | 'trigger'")]
-  pub failure_action: Option<String>,
-  /// Called on the event loop with every failure: a failed health check (code
-  /// `ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY`, with the thrown value as `cause`, or `ETIMEDOUT`) and a
-  /// ping the socket refused (an errno name such as `ECONNREFUSED`). Default: `process.emitWarning`.
-  /// What it throws becomes an uncaught exception.
-  #[napi(ts_type = "(error: Error & { code: string }) => void")]
-  pub on_error: Option<Unknown<'a>>,
 }
 
 /// The native entry point of `startWatchdog()` (lib/watchdog.js). `null` when the manager asked

@@ -16,5 +16,6 @@ pub mod notify;
 pub mod notify_socket;
 pub mod watchdog;
 pub mod watchdog_env;
+pub mod watchdog_timing;
 
 pub use error::{NotifyError, Result};
