@@ -12,7 +12,8 @@ pub mod protocol;
 #[cfg_attr(test, allow(dead_code, unused_imports))]
 mod protocol;
 
-#[cfg(not(test))]
+// Neither unit tests nor fuzz targets run inside Node: they build without the N-API binding.
+#[cfg(not(any(test, feature = "fuzzing")))]
 mod binding;
-#[cfg_attr(test, allow(dead_code))]
+#[cfg_attr(any(test, feature = "fuzzing"), allow(dead_code))]
 mod convert;

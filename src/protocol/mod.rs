@@ -19,3 +19,6 @@ pub mod watchdog_env;
 pub mod watchdog_timing;
 
 pub use error::{NotifyError, Result};
+
+#[cfg(test)]
+mod roundtrip_tests;
