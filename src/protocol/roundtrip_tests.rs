@@ -50,7 +50,8 @@ fn every_notification_the_builder_accepts_parses_back_to_exactly_its_assignments
     }
     let Ok(datagram) = m.into_datagram() else { continue };
     sent += 1;
-    let parsed: Vec<(String, String)> = parse_assignments(&datagram).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+    let parsed: Vec<(String, String)> =
+      parse_assignments(&datagram).into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
     assert_eq!(parsed, pairs, "datagram {datagram:?}");
   }
   assert!(sent > RUNS / 20, "the generator must produce valid messages too ({sent})");
