@@ -216,6 +216,43 @@ export declare class Journal {
 export declare const journal: Journal
 
 /**
+ * Runs `handler` (sync or async) on every reload and returns a function that unregisters it.
+ * A reload sends `RELOADING=1` with `MONOTONIC_USEC` (one datagram, as `Type=notify-reload`
+ * requires), awaits every handler, then `READY=1` with `STATUS=reloaded`; when a handler throws,
+ * `READY=1` with `STATUS=reload failed: <message>` (and `ERRNO=` for a system error): the service
+ * stays up with what it had. Reloads come from SIGHUP (what `Type=notify-reload` and
+ * `ExecReload=/bin/kill -HUP $MAINPID` send) and from `sd-notify-rs reload <pid>`, the package's
+ * command for `ExecReload=`, which waits for the handlers and exits non-zero with their error, so
+ * `systemctl reload` waits and reports the truth on any systemd version. Requests that arrive
+ * during a reload coalesce into one more. Nothing here keeps the process alive. Outside Linux the
+ * handlers still run on SIGHUP; the notifications are no-ops.
+ *
+ * @example
+ * sd.onReload(async () => { config = await loadConfig() })
+ * // unit: ExecReload=/srv/app/node_modules/.bin/sd-notify-rs reload $MAINPID
+ */
+export declare function onReload(handler: () => unknown | Promise<unknown>): () => void
+
+export interface DrainOptions {
+  /** How long the drain may take before the remaining connections are closed and the process exits with 1. Default 60000. */
+  timeoutMs?: number
+  /** How often to ask systemd for more stop time (`EXTEND_TIMEOUT_USEC`, two periods at a time) and close newly idle keep-alive connections. Default 5000. */
+  extendMs?: number
+  /** What ends the process: 0 when drained, 1 at the deadline or on a second SIGTERM. Default `process.exit`. */
+  exit?: (code: number) => void
+}
+
+/**
+ * On SIGTERM: sends `STOPPING=1`, stops `servers` accepting, closes idle keep-alive connections
+ * (and each connection that becomes idle), lets in-flight requests finish while asking systemd
+ * for more time (`EXTEND_TIMEOUT_USEC`, so `TimeoutStopSec=` does not kill a drain that is still
+ * going), and exits once every server closed, or at `timeoutMs`. A second SIGTERM exits at once.
+ * Returns a function that removes the SIGTERM handler. Throws `ERR_SD_NOTIFY_INVALID_VALUE` /
+ * `ERR_SD_NOTIFY_INVALID_NUMBER` for bad arguments. Outside Linux it drains the same way.
+ */
+export declare function drainOnStop(servers: NetServer | NetServer[], options?: DrainOptions): () => void
+
+/**
  * A datagram socket that receives journal entries like journald does (both value encodings,
  * entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`
  * (`new Journal({ socket: listener.address })`) to test what your code logs.

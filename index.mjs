@@ -30,6 +30,8 @@ export const {
   listenInfo,
   journal,
   Journal,
+  onReload,
+  drainOnStop,
 } = sdNotify
 
 export default sdNotify

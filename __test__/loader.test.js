@@ -191,6 +191,8 @@ const NOOP = {
   JournalListener: { args: [], returns: 'throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM' },
   // Objects and classes whose methods are the no-ops: `call` names the method and its arguments.
   journal: { call: ['info', 'message', { FIELD: 1 }], returns: false },
+  onReload: { args: [], returns: 'throws ERR_SD_NOTIFY_INVALID_VALUE' },
+  drainOnStop: { args: [], returns: 'throws ERR_SD_NOTIFY_INVALID_VALUE' },
   Journal: { args: [{ identifier: 'app' }], call: ['send', { MESSAGE: 'x' }], returns: false },
 }
 

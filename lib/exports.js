@@ -56,6 +56,8 @@ const JAVASCRIPT = {
   listenInfo: (native) => listenParts(native).listenInfo,
   journal: (native) => journalParts(native).journal,
   Journal: (native) => journalParts(native).Journal,
+  onReload: (native) => require('./reload').bindReload(native).onReload,
+  drainOnStop: (native) => require('./drain').bindDrain(native).drainOnStop,
 }
 
 // listen and journal each build several exports at once: built once per binding.

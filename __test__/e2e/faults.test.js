@@ -90,7 +90,7 @@ test('journald stopped and started while a service logs: no crash, nothing dropp
   assert.equal((await sd.show(unit, ['ActiveState'])).ActiveState, 'active')
   // Every entry up to the report reached the new journald, in order.
   const deadline = Date.now() + 10_000
-  let seqs = []
+  let seqs
   for (;;) {
     const q = await sd.exec('journalctl', ['--no-pager', '-q', '-o', 'json', '--output-fields=X_SEQ', `X_RUN=${run}`])
     seqs = q.stdout.split('\n').filter(Boolean).map((l) => Number(JSON.parse(l).X_SEQ))

@@ -22,7 +22,7 @@ use crate::protocol::journal::parse::parse_entry;
 use crate::protocol::journal::queue::{self, Limits, Outcome};
 use crate::protocol::journal::JOURNAL_SOCKET;
 use crate::protocol::listener::{Listener, Received};
-use crate::protocol::lock::lock;
+use crate::protocol::sync::lock;
 use crate::protocol::NotifyError;
 
 /// The default journal's address, and the last other address used (parsed once each).
@@ -154,7 +154,7 @@ pub fn journal_flush(env: &Env, timeout_ms: f64) -> napi::Result<Object<'_>> {
   match usec_from_ms("timeoutMs", timeout_ms) {
     Err(e) => settle(deferred, Err(e)),
     Ok(usec) => {
-      std::thread::Builder::new()
+      crate::protocol::sync::small_thread()
         .name("sd-notify-journal-flush".into())
         .spawn(move || settle(deferred, Ok(queue::flush(Duration::from_micros(usec)))))
         .map_err(|e| napi::Error::from_reason(format!("could not start the flush thread: {e}")))?;

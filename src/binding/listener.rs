@@ -67,7 +67,7 @@ pub(crate) fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
     }
   };
   let listener = listener.clone();
-  std::thread::Builder::new()
+  crate::protocol::sync::small_thread()
     .name("sd-notify-listener".into())
     .spawn(move || settle(deferred, listener.receive(timeout).and_then(convert)))
     .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;

@@ -5,6 +5,7 @@ mod journal;
 mod listen_fds;
 mod listener;
 mod notify;
+mod peercred;
 mod teardown;
 mod text;
 mod watchdog;

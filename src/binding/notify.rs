@@ -199,7 +199,7 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
     Err(e) => settle(deferred, Err(e)),
     Ok((None, _)) => settle(deferred, Ok(false)),
     Ok((Some(pending), timeout)) => {
-      let spawned = std::thread::Builder::new().name("sd-notify-barrier".into()).spawn(move || {
+      let spawned = crate::protocol::sync::small_thread().name("sd-notify-barrier".into()).spawn(move || {
         settle(deferred, pending.wait(timeout).map(|()| true));
       });
       if let Err(e) = spawned {

@@ -18,7 +18,7 @@ use super::teardown::TeardownHook;
 use super::watchdog_options::{option_error, WatchdogOptions};
 use crate::convert::usec_from_ms;
 use crate::protocol::address::{self, NotifyAddress};
-use crate::protocol::lock::lock;
+use crate::protocol::sync::lock;
 use crate::protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
 use crate::protocol::{notify_socket, watchdog_env, NotifyError};
 
@@ -349,7 +349,7 @@ pub fn start_watchdog_timer(
   let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
 
   let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
-  let handle = std::thread::Builder::new().name("sd-notify-watchdog".into()).spawn(move || timer.run()).map_err(|e| {
+  let handle = crate::protocol::sync::small_thread().name("sd-notify-watchdog".into()).spawn(move || timer.run()).map_err(|e| {
     let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
     NotifyError::os("starting the watchdog thread", errno)
   });

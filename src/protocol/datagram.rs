@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrLike};
 
 use super::error::{NotifyError, Result};
-use super::lock::lock;
+use super::sync::lock;
 
 /// SCM_RIGHTS carries at most this many descriptors per message (SCM_MAX_FD).
 pub const MAX_FDS: usize = 253;

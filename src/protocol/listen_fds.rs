@@ -13,7 +13,7 @@ use nix::errno::Errno;
 
 use super::env;
 use super::error::{NotifyError, Result};
-use super::lock::lock;
+use super::sync::lock;
 
 /// The first passed descriptor (SD_LISTEN_FDS_START); the others follow without gaps.
 pub const LISTEN_FDS_START: RawFd = 3;

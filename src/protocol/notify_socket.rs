@@ -14,7 +14,7 @@ use super::address::{self, NotifyAddress, VsockType};
 use super::datagram::{poll_until, validate_fds, DatagramSocket};
 use super::env;
 use super::error::{NotifyError, Result};
-use super::lock::lock;
+use super::sync::lock;
 
 /// How long a stream/seqpacket vsock peer may take to confirm it read the message.
 const VSOCK_EOF_WAIT: Duration = Duration::from_secs(5);

@@ -11,7 +11,7 @@ use nix::sys::socket::UnixAddr;
 
 use super::socket::{self, Delivery};
 use crate::protocol::error::Result;
-use crate::protocol::lock::lock;
+use crate::protocol::sync::lock;
 
 /// What the caller learns of its entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +92,7 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: Vec<u8>) -> Result<Outcome> {
   fifo.entries.push_back((addr.clone(), entry));
   if !fifo.draining {
     fifo.draining = true;
-    if let Err(e) = std::thread::Builder::new().name("sd-notify-journal".into()).spawn(drain) {
+    if let Err(e) = crate::protocol::sync::small_thread().name("sd-notify-journal".into()).spawn(drain) {
       // No thread: the entries stay queued and the next submit tries again.
       fifo.draining = false;
       fifo.stats.last_error = Some(format!("could not start the journal thread: {e}"));

@@ -1,0 +1,21 @@
+'use strict'
+// An HTTP server whose GET /slow answers after argv[3] ms, stopped with drainOnStop(): a stop
+// during a slow request must wait for it, extending TimeoutStopSec= as long as it drains.
+const http = require('node:http')
+const sd = require('../../..')
+const report = require('./report')
+
+const port = Number(process.argv[2])
+const slowMs = Number(process.argv[3])
+const server = http.createServer((req, res) => {
+  if (req.url === '/slow') setTimeout(() => res.end('slow done\n'), slowMs)
+  else res.end('ok\n')
+})
+sd.drainOnStop(server, {
+  extendMs: 500,
+  exit: (code) => {
+    report('drained', { code })
+    process.exit(code)
+  },
+})
+server.listen(port, '127.0.0.1', () => sd.ready(`listening on ${port}`))

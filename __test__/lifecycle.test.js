@@ -1,0 +1,90 @@
+'use strict'
+// onReload() and drainOnStop() against a NotifyListener: the exact notifications of a reload (by
+// SIGHUP and by `sd-notify-rs reload <pid>`), a failing handler, unregistering, and bad arguments.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const cp = require('node:child_process')
+const path = require('node:path')
+const { once } = require('node:events')
+const { sd, useListener } = require('./helpers')
+
+const CHILD = path.join(__dirname, 'fixtures', 'reload-child.js')
+const BIN = path.join(__dirname, '..', 'bin', 'sd-notify-rs.js')
+
+async function startChild(t, listener, mode, extra = []) {
+  const child = cp.spawn(process.execPath, [CHILD, mode, ...extra], { env: { ...process.env, NOTIFY_SOCKET: listener.address }, stdio: ['ignore', 'pipe', 'inherit'] })
+  t.after(() => child.kill('SIGKILL'))
+  child.stdout.setEncoding('utf8')
+  await once(child.stdout, 'data')
+  return child
+}
+
+const fieldsOf = async (listener) => (await listener.receive(5000)).fields
+
+test('SIGHUP: RELOADING=1 with MONOTONIC_USEC in one datagram, the handler, then READY=1 with STATUS=reloaded', async (t) => {
+  const listener = useListener(t)
+  const child = await startChild(t, listener, 'ok')
+  child.kill('SIGHUP')
+  const first = await fieldsOf(listener)
+  assert.equal(first.RELOADING, '1')
+  assert.match(first.MONOTONIC_USEC, /^\d+$/)
+  assert.deepEqual(await fieldsOf(listener), { READY: '1', STATUS: 'reloaded' })
+})
+
+test('a failing handler ends the reload with READY=1, the error in STATUS= and ERRNO=; the service stays up', async (t) => {
+  const listener = useListener(t)
+  const child = await startChild(t, listener, 'fail')
+  child.kill('SIGHUP')
+  assert.equal((await fieldsOf(listener)).RELOADING, '1')
+  assert.deepEqual(await fieldsOf(listener), { READY: '1', STATUS: 'reload failed: bad config', ERRNO: '2' })
+  assert.equal(child.exitCode, null, 'still running')
+})
+
+test('sd-notify-rs reload <pid> waits for the handler and exits 0, or 1 with the handler\'s error', async (t) => {
+  const listener = useListener(t)
+  const ok = await startChild(t, listener, 'ok')
+  const r = cp.spawnSync(process.execPath, [BIN, 'reload', String(ok.pid)], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal((await fieldsOf(listener)).RELOADING, '1')
+  assert.equal((await fieldsOf(listener)).STATUS, 'reloaded')
+  const failing = await startChild(t, listener, 'fail')
+  const f = cp.spawnSync(process.execPath, [BIN, 'reload', String(failing.pid)], { encoding: 'utf8' })
+  assert.equal(f.status, 1)
+  assert.match(f.stderr, /the reload of pid \d+ failed: bad config/)
+})
+
+test('sd-notify-rs reload of a process without onReload() fails with a message that says so', () => {
+  const r = cp.spawnSync(process.execPath, [BIN, 'reload', String(process.pid)], { encoding: 'utf8' })
+  assert.equal(r.status, 1)
+  assert.match(r.stderr, /does not take reload requests \(it has no onReload\(\) handler\)/)
+  const usage = cp.spawnSync(process.execPath, [BIN, 'reload', 'abc'], { encoding: 'utf8' })
+  assert.equal(usage.status, 2)
+})
+
+test('the function onReload() returns unregisters the handler and the SIGHUP listener', async (t) => {
+  const listener = useListener(t)
+  const child = await startChild(t, listener, 'ok')
+  child.kill('SIGUSR2')
+  const [line] = await once(child.stdout, 'data')
+  assert.equal(line.trim(), 'listeners 0')
+})
+
+test('onReload() keeps nothing alive: a process with only a handler exits by itself', async (t) => {
+  const listener = useListener(t)
+  const child = cp.spawn(process.execPath, [CHILD, 'ok', 'exit-alone'], { env: { ...process.env, NOTIFY_SOCKET: listener.address }, stdio: 'ignore' })
+  const [code] = await once(child, 'exit')
+  assert.equal(code, 0)
+})
+
+test('onReload() and drainOnStop() refuse bad arguments with a code', () => {
+  assert.throws(() => sd.onReload('not a function'), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.throws(() => sd.drainOnStop([]), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.throws(() => sd.drainOnStop({}), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  const server = require('node:http').createServer()
+  assert.throws(() => sd.drainOnStop(server, { timeoutMs: -1 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  const off = sd.drainOnStop(server, { exit: () => {} })
+  assert.equal(process.listenerCount('SIGTERM'), 1)
+  off()
+  assert.equal(process.listenerCount('SIGTERM'), 0)
+})
