@@ -8,7 +8,7 @@
 
 const { requestReload } = require('../lib/reload')
 
-const USAGE = 'usage: sd-notify-rs reload <pid> [--timeout <ms>]'
+const USAGE = 'usage: sd-notify-rs reload <pid> [--timeout <ms>] | sd-notify-rs doctor'
 
 async function main(argv) {
   const [command, ...rest] = argv
@@ -26,6 +26,13 @@ async function main(argv) {
     }
     if (outcome.ok) return 0
     return fail(`sd-notify-rs reload: the reload of pid ${pid} failed: ${outcome.error}`, 1)
+  }
+  if (command === 'doctor') {
+    const { diagnose, print } = require('../lib/doctor')
+    const native = process.platform === 'linux' ? require('../lib/loader').loadNative() : require('../lib/noop')
+    const findings = diagnose(require('..'), native)
+    print(findings)
+    return findings.some(([level]) => level === 'warn') ? 1 : 0
   }
   return fail(USAGE, 2)
 }

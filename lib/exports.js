@@ -75,7 +75,7 @@ function api(native) {
   const out = {}
   for (const name of Object.keys(NATIVE)) out[name] = native[name]
   for (const [name, build] of Object.entries(JAVASCRIPT)) out[name] = build(native)
-  return out
+  return require('./diagnostics').withDiagnostics(native, out)
 }
 
 /** Every export's name. */

@@ -83,6 +83,22 @@ impl NotifyError {
   }
 }
 
+/// What to change when a socket call is refused by the unit's sandbox rather than by the peer.
+fn os_hint(errno: Errno, op: &str) -> &'static str {
+  if !(op.starts_with("socket") || op.starts_with("sendmsg") || op.starts_with("connect")) {
+    return "";
+  }
+  match errno {
+    Errno::EAFNOSUPPORT => {
+      ": the unit's RestrictAddressFamilies= probably forbids AF_UNIX; add AF_UNIX to it (systemd itself needs it to hear from the service)"
+    }
+    Errno::EACCES | Errno::EPERM => {
+      ": a security module (SELinux, AppArmor) or the unit's sandboxing (SystemCallFilter=, a seccomp profile) refused it; allow AF_UNIX datagram sockets to the notify socket"
+    }
+    _ => "",
+  }
+}
+
 /// `ECONNREFUSED`, `ENOENT`, ...: nix's Errno debug form is the C constant's name.
 pub fn errno_name(errno: Errno) -> String {
   format!("{errno:?}")
@@ -127,7 +143,7 @@ impl fmt::Display for NotifyError {
         "a watchdog is already running in this process (one per process); use the Watchdog that startWatchdog() returned, or stop() it first"
       ),
       Self::WatchdogStart { reason } => write!(f, "the watchdog could not start: {reason}"),
-      Self::Os { errno, op } => write!(f, "{op} failed: {} ({})", errno.desc(), errno_name(*errno)),
+      Self::Os { errno, op } => write!(f, "{op} failed: {} ({}){}", errno.desc(), errno_name(*errno), os_hint(*errno, op)),
     }
   }
 }
@@ -139,6 +155,15 @@ pub type Result<T> = std::result::Result<T, NotifyError>;
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn a_sandbox_refusal_says_what_to_change() {
+    let e = NotifyError::os("socket", Errno::EAFNOSUPPORT);
+    assert_eq!(e.code(), "EAFNOSUPPORT");
+    assert!(e.to_string().contains("RestrictAddressFamilies="), "{e}");
+    assert!(NotifyError::os("sendmsg", Errno::EPERM).to_string().contains("security module"));
+    assert!(!NotifyError::os("poll", Errno::EPERM).to_string().contains("security module"));
+  }
 
   #[test]
   fn os_errors_are_coded_by_errno_name() {

@@ -1,0 +1,71 @@
+'use strict'
+// Warnings for the silent failures people cannot debug, each given once per process:
+// - SD_NOTIFY_RS_NOT_MAIN_PID: the first notification comes from a process that is not the one
+//   systemd started (SYSTEMD_EXEC_PID, systemd >= 248): `npm start`, a shell without `exec`, a
+//   cluster worker. Under the default NotifyAccess=main systemd drops everything it sends.
+// - SD_NOTIFY_RS_WATCHDOG_NOT_STARTED: WatchdogSec= is set, ready() was sent, and no watchdog was
+//   started within half the timeout: systemd will kill and restart the service, again and again.
+// The checks run on the first notification and at ready(), never on later calls, which pay one
+// boolean test. (A send the unit's sandbox refuses says what to change in its error message.)
+
+function withDiagnostics(native, api) {
+  let first = true
+  let watchdogStarted = false
+  let watchdogTimer = null
+
+  const warn = (message, code) => process.emitWarning(message, { code, type: 'SdNotifyWarning' })
+
+  function firstNotification() {
+    first = false
+    if (!native.available()) return
+    const execPid = Number(process.env.SYSTEMD_EXEC_PID)
+    if (Number.isInteger(execPid) && execPid > 0 && execPid !== process.pid) {
+      warn(
+        `this process (pid ${process.pid}) is not the one systemd started (pid ${execPid}, SYSTEMD_EXEC_PID): under the default NotifyAccess=main systemd ignores its notifications, and a Type=notify start times out. Start node itself (ExecStart=/usr/bin/node /srv/app/server.js), replace a shell wrapper with exec (ExecStart=/bin/sh -c 'exec node server.js'), or set NotifyAccess=all.`,
+        'SD_NOTIFY_RS_NOT_MAIN_PID',
+      )
+    }
+  }
+
+  function afterReady() {
+    if (watchdogStarted || watchdogTimer) return
+    let enabled = null
+    try {
+      enabled = native.watchdogEnabled()
+    } catch {}
+    if (!enabled) return
+    watchdogTimer = setTimeout(() => {
+      if (watchdogStarted) return
+      warn(
+        `WatchdogSec= is set (${enabled.timeoutMs} ms) but no watchdog was started ${Math.round(enabled.timeoutMs / 2)} ms after ready(): systemd will kill and restart this service when the timeout passes. Call startWatchdog() (or remove WatchdogSec= from the unit).`,
+        'SD_NOTIFY_RS_WATCHDOG_NOT_STARTED',
+      )
+    }, Math.max(1, Math.round(enabled.timeoutMs / 2)))
+    watchdogTimer.unref()
+  }
+
+  const wrap = (name, after) => {
+    const fn = api[name]
+    api[name] = function (...args) {
+      if (first) firstNotification()
+      const result = fn.apply(this, args)
+      if (after) after()
+      return result
+    }
+    Object.defineProperty(api[name], 'name', { value: name })
+  }
+  for (const name of ['reloading', 'stopping', 'status', 'watchdog', 'watchdogTrigger', 'setWatchdogTimeout', 'extendTimeout', 'mainPid', 'errno', 'busError', 'notify', 'barrier', 'fdStore', 'fdStoreRemove']) {
+    wrap(name)
+  }
+  wrap('ready', afterReady)
+  const startWatchdog = api.startWatchdog
+  api.startWatchdog = function startWatchdogWatched(options) {
+    const watchdog = startWatchdog(options)
+    if (watchdog) watchdogStarted = true
+    return watchdog
+  }
+  Object.defineProperty(api.startWatchdog, 'name', { value: 'startWatchdog' })
+  return api
+}
+
+module.exports = { withDiagnostics }
