@@ -252,6 +252,34 @@ export interface DrainOptions {
  */
 export declare function drainOnStop(servers: NetServer | NetServer[], options?: DrainOptions): () => void
 
+export interface ClusterPrimaryOptions {
+  /** How many workers must be ready before the primary sends `READY=1`: the number you fork. */
+  workers: number
+  /** How long every worker may take to answer the watchdog's ping, in ms. Default: half the ping interval. */
+  healthCheckTimeoutMs?: number
+}
+
+/**
+ * Makes a `cluster` primary speak for its workers, with one line in the primary (workers keep
+ * calling the `ready()` they would call without cluster). Under the default `NotifyAccess=main`
+ * systemd ignores workers, so a worker's `ready()` and `stopping()` go to the primary over
+ * cluster IPC instead; the primary sends `READY=1` once `workers` workers are ready, with
+ * `STATUS=<k> of <n> workers ready` (kept current as workers die and are re-forked). When the unit
+ * has `WatchdogSec=`, the primary runs `startWatchdog()` with a health check that every ready
+ * worker's event loop must answer, so one hung worker gets the unit restarted. Call it before
+ * forking. Returns `{ watchdog, readyWorkers() }`; a second call returns the same. Throws
+ * `ERR_SD_NOTIFY_INVALID_VALUE` outside a primary, `ERR_SD_NOTIFY_INVALID_NUMBER` for a bad count.
+ *
+ * @example
+ * if (cluster.isPrimary) {
+ *   sd.clusterPrimary({ workers: 4 })
+ *   for (let i = 0; i < 4; i++) cluster.fork()
+ * } else {
+ *   http.createServer(app).listen(8080, () => sd.ready())
+ * }
+ */
+export declare function clusterPrimary(options: ClusterPrimaryOptions): { watchdog: Watchdog | null; readyWorkers(): number }
+
 /**
  * A datagram socket that receives journal entries like journald does (both value encodings,
  * entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`

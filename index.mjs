@@ -32,6 +32,7 @@ export const {
   Journal,
   onReload,
   drainOnStop,
+  clusterPrimary,
 } = sdNotify
 
 export default sdNotify

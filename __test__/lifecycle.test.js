@@ -77,12 +77,13 @@ test('onReload() keeps nothing alive: a process with only a handler exits by its
   assert.equal(code, 0)
 })
 
-test('onReload() and drainOnStop() refuse bad arguments with a code', () => {
+test('onReload(), drainOnStop() and clusterPrimary() refuse bad arguments with a code', () => {
   assert.throws(() => sd.onReload('not a function'), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
   assert.throws(() => sd.drainOnStop([]), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
   assert.throws(() => sd.drainOnStop({}), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
   const server = require('node:http').createServer()
   assert.throws(() => sd.drainOnStop(server, { timeoutMs: -1 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  assert.throws(() => sd.clusterPrimary({ workers: 0 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
   const off = sd.drainOnStop(server, { exit: () => {} })
   assert.equal(process.listenerCount('SIGTERM'), 1)
   off()

@@ -193,6 +193,7 @@ const NOOP = {
   journal: { call: ['info', 'message', { FIELD: 1 }], returns: false },
   onReload: { args: [], returns: 'throws ERR_SD_NOTIFY_INVALID_VALUE' },
   drainOnStop: { args: [], returns: 'throws ERR_SD_NOTIFY_INVALID_VALUE' },
+  clusterPrimary: { args: [{}], returns: 'throws ERR_SD_NOTIFY_INVALID_NUMBER' },
   Journal: { args: [{ identifier: 'app' }], call: ['send', { MESSAGE: 'x' }], returns: false },
 }
 

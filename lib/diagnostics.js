@@ -18,6 +18,8 @@ function withDiagnostics(native, api) {
   function firstNotification() {
     first = false
     if (!native.available()) return
+    // A cluster worker under clusterPrimary() sends nothing itself: its primary speaks for it.
+    if (process.env.SD_NOTIFY_RS_CLUSTER === '1' && require('node:cluster').isWorker) return
     const execPid = Number(process.env.SYSTEMD_EXEC_PID)
     if (Number.isInteger(execPid) && execPid > 0 && execPid !== process.pid) {
       warn(

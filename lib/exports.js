@@ -75,10 +75,14 @@ function api(native) {
   const out = {}
   for (const name of Object.keys(NATIVE)) out[name] = native[name]
   for (const [name, build] of Object.entries(JAVASCRIPT)) out[name] = build(native)
+  out.clusterPrimary = require('./cluster').bindCluster(native, out).clusterPrimary
   return require('./diagnostics').withDiagnostics(native, out)
 }
 
+/** Exports that wrap others (lib/cluster.js routes a cluster worker's ready() to its primary). */
+const WRAPPERS = ['clusterPrimary']
+
 /** Every export's name. */
-const NAMES = [...new Set([...Object.keys(NATIVE), ...Object.keys(JAVASCRIPT)])]
+const NAMES = [...new Set([...Object.keys(NATIVE), ...Object.keys(JAVASCRIPT), ...WRAPPERS])]
 
 module.exports = { NATIVE, JAVASCRIPT, NAMES, api }

@@ -1,0 +1,104 @@
+'use strict'
+// Node's cluster under systemd. Workers are children of the primary, so under the default
+// NotifyAccess=main systemd ignores what they send. With one line in the primary,
+// `sd.clusterPrimary({ workers: n })`:
+// - a worker's ready() goes to the primary over cluster IPC instead (the same call as without
+//   cluster); the primary sends READY=1 only when all n workers are ready, and STATUS= says how
+//   many are; a worker that dies stops counting, and its replacement counts once it is ready;
+// - the primary's watchdog (startWatchdog(), when WatchdogSec= asks for one) pings only while
+//   every live worker's event loop answers: a hung worker stops the pings, and systemd restarts
+//   the service.
+
+// Loaded at the first use, not at require('sd-notify-rs').
+const cluster = new Proxy({}, { get: (_, key) => require('node:cluster')[key] })
+const { codedError } = require('./errors')
+
+const MARK = 'sdNotifyRs' // the key of this package's IPC messages
+const ENV = 'SD_NOTIFY_RS_CLUSTER' // set by the primary, inherited by the workers it forks
+
+function bindCluster(native, api) {
+  // ---- in a worker: ready() and stopping() report to the primary ----
+  let workerMode = null // decided at the first call
+  const isManagedWorker = () => (workerMode ??= cluster.isWorker && process.env[ENV] === '1' && typeof process.send === 'function')
+  let answering = false
+  const answerPings = () => {
+    if (answering) return
+    answering = true
+    // Answered from this worker's event loop: the proof of life the primary's watchdog needs.
+    process.on('message', (m) => {
+      if (m && m[MARK] === 'ping') process.send({ [MARK]: 'pong', id: m.id })
+    })
+  }
+  for (const name of ['ready', 'stopping']) {
+    const direct = api[name]
+    api[name] = function (status) {
+      if (!isManagedWorker()) return direct.apply(this, arguments)
+      if (name === 'ready') answerPings()
+      process.send({ [MARK]: name, status: typeof status === 'string' ? status : undefined })
+      return true
+    }
+    Object.defineProperty(api[name], 'name', { value: name })
+  }
+
+  // ---- in the primary ----
+  let started = null
+  function clusterPrimary(options = {}) {
+    if (!cluster.isPrimary) throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'clusterPrimary(): call it in the cluster primary (cluster.isPrimary)')
+    if (started) return started
+    const { workers, healthCheckTimeoutMs } = options
+    if (!Number.isSafeInteger(workers) || workers < 1) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', 'clusterPrimary({ workers }): workers must be a positive integer, the number of workers to wait for')
+    process.env[ENV] = '1' // forked workers inherit it
+    const ready = new Set()
+    let announced = false
+    const report = () => {
+      const text = `${ready.size} of ${workers} workers ready`
+      if (!announced && ready.size >= workers) {
+        announced = true
+        native.ready(text)
+      } else {
+        native.status(text)
+      }
+    }
+    cluster.on('message', (worker, m) => {
+      if (!m || typeof m !== 'object') return
+      if (m[MARK] === 'ready') {
+        ready.add(worker.id)
+        report()
+      } else if (m[MARK] === 'stopping') {
+        ready.delete(worker.id)
+        report()
+      }
+    })
+    cluster.on('exit', (worker) => {
+      if (ready.delete(worker.id)) report()
+    })
+
+    // Every live, ready worker must answer a ping from its event loop.
+    let nextId = 0
+    const pending = new Map()
+    cluster.on('message', (worker, m) => {
+      if (m && m[MARK] === 'pong') pending.get(m.id)?.(worker.id)
+    })
+    const everyWorkerAnswers = () =>
+      Promise.all(
+        [...ready].map((wid) => {
+          const worker = cluster.workers[wid]
+          if (!worker) return true
+          const id = nextId++
+          return new Promise((resolve) => {
+            pending.set(id, () => {
+              pending.delete(id)
+              resolve(true)
+            })
+            worker.send({ [MARK]: 'ping', id })
+          })
+        }),
+      ).finally(() => pending.clear())
+    const watchdog = api.startWatchdog({ healthCheck: everyWorkerAnswers, healthCheckTimeoutMs })
+    started = { watchdog, readyWorkers: () => ready.size }
+    return started
+  }
+  return { clusterPrimary }
+}
+
+module.exports = { bindCluster }
