@@ -19,6 +19,26 @@ const SD_NOTIFY_VERSION = '2.8.0'
 
 const { sleep, median, quantile } = require('../testbed/util')
 
+/**
+ * A timing loop of its own for `call`, a JavaScript expression on `api` (new Function: its own JIT
+ * feedback, so call sites stay monomorphic). A call that throws counts as an error, and so does
+ * one that returns `false` (not sent) when `falseIsError`. `loop(api, n)` returns
+ * `{ nsPerCall, errors, firstError }`.
+ */
+function timedLoop(call, falseIsError = true) {
+  const counted = falseIsError ? `if ((${call}) === false) errors++` : call
+  return new Function(
+    'api',
+    'n',
+    `let errors = 0, first = null
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < n; i++) {
+      try { ${counted} } catch (e) { errors++; first ??= e }
+    }
+    return { nsPerCall: Number(process.hrtime.bigint() - t0) / n, errors, firstError: first && (first.code || first.message) }`,
+  )
+}
+
 function log(...args) {
   process.stderr.write(`[bench] ${args.join(' ')}\n`)
 }
@@ -154,6 +174,7 @@ function machineInfo() {
 }
 
 module.exports = {
+  timedLoop,
   BENCH_DIR,
   REPO_ROOT,
   FLOOR_BIN,

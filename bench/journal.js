@@ -8,7 +8,7 @@
 const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { FLOOR_BIN, REPO_ROOT, median, log, startDrainer } = require('./common')
+const { FLOOR_BIN, REPO_ROOT, median, log, startDrainer, timedLoop } = require('./common')
 
 const JOURNAL_DIR = '/run/systemd/journal'
 const JOURNAL_SOCKET = path.join(JOURNAL_DIR, 'socket')
@@ -16,19 +16,6 @@ const MESSAGE = 'request served'
 const REQ_ID = 'abc123'
 /** The exact bytes journal.send() writes for the entry below (checked against a JournalListener). */
 const ENTRY = `MESSAGE=${MESSAGE}\nPRIORITY=6\nX_REQ_ID=${REQ_ID}\nSYSLOG_IDENTIFIER=bench\n`
-
-function loop(call) {
-  return new Function(
-    'api',
-    'n',
-    `let errors = 0, first = null
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < n; i++) {
-      try { if (${call} === false) errors++ } catch (e) { errors++; first ??= e }
-    }
-    return { nsPerCall: Number(process.hrtime.bigint() - t0) / n, errors, firstError: first && (first.code || first.message) }`,
-  )
-}
 
 /** console.log of the same entry as a JSON line, in a child whose stdout is a pipe. */
 function stdoutRun(n) {
@@ -93,12 +80,12 @@ async function run({ sdNotify, rounds = 15, n = 20000 }) {
     const sdn = sdNotify.path ? require(sdNotify.path) : null
     const contenders = [
       { key: 'floor', label: 'floor: one `sendmsg` of the same bytes on an open socket (Rust)', run: (k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', 'floor', ENTRY, String(k)], { env, encoding: 'utf8' })), n },
-      { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: loop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
-      { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: loop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
+      { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: timedLoop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
+      { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: timedLoop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
       { key: 'stdout', label: '`console.log` of a JSON line to a pipe (child process)', run: stdoutRun, n },
     ]
     if (sdn) {
-      contenders.push({ key: 'sdNotify', label: `\`sd-notify\` ${sdNotify.version} \`journalPrint(6, MESSAGE)\` (node-gyp + libsystemd; text only)`, run: loop(`api.journalPrint(6, ${JSON.stringify(MESSAGE)})`).bind(null, sdn), n })
+      contenders.push({ key: 'sdNotify', label: `\`sd-notify\` ${sdNotify.version} \`journalPrint(6, MESSAGE)\` (node-gyp + libsystemd; text only)`, run: timedLoop(`api.journalPrint(6, ${JSON.stringify(MESSAGE)})`).bind(null, sdn), n })
     }
     for (const c of contenders) c.run(Math.min(2000, c.n)) // warm-up
     const samples = Object.fromEntries(contenders.map((c) => [c.key, []]))

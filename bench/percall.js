@@ -5,28 +5,13 @@
 // K runs interleaved round by round; spawn-based ones run fewer. Figure: median of per-call means.
 
 const cp = require('node:child_process')
-const { FLOOR_BIN, NAPI_FLOOR, REPO_ROOT, median, quantile, log, startDrainer } = require('./common')
+const { FLOOR_BIN, NAPI_FLOOR, REPO_ROOT, median, quantile, log, startDrainer, timedLoop } = require('./common')
 
 const OPS = [
   { name: 'watchdog()', payload: 'WATCHDOG=1', ours: 'api.watchdog()', sdNotify: 'api.watchdog()', systemdNotify: ['WATCHDOG=1'] },
   { name: "status('x')", payload: 'STATUS=x', ours: "api.status('x')", sdNotify: "api.sendStatus('x')", systemdNotify: ['--status=x'] },
   { name: 'ready()', payload: 'READY=1', ours: 'api.ready()', sdNotify: 'api.ready()', systemdNotify: ['--ready'] },
 ]
-
-/** A timing loop of its own (new Function: its own JIT feedback, so call sites stay monomorphic). */
-function jsLoop(call) {
-  return new Function(
-    'api',
-    'n',
-    `let errors = 0, first = null
-    const t0 = process.hrtime.bigint()
-    for (let i = 0; i < n; i++) {
-      try { ${call} } catch (e) { errors++; first ??= e }
-    }
-    const ns = Number(process.hrtime.bigint() - t0) / n
-    return { nsPerCall: ns, errors, firstError: first && (first.code || first.message) }`,
-  )
-}
 
 function floorRun(mode, payload, n, env) {
   const out = cp.execFileSync(FLOOR_BIN, ['send', mode, payload, String(n)], { env, encoding: 'utf8' })
@@ -96,9 +81,10 @@ async function run({ sdNotify, python, rounds = 15, spawnRounds = 5, n = 20000, 
   }
   const all = [...contenders, ...spawners]
   for (const op of OPS) {
-    op.oursLoop = jsLoop(op.ours)
-    op.napiFloorLoop = jsLoop(op.ours) // the N-API floor has the same three functions; a loop of its own
-    op.sdNotifyLoop = jsLoop(op.sdNotify)
+    // Not counting `false` as an error: the NOTIFY_SOCKET-unset row is all `false` on purpose.
+    op.oursLoop = timedLoop(op.ours, false)
+    op.napiFloorLoop = timedLoop(op.ours, false) // the N-API floor has the same three functions; a loop of its own
+    op.sdNotifyLoop = timedLoop(op.sdNotify, false)
   }
 
   // Warm-up (JIT, page cache, the cached socket), then measured rounds, interleaved.

@@ -14,7 +14,8 @@ const notSent = () => false
 function unsupported(name) {
   const Unsupported = class {
     constructor() {
-      throw codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', `sd-notify-rs: ${name} needs Linux (AF_UNIX datagram sockets with SO_PASSCRED)`)
+      // new.target: a subclass (JournalListener extends NotifyListener) names itself.
+      throw codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', `sd-notify-rs: ${new.target.name} needs Linux (AF_UNIX datagram sockets with SO_PASSCRED)`)
     }
   }
   Object.defineProperty(Unsupported, 'name', { value: name })
@@ -45,7 +46,6 @@ const NATIVE = {
   fdStore: notSent,
   fdStoreRemove: notSent,
   NotifyListener: unsupported('NotifyListener'),
-  JournalListener: unsupported('JournalListener'),
 }
 
 /** The exports written in JavaScript, each built over `native` (the binding or NATIVE). */
@@ -56,6 +56,7 @@ const JAVASCRIPT = {
   listenInfo: (native) => listenParts(native).listenInfo,
   journal: (native) => journalParts(native).journal,
   Journal: (native) => journalParts(native).Journal,
+  JournalListener: (native) => journalParts(native).JournalListener,
   onReload: (native) => require('./reload').bindReload(native).onReload,
   drainOnStop: (native) => require('./drain').bindDrain(native).drainOnStop,
 }

@@ -315,7 +315,17 @@ function bindJournal(native) {
     })
   }
 
-  return { Journal, journal: new Journal() }
+  /**
+   * The journal's stand-in receiver: the notify listener's socket (SO_PASSCRED, descriptors),
+   * read as journal entries. Outside Linux, constructing it throws like NotifyListener.
+   */
+  class JournalListener extends native.NotifyListener {
+    receive(timeoutMs) {
+      return this.receiveJournal(timeoutMs)
+    }
+  }
+
+  return { Journal, journal: new Journal(), JournalListener }
 }
 
 module.exports = { bindJournal, PRIORITIES }

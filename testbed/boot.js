@@ -29,7 +29,8 @@
 //   systemctl(...args), run(unit, props, argv, { noBlock }) (systemd-run), runService(unit, props, script, args)
 //   installUnit(unit, text): a unit file in /run/systemd/system + daemon-reload
 //   show(unit, props) -> { Prop: 'value' }; waitFor(unit, predicate, timeoutMs, props) -> state
-//   journal(unit) -> entries of `journalctl -u unit -o json`; journalText(unit); waitForJournal(unit, match)
+//   journal(unit) -> entries of `journalctl -u unit -o json`; journalctl(...filters) -> the same for any filters;
+//   journalText(unit); waitForJournal(unit, match)
 //   reports(unit), waitForReport(unit, predicate): lines the services wrote with services/report.js
 //   unitName(scenario, t?), service(file) (absolute path in services/), node (absolute node path)
 //   stop(): kill -9 PID 1 of the namespace and wait until its processes, cgroup and temp dir are

@@ -79,9 +79,14 @@ function makeSystemd({ pid, mode, execRaw, stop, version, nsId, servicesDir = nu
     },
 
     /** `journalctl -u unit -o json`, parsed, oldest first. */
-    async journal(unit) {
-      const r = await execRaw('journalctl', ['--no-pager', '-q', '-o', 'json', '-u', unit])
-      if (r.code !== 0 && r.code !== 1) throw new Error(`journalctl -u ${unit} failed (${r.code}): ${r.stderr}`)
+    journal(unit) {
+      return sd.journalctl('-u', unit)
+    },
+
+    /** `journalctl -a -o json ...filters` (-a: long and binary fields in full), parsed, oldest first. */
+    async journalctl(...filters) {
+      const r = await execRaw('journalctl', ['--no-pager', '-q', '-a', '-o', 'json', ...filters])
+      if (r.code !== 0 && r.code !== 1) throw new Error(`journalctl ${filters.join(' ')} failed (${r.code}): ${r.stderr}`)
       return r.stdout
         .split('\n')
         .filter(Boolean)

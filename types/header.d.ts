@@ -279,3 +279,27 @@ export interface ClusterPrimaryOptions {
  * }
  */
 export declare function clusterPrimary(options: ClusterPrimaryOptions): { watchdog: Watchdog | null; readyWorkers(): number }
+
+/**
+ * A datagram socket that receives journal entries like journald does (both value encodings,
+ * entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`
+ * (`new Journal({ socket: listener.address })`, or `SD_NOTIFY_RS_JOURNAL_SOCKET` in a child's
+ * environment) to test what your code logs. Outside Linux, constructing it throws
+ * `ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM`.
+ */
+export declare class JournalListener {
+  /** Binds `address`: a filesystem path (removed again by `close()`) or an abstract name (`@name`); without one, a fresh abstract name. */
+  constructor(address?: string | undefined | null)
+  /** The address to give `new Journal({ socket })`. */
+  get address(): string
+  /** Whether `close()` was called. */
+  get closed(): boolean
+  /**
+   * Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait until
+   * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
+   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
+   */
+  receive(timeoutMs?: number | undefined | null): Promise<JournalEntry>
+  /** Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent. */
+  close(): void
+}

@@ -10,13 +10,6 @@ const { useSystemd } = require('./harness')
 
 const e2e = useSystemd()
 
-/** `journalctl -a -o json ...filters`, parsed (-a: long and binary fields in full). */
-async function journalctl(sd, ...filters) {
-  const r = await sd.exec('journalctl', ['--no-pager', '-q', '-a', '-o', 'json', ...filters])
-  if (r.code !== 0 && r.code !== 1) throw new Error(`journalctl ${filters.join(' ')} failed (${r.code}): ${r.stderr}`)
-  return r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))
-}
-
 /** Runs journal-writer.js as a unit with `properties`; resolves with its report and entries. */
 async function writeEntries(sd, t, name, properties = {}) {
   const unit = sd.unitName(name, t)
@@ -28,7 +21,7 @@ async function writeEntries(sd, t, name, properties = {}) {
   const deadline = Date.now() + 10_000
   let entries = []
   while (Date.now() < deadline) {
-    entries = await journalctl(sd, `X_RUN=${run}`)
+    entries = await sd.journalctl(`X_RUN=${run}`)
     if (entries.length >= 6) break
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
@@ -56,7 +49,7 @@ test('entries read back from journald keep multi-line text, binary bytes, repeat
     assert.equal(e.SYSLOG_IDENTIFIER, 'journal-writer', 'the script name, not "node"')
     assert.equal(e._TRANSPORT, 'journal', 'the native protocol, not stdout')
   }
-  const byIdentifier = await journalctl(sd, '-t', 'journal-writer', `X_RUN=${run}`)
+  const byIdentifier = await sd.journalctl('-t', 'journal-writer', `X_RUN=${run}`)
   assert.equal(byIdentifier.length, 6, 'journalctl -t finds them by identifier')
 })
 
@@ -64,9 +57,9 @@ test('journalctl -p err finds the err entry and not the info, notice or debug on
   const sd = e2e.orSkip(t)
   if (!sd) return
   const { run } = await writeEntries(sd, t, 'journal-priority')
-  const errors = await journalctl(sd, '-p', 'err', `X_RUN=${run}`)
+  const errors = await sd.journalctl('-p', 'err', `X_RUN=${run}`)
   assert.deepEqual(errors.map((e) => e.X_KIND), ['err'])
-  const upToNotice = await journalctl(sd, '-p', 'notice', `X_RUN=${run}`)
+  const upToNotice = await sd.journalctl('-p', 'notice', `X_RUN=${run}`)
   assert.deepEqual(upToNotice.map((e) => e.X_KIND).sort(), ['big', 'err'])
 })
 

@@ -10,12 +10,6 @@ const { useSystemd, NODE, REPO_ROOT, sleep } = require('./harness')
 
 const e2e = useSystemd()
 
-async function journalctl(sd, ...args) {
-  const r = await sd.exec('journalctl', ['--no-pager', '-q', '-a', '-o', 'json', ...args])
-  if (r.code !== 0 && r.code !== 1) throw new Error(`journalctl ${args.join(' ')} failed (${r.code}): ${r.stderr}`)
-  return r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))
-}
-
 /** Starts the example as a Type=notify unit and waits for its three start-up entries. */
 async function startExample(sd, t, example, identifier) {
   const unit = sd.unitName(example, t)
@@ -23,7 +17,7 @@ async function startExample(sd, t, example, identifier) {
   assert.equal(r.code, 0, `${unit} did not start: ${r.stderr}\n${await sd.journalText(unit)}`)
   const deadline = Date.now() + 10_000
   for (;;) {
-    const entries = await journalctl(sd, '-u', unit, '-t', identifier)
+    const entries = await sd.journalctl('-u', unit, '-t', identifier)
     if (entries.length >= 3 || Date.now() > deadline) return { unit, entries }
     await sleep(100)
   }
@@ -47,9 +41,9 @@ for (const [example, identifier, errorField] of [
     assert.match(error[`${errorField}_STACK`], /^Error: cache unreachable\n\s+at /)
     for (const e of entries) assert.equal(e._TRANSPORT, 'journal', 'the native protocol, not stdout')
 
-    const filtered = await journalctl(sd, '-u', unit, '-t', identifier, '-p', 'warning')
+    const filtered = await sd.journalctl('-u', unit, '-t', identifier, '-p', 'warning')
     assert.deepEqual(filtered.map((e) => e.MESSAGE).sort(), ['no config file, using defaults', 'starting without a cache'])
-    const byField = await journalctl(sd, '-u', unit, 'CONFIG_FILE=/etc/app.json')
+    const byField = await sd.journalctl('-u', unit, 'CONFIG_FILE=/etc/app.json')
     assert.equal(byField.length, 1, 'journalctl FIELD=value finds the entry')
     await sd.systemctl('stop', `${unit}.service`)
   })

@@ -12,7 +12,6 @@ use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
 use super::error::{invalid_value, settle, IntoJs, Result, Settle};
-use super::listener::receive_on_a_thread;
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
@@ -21,7 +20,7 @@ use crate::protocol::journal::entry::Entry;
 use crate::protocol::journal::parse::parse_entry;
 use crate::protocol::journal::queue::{self, Limits, Outcome};
 use crate::protocol::journal::JOURNAL_SOCKET;
-use crate::protocol::listener::{Listener, Received};
+use crate::protocol::listener::Received;
 use crate::protocol::sync::lock;
 use crate::protocol::NotifyError;
 
@@ -196,7 +195,7 @@ fn to_value(bytes: Vec<u8>) -> Either<String, Buffer> {
 }
 
 /// Reads the entry a datagram carries: its payload, or the sealed memfd passed with an empty one.
-fn to_entry(r: Received) -> crate::protocol::Result<JournalEntry> {
+pub(crate) fn to_entry(r: Received) -> crate::protocol::Result<JournalEntry> {
   let memfd = r.data.is_empty() && r.fds.len() == 1;
   let mut fds = r.fds.into_iter().map(|fd| {
     // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.
@@ -234,48 +233,4 @@ fn to_entry(r: Received) -> crate::protocol::Result<JournalEntry> {
     fields.insert(name, merged);
   }
   Ok(JournalEntry { fields, raw: raw.into(), memfd, pid: r.pid, uid: r.uid, gid: r.gid })
-}
-
-/// A datagram socket that receives journal entries like journald does (both value encodings,
-/// entries in sealed memfds), with the sender's credentials: point a `Journal` at its `address`
-/// (`new Journal({ socket: listener.address })`) to test what your code logs.
-#[napi]
-pub struct JournalListener {
-  inner: Arc<Listener>,
-}
-
-#[napi]
-impl JournalListener {
-  /// Binds `address`: a filesystem path (removed again by `close()`) or an abstract name
-  /// (`@name`). Without one, a fresh abstract name is chosen.
-  #[napi(constructor)]
-  pub fn new(address: Option<String>) -> Result<Self> {
-    Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) })
-  }
-
-  /// The address to give `new Journal({ socket })`.
-  #[napi(getter)]
-  pub fn address(&self) -> String {
-    self.inner.address().to_owned()
-  }
-
-  /// Whether `close()` was called.
-  #[napi(getter)]
-  pub fn closed(&self) -> bool {
-    self.inner.is_closed()
-  }
-
-  /// Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait
-  /// until one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
-  /// `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
-  #[napi(ts_return_type = "Promise<JournalEntry>")]
-  pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
-    receive_on_a_thread(env, &self.inner, timeout_ms, to_entry)
-  }
-
-  /// Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent.
-  #[napi]
-  pub fn close(&self) {
-    self.inner.close();
-  }
 }

@@ -52,7 +52,7 @@ fn to_message(r: Received) -> NotifyMessage {
 
 /// Resolves with `convert` of the next datagram `listener` receives, waiting on a thread of its
 /// own (the event loop never waits); the shared `receive()` of both stand-in receivers.
-pub(crate) fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
+fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   listener: &Arc<Listener>,
   timeout_ms: Option<f64>,
@@ -108,6 +108,12 @@ impl NotifyListener {
   #[napi(ts_return_type = "Promise<NotifyMessage>")]
   pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
     receive_on_a_thread(env, &self.inner, timeout_ms, |r| Ok(to_message(r)))
+  }
+
+  /// The next datagram as a journal entry (internal: lib/journal.js's `JournalListener.receive()`).
+  #[napi(skip_typescript)]
+  pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
+    receive_on_a_thread(env, &self.inner, timeout_ms, super::journal::to_entry)
   }
 
   /// Closes the socket: pending and later `receive()` calls reject. Idempotent.
