@@ -3,7 +3,7 @@
 // `npm run bench`: measures sd-notify-rs against the alternatives in one run and writes
 // BENCHMARKS.md (a markdown report, also printed on stdout).
 //
-//   node bench/run.js [--only=percall,journal,instructions,startup,watchdog,restart] [--quick] [--no-write]
+//   node bench/run.js [--only=percall,journal,loggers,instructions,startup,watchdog,restart] [--quick] [--no-write]
 //
 // --only runs some parts (and then does not write BENCHMARKS.md unless --write is given);
 // --quick uses fewer rounds (for trying the bench out, not for the published figures).
@@ -13,7 +13,7 @@ const os = require('node:os')
 const path = require('node:path')
 const common = require('./common')
 
-const PARTS = ['percall', 'journal', 'instructions', 'startup', 'watchdog', 'restart']
+const PARTS = ['percall', 'journal', 'loggers', 'instructions', 'startup', 'watchdog', 'restart']
 const GOAL_FLOOR = 1.3 // this package's notification within 1.3x of one bare sendmsg
 const GOAL_SDNOTIFY = 1 / 3 // and at most a third of the sd-notify npm package's cost
 const GOAL_JOURNAL_FLOOR = 1.3 // journal.send() within 1.3x of one sendmsg of the same bytes
@@ -146,6 +146,25 @@ The receiver here is the bench's drainer, not journald: entries per second reach
 are bounded by journald itself, the same for every sender.`
 }
 
+function renderLoggers(r) {
+  if (r.unavailable) return `### pino into a real journald\n\n**Not measured**: ${r.unavailable}`
+  const label = { stdout: 'pino JSON lines on stdout, collected by journald', transport: '`sd-notify-rs/pino` via `pino.transport()` (native entries)' }
+  const [stdout, ours] = r.rows
+  return `### pino into a real journald
+
+${r.n} records of \`{ runId, seq, reqId, msg }\` logged as fast as pino goes, by a unit of the private
+systemd ${r.version} (journald's rate limit off: \`LogRateLimitIntervalSec=0\`); the time runs from the
+start of the unit until all ${r.n} are in the journal (\`journalctl\`), median of ${r.rounds} runs.
+
+${table(
+    ['pino writing to', 'entries/s reaching the journal', 'until all are in', 'event loop per record', 'all arrived'],
+    r.rows.map((x) => [label[x.kind], Math.round(x.perSecond).toLocaleString('en'), time(x.ms * 1e6), `${fix(x.loopUs)} µs`, x.complete ? 'yes' : '**no**']),
+  )}
+
+Throughput into the journal: ${ratio(ours.perSecond / stdout.perSecond)} of stdout's, with every field searchable
+(\`journalctl REQ_ID=abc123\`) instead of one JSON \`MESSAGE\`. On the event loop: ${ratio(ours.loopUs / stdout.loopUs)} of stdout's cost per record.`
+}
+
 function renderInstructions(r) {
   if (r.unavailable) return `### Instructions per call\n\n**Not measured**: ${r.unavailable}`
   const base = r.rows[0].counts
@@ -242,6 +261,7 @@ async function main() {
     sections.push(renderPercall(await require('./percall').run({ sdNotify, python, rounds: q ? 5 : 21, spawnRounds: q ? 2 : 5, n: q ? 5000 : 20000 })))
   }
   if (opts.only.includes('journal')) sections.push(renderJournal(await require('./journal').run({ sdNotify, rounds: q ? 5 : 15, n: q ? 5000 : 20000 })))
+  if (opts.only.includes('loggers')) sections.push(renderLoggers(await require('./loggers').run({ rounds: q ? 1 : 3, n: q ? 5000 : 20000 })))
   if (opts.only.includes('instructions')) sections.push(renderInstructions(await require('./instructions').run()))
   if (opts.only.includes('startup')) sections.push(renderStartup(await require('./startup').run({ sdNotify, rounds: q ? 5 : 20 })))
   if (opts.only.includes('watchdog')) {

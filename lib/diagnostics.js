@@ -11,7 +11,6 @@
 function withDiagnostics(native, api) {
   let first = true
   let watchdogStarted = false
-  let watchdogTimer = null
 
   const warn = (message, code) => process.emitWarning(message, { code, type: 'SdNotifyWarning' })
 
@@ -29,21 +28,25 @@ function withDiagnostics(native, api) {
     }
   }
 
+  let readySeen = false
   function afterReady() {
-    if (watchdogStarted || watchdogTimer) return
+    // Once: later ready() calls (after a reload, say) pay only this test.
+    if (readySeen) return
+    readySeen = true
+    if (watchdogStarted) return
     let enabled = null
     try {
       enabled = native.watchdogEnabled()
     } catch {}
     if (!enabled) return
-    watchdogTimer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (watchdogStarted) return
       warn(
         `WatchdogSec= is set (${enabled.timeoutMs} ms) but no watchdog was started ${Math.round(enabled.timeoutMs / 2)} ms after ready(): systemd will kill and restart this service when the timeout passes. Call startWatchdog() (or remove WatchdogSec= from the unit).`,
         'SD_NOTIFY_RS_WATCHDOG_NOT_STARTED',
       )
     }, Math.max(1, Math.round(enabled.timeoutMs / 2)))
-    watchdogTimer.unref()
+    timer.unref()
   }
 
   const wrap = (name, after) => {

@@ -1,0 +1,66 @@
+'use strict'
+// Part: pino logging into a real journald (the private systemd of testbed/), two ways: JSON lines
+// on stdout that journald collects (the usual setup), and sd-notify-rs/pino in a worker thread
+// (native entries, every field searchable). Each is a unit logging N records as fast as it can;
+// the figure is how long until all N are in the journal (journalctl), as entries per second, with
+// journald's rate limit off for both (LogRateLimitIntervalSec=0).
+
+const path = require('node:path')
+const { randomUUID } = require('node:crypto')
+const { BENCH_DIR, median, log } = require('./common')
+
+const LOGGER = path.join(BENCH_DIR, 'e2e', 'pino-logger.js')
+
+async function countEntries(sd, filter) {
+  const r = await sd.exec('journalctl', ['--no-pager', '-q', '-o', 'cat', '--output-fields=MESSAGE', filter])
+  return r.stdout.split('\n').filter(Boolean).length
+}
+
+async function oneRun(sd, kind, n) {
+  const id = randomUUID().replace(/-/g, '')
+  const unit = `sdbench-pino-${kind}-${id.slice(0, 8)}`
+  const started = Date.now()
+  const r = await sd.run(unit, { Type: 'exec', LogRateLimitIntervalSec: 0, StandardOutput: 'journal' }, [sd.node, LOGGER, kind, String(n), id])
+  if (r.code !== 0) throw new Error(`${unit}: ${r.stderr}`)
+  // stdout lines carry the id inside MESSAGE; native entries carry it as RUN_ID.
+  const filter = kind === 'stdout' ? `_SYSTEMD_UNIT=${unit}.service` : `RUN_ID=${id}`
+  const deadline = Date.now() + 120_000
+  let seen
+  for (;;) {
+    seen = await countEntries(sd, filter)
+    if (seen >= n || Date.now() > deadline) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const ms = Date.now() - started
+  const loop = (await sd.reports(unit)).find((e) => e.event === 'logged')
+  return { kind, seen, ms, perSecond: (seen / ms) * 1000, loopUsPerRecord: loop ? loop.loopUs : NaN }
+}
+
+async function run({ rounds = 3, n = 20000 }) {
+  let sd
+  try {
+    log('booting a private systemd (testbed) for the pino part')
+    sd = await require('../testbed/boot').bootSystemd({ servicesDir: path.join(BENCH_DIR, 'e2e') })
+  } catch (err) {
+    return { unavailable: err.code === 'E2E_UNAVAILABLE' ? err.reason : `booting systemd failed: ${err.message.split('\n')[0]}` }
+  }
+  try {
+    const samples = { stdout: [], transport: [] }
+    for (let round = 0; round < rounds; round++) {
+      log(`pino into journald, round ${round + 1}/${rounds}`)
+      for (const kind of ['stdout', 'transport']) samples[kind].push(await oneRun(sd, kind, n))
+    }
+    const rows = Object.entries(samples).map(([kind, runs]) => ({
+      kind,
+      perSecond: median(runs.map((r) => r.perSecond)),
+      ms: median(runs.map((r) => r.ms)),
+      loopUs: median(runs.map((r) => r.loopUsPerRecord)),
+      complete: runs.every((r) => r.seen >= n),
+    }))
+    return { rows, n, rounds, version: sd.version }
+  } finally {
+    await sd.stop()
+  }
+}
+
+module.exports = { run }
