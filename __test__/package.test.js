@@ -47,8 +47,8 @@ describe('the packed package, installed from its tarballs', () => {
     }
   })
 
-  test('the main tarball holds the entry points, their types, lib/ and integrations/: no Rust sources, build output or binary', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts|d\.mts)|lib\/[^/]+\.js|integrations\/[^/]+\.(js|mjs|d\.ts))$/
+  test('the main tarball holds the entry points, their types, lib/, integrations/ and the command: no Rust sources, build output or binary', () => {
+    const allowed = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts|d\.mts)|lib\/[^/]+\.js|integrations\/[^/]+\.(js|mjs|d\.ts)|bin\/sd-notify-rs\.js)$/
     assert.deepEqual(main.files.filter((f) => !allowed.test(f)), [])
     for (const entry of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'lib/loader.js', 'lib/noop.js']) {
       assert.ok(main.files.includes(entry), `${entry} is not packed`)

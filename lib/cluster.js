@@ -16,30 +16,22 @@ const { codedError } = require('./errors')
 const MARK = 'sdNotifyRs' // the key of this package's IPC messages
 const ENV = 'SD_NOTIFY_RS_CLUSTER' // set by the primary, inherited by the workers it forks
 
-function bindCluster(native, api) {
-  // ---- in a worker: ready() and stopping() report to the primary ----
-  let workerMode = null // decided at the first call
-  const isManagedWorker = () => (workerMode ??= cluster.isWorker && process.env[ENV] === '1' && typeof process.send === 'function')
-  let answering = false
-  const answerPings = () => {
-    if (answering) return
+let answering = false
+
+/** A managed worker's ready()/stopping(): sent to the primary; a ready worker answers its pings. */
+function sendToPrimary(name, status) {
+  if (name === 'ready' && !answering) {
     answering = true
     // Answered from this worker's event loop: the proof of life the primary's watchdog needs.
     process.on('message', (m) => {
       if (m && m[MARK] === 'ping') process.send({ [MARK]: 'pong', id: m.id })
     })
   }
-  for (const name of ['ready', 'stopping']) {
-    const direct = api[name]
-    api[name] = function (status) {
-      if (!isManagedWorker()) return direct.apply(this, arguments)
-      if (name === 'ready') answerPings()
-      process.send({ [MARK]: name, status: typeof status === 'string' ? status : undefined })
-      return true
-    }
-    Object.defineProperty(api[name], 'name', { value: name })
-  }
+  process.send({ [MARK]: name, status: typeof status === 'string' ? status : undefined })
+  return true
+}
 
+function bindPrimary(native, api) {
   // ---- in the primary ----
   let started = null
   function clusterPrimary(options = {}) {
@@ -101,4 +93,4 @@ function bindCluster(native, api) {
   return { clusterPrimary }
 }
 
-module.exports = { bindCluster }
+module.exports = { bindPrimary, sendToPrimary }

@@ -49,9 +49,19 @@ function withDiagnostics(native, api) {
     timer.unref()
   }
 
+  // A cluster worker under clusterPrimary() sends ready()/stopping() to its primary (lib/cluster.js),
+  // decided at the first call; the primary marks its workers with SD_NOTIFY_RS_CLUSTER=1.
+  let toPrimary = null
+  const routed = () => {
+    toPrimary ??= process.env.SD_NOTIFY_RS_CLUSTER === '1' && require('node:cluster').isWorker ? require('./cluster').sendToPrimary : false
+    return toPrimary
+  }
+
   const wrap = (name, after) => {
     const fn = api[name]
+    const canRoute = name === 'ready' || name === 'stopping'
     api[name] = function (...args) {
+      if (canRoute && routed()) return toPrimary(name, args[0])
       if (first) firstNotification()
       const result = fn.apply(this, args)
       if (after) after()
@@ -63,14 +73,17 @@ function withDiagnostics(native, api) {
     wrap(name)
   }
   wrap('ready', afterReady)
-  const startWatchdog = api.startWatchdog
-  api.startWatchdog = function startWatchdogWatched(options) {
-    const watchdog = startWatchdog(options)
-    if (watchdog) watchdogStarted = true
-    return watchdog
+  /** `startWatchdog` that tells these diagnostics when a watchdog runs. */
+  function watched(startWatchdog) {
+    const wrapped = function startWatchdogWatched(options) {
+      const watchdog = startWatchdog(options)
+      if (watchdog) watchdogStarted = true
+      return watchdog
+    }
+    Object.defineProperty(wrapped, 'name', { value: 'startWatchdog' })
+    return wrapped
   }
-  Object.defineProperty(api.startWatchdog, 'name', { value: 'startWatchdog' })
-  return api
+  return { watched }
 }
 
 module.exports = { withDiagnostics }

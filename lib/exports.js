@@ -48,9 +48,13 @@ const NATIVE = {
   NotifyListener: unsupported('NotifyListener'),
 }
 
-/** The exports written in JavaScript, each built over `native` (the binding or NATIVE). */
+/**
+ * The exports written in JavaScript, each built over `native` (the binding or NATIVE) at its first
+ * use, so require('sd-notify-rs') loads only what a program touches. `api` is the exports object
+ * (whose notification functions lib/diagnostics.js has wrapped), `diagnostics` what it tracks.
+ */
 const JAVASCRIPT = {
-  startWatchdog: (native) => require('./watchdog').startWatchdogFor(native),
+  startWatchdog: (native, api, diagnostics) => diagnostics.watched(require('./watchdog').startWatchdogFor(native)),
   listenFds: (native) => listenParts(native).listenFds,
   listen: (native) => listenParts(native).listen,
   listenInfo: (native) => listenParts(native).listenInfo,
@@ -59,6 +63,7 @@ const JAVASCRIPT = {
   JournalListener: (native) => journalParts(native).JournalListener,
   onReload: (native) => require('./reload').bindReload(native).onReload,
   drainOnStop: (native) => require('./drain').bindDrain(native).drainOnStop,
+  clusterPrimary: (native, api) => require('./cluster').bindPrimary(native, api).clusterPrimary,
 }
 
 // listen and journal each build several exports at once: built once per binding.
@@ -71,19 +76,29 @@ function once(native, key, build) {
 const listenParts = (native) => once(native, 'listen', () => require('./listen').bindListen(native))
 const journalParts = (native) => once(native, 'journal', () => require('./journal').bindJournal(native))
 
+/** `obj[name]`, computed by `build()` at its first read and a plain value from then on. */
+function lazy(obj, name, build) {
+  Object.defineProperty(obj, name, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = build()
+      Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true })
+      return value
+    },
+  })
+}
+
 /** The public API over `native`. */
 function api(native) {
   const out = {}
   for (const name of Object.keys(NATIVE)) out[name] = native[name]
-  for (const [name, build] of Object.entries(JAVASCRIPT)) out[name] = build(native)
-  out.clusterPrimary = require('./cluster').bindCluster(native, out).clusterPrimary
-  return require('./diagnostics').withDiagnostics(native, out)
+  const diagnostics = require('./diagnostics').withDiagnostics(native, out)
+  for (const [name, build] of Object.entries(JAVASCRIPT)) lazy(out, name, () => build(native, out, diagnostics))
+  return out
 }
 
-/** Exports that wrap others (lib/cluster.js routes a cluster worker's ready() to its primary). */
-const WRAPPERS = ['clusterPrimary']
-
 /** Every export's name. */
-const NAMES = [...new Set([...Object.keys(NATIVE), ...Object.keys(JAVASCRIPT), ...WRAPPERS])]
+const NAMES = [...new Set([...Object.keys(NATIVE), ...Object.keys(JAVASCRIPT)])]
 
 module.exports = { NATIVE, JAVASCRIPT, NAMES, api }
