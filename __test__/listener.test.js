@@ -161,3 +161,14 @@ test('booted() reflects whether /run/systemd/system is a directory', () => {
   } catch {}
   assert.equal(sd.booted(), expected)
 })
+
+test('close() releases a listener descriptor at once: 2,000 open/close cycles leave the fd count flat', () => {
+  const count = () => fs.readdirSync('/proc/self/fd').length
+  const before = count()
+  for (let i = 0; i < 2000; i++) {
+    const l = new sd.NotifyListener()
+    assert.ok(count() > before, 'the open listener holds a descriptor')
+    l.close()
+  }
+  assert.equal(count(), before, 'no descriptor left behind without GC')
+})
