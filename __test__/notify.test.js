@@ -217,3 +217,26 @@ test('concurrent sends from several workers all arrive intact', async (t) => {
   assert.equal(seen.size, 150)
   for (const n of [1, 2, 3]) assert.ok(seen.has(`STATUS=w${n}-49`))
 })
+
+test("a Worker reads its own process.env (a copy), under Node's lock: set there at run time, it takes effect", async (t) => {
+  const l = useListener(t)
+  // The main thread points elsewhere: only the Worker's own process.env leads to `l`.
+  const other = new sd.NotifyListener()
+  t.after(() => other.close())
+  process.env.NOTIFY_SOCKET = other.address
+  const worker = new Worker(
+    `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});
+     const { parentPort, workerData } = require('node:worker_threads');
+     const before = sd.available();
+     process.env.NOTIFY_SOCKET = workerData;
+     parentPort.postMessage([before, sd.status('worker env'), sd.available()]);`,
+    { eval: true, env: {}, workerData: l.address },
+  )
+  const [result] = await Promise.all([
+    new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject)),
+    new Promise((resolve) => worker.once('exit', resolve)),
+  ])
+  assert.deepEqual(result, [false, true, true], 'unset in the Worker at first, then its own value')
+  assert.equal((await l.receive(2000)).text, 'STATUS=worker env')
+  await assert.rejects(other.receive(200), { code: 'ETIMEDOUT' }, 'nothing went to the main thread’s address')
+})

@@ -39,7 +39,8 @@ pub struct ListenFdsOptions {
 /// or `LISTEN_FDNAMES` names a different number of descriptors; `EBADF` when a promised descriptor
 /// is not open. See https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html
 #[napi]
-pub fn listen_fds(options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
+pub fn listen_fds(env: napi::Env, options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
+  let _thread_env = super::env::this_thread(&env);
   let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
   let taken = listen_fds::take(unset).js()?;
   Ok(taken.fds.into_iter().map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before }).collect())

@@ -1,5 +1,6 @@
 //! The thin N-API layer: converts types and errors, nothing more.
 
+mod env;
 mod error;
 mod journal;
 mod listen_fds;

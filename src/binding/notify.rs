@@ -6,6 +6,7 @@ use napi::bindgen_prelude::{BigInt, Either4, Object, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
+use super::env::this_thread;
 use super::error::{invalid_value, settle, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
 use crate::convert::{decimal_from_f64, usec_from_ms};
@@ -20,7 +21,8 @@ use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, Noti
 /// (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
 /// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn ready(status: Option<Unknown>) -> Result<bool> {
+pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   with_optional_text("STATUS", status, |s| notify::ready(s).js())
 }
 
@@ -28,39 +30,45 @@ pub fn ready(status: Option<Unknown>) -> Result<bool> {
 /// `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
 /// Call `ready()` when the reload is done.
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn reloading(status: Option<Unknown>) -> Result<bool> {
+pub fn reloading(env: Env, status: Option<Unknown>) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   with_optional_text("STATUS", status, |s| notify::reloading(s).js())
 }
 
 /// Tells the manager the service is shutting down (`STOPPING=1`).
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn stopping(status: Option<Unknown>) -> Result<bool> {
+pub fn stopping(env: Env, status: Option<Unknown>) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   with_optional_text("STATUS", status, |s| notify::stopping(s).js())
 }
 
 /// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
 #[napi(ts_args_type = "text: string")]
-pub fn status(text: Unknown) -> Result<bool> {
+pub fn status(env: Env, text: Unknown) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   with_text("STATUS", text, |s| notify::send(&[Assignment::Status(s)], &[]).js())
 }
 
 /// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
 /// while the event loop is responsive.
 #[napi]
-pub fn watchdog() -> Result<bool> {
+pub fn watchdog(env: Env) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   notify::send(&[Assignment::Watchdog], &[]).js()
 }
 
 /// Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243).
 #[napi]
-pub fn watchdog_trigger() -> Result<bool> {
+pub fn watchdog_trigger(env: Env) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   notify::send(&[Assignment::WatchdogTrigger], &[]).js()
 }
 
 /// Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
 /// The `WATCHDOG_USEC` environment variable is not updated.
 #[napi]
-pub fn set_watchdog_timeout(ms: f64) -> Result<bool> {
+pub fn set_watchdog_timeout(env: Env, ms: f64) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
   notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
 }
@@ -68,28 +76,32 @@ pub fn set_watchdog_timeout(ms: f64) -> Result<bool> {
 /// Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
 /// now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
 #[napi]
-pub fn extend_timeout(ms: f64) -> Result<bool> {
+pub fn extend_timeout(env: Env, ms: f64) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
   notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
 }
 
 /// Tells the manager that the service's main process is now `pid` (`MAINPID=`).
 #[napi]
-pub fn main_pid(pid: f64) -> Result<bool> {
+pub fn main_pid(env: Env, pid: f64) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let pid = decimal_from_f64("MAINPID", pid).js()?;
   notify::send(&[Assignment::MainPid(pid)], &[]).js()
 }
 
 /// Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`.
 #[napi]
-pub fn errno(code: f64) -> Result<bool> {
+pub fn errno(env: Env, code: f64) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let code = decimal_from_f64("ERRNO", code).js()?;
   notify::send(&[Assignment::Errno(code)], &[]).js()
 }
 
 /// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
 #[napi(ts_args_type = "name: string")]
-pub fn bus_error(name: Unknown) -> Result<bool> {
+pub fn bus_error(env: Env, name: Unknown) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   with_text("BUSERROR", name, |s| notify::send(&[Assignment::BusError(s)], &[]).js())
 }
 
@@ -134,7 +146,8 @@ fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crat
 /// what the manager accepts; other keys must match `[A-Z_][A-Z0-9_]*`. Numbers must be
 /// non-negative integers, `true` sends `1`; `undefined` fields are skipped. Nothing is sent if anything is invalid.
 #[napi(ts_args_type = "fields: NotifyFields, options?: NotifyOptions")]
-pub fn notify(fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
+pub fn notify(env: Env, fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let fds = fds_from_js(options.and_then(|o| o.fds))?;
   let mut msg = Message::new();
   for key in Object::keys(&fields).map_err(|e| invalid_value("fields", e))? {
@@ -169,7 +182,8 @@ pub struct FdStoreOptions {
 /// `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse, also when not under a manager.
 /// See https://www.freedesktop.org/software/systemd/man/sd_pid_notify_with_fds.html
 #[napi]
-pub fn fd_store(fd: f64, options: Option<FdStoreOptions>) -> Result<bool> {
+pub fn fd_store(env: Env, fd: f64, options: Option<FdStoreOptions>) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   let fd = fd_from_js(fd)?;
   let (name, poll) = match options {
     Some(o) => (o.name, o.poll.unwrap_or(true)),
@@ -182,7 +196,8 @@ pub fn fd_store(fd: f64, options: Option<FdStoreOptions>) -> Result<bool> {
 /// systemd >= 236). Returns `true` when sent, `false` when not under a manager; throws
 /// `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse.
 #[napi]
-pub fn fd_store_remove(name: String) -> Result<bool> {
+pub fn fd_store_remove(env: Env, name: String) -> Result<bool> {
+  let _thread_env = this_thread(&env);
   notify::fd_store_remove(&name).js()
 }
 
@@ -191,6 +206,7 @@ pub fn fd_store_remove(name: String) -> Result<bool> {
 /// after `timeoutMs` (default 5000). The wait happens off the event loop.
 #[napi(ts_return_type = "Promise<boolean>")]
 pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
+  let _thread_env = this_thread(env);
   let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
   let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
     .map(Duration::from_micros)
@@ -212,7 +228,8 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
 
 /// `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent.
 #[napi]
-pub fn available() -> bool {
+pub fn available(env: Env) -> bool {
+  let _thread_env = this_thread(&env);
   notify_socket::with_notify_socket(|_| ()).is_some()
 }
 
@@ -231,7 +248,8 @@ pub struct WatchdogInfo {
 /// `null` when `WATCHDOG_USEC` is unset or `WATCHDOG_PID` names another process. Throws
 /// `ERR_SD_NOTIFY_INVALID_ENV` when the variables are malformed.
 #[napi]
-pub fn watchdog_enabled() -> Result<Option<WatchdogInfo>> {
+pub fn watchdog_enabled(env: Env) -> Result<Option<WatchdogInfo>> {
+  let _thread_env = this_thread(&env);
   Ok(watchdog_env::watchdog_enabled().js()?.map(|s| WatchdogInfo {
     timeout_ms: s.timeout_usec as f64 / 1000.0,
     timeout_usec: s.timeout_usec as f64,

@@ -294,6 +294,7 @@ pub fn start_watchdog_timer(
   options: WatchdogOptions<'_>,
   on_request: Function<'_, RequestArgs, UnknownReturnValue>,
 ) -> Result<Option<Watchdog>> {
+  let _thread_env = super::env::this_thread(env);
   // Options are checked even outside a watchdog, so mistakes show in development too.
   let interval_usec = optional_usec("intervalMs", options.interval_ms).js()?;
   let check_usec = optional_usec("healthCheckTimeoutMs", options.health_check_timeout_ms).js()?;

@@ -4,8 +4,10 @@
 //! Thread safety: `getenv`'s result is read in place, and musl's `setenv` frees a replaced value,
 //! so a read must not overlap a write. Node writes the environment only from the main thread
 //! (`process.env.X = ...`; a Worker's `process.env` is a copy unless created with `SHARE_ENV`), so
-//! the core reads it in place on the main thread only: callers on other threads (Workers, the
-//! watchdog thread) get their values from the binding, read on their own thread, or up front.
+//! the core reads it in place on the main thread only. On another JavaScript thread (a Worker) the
+//! binding installs, for the duration of each call, a reader of that thread's own `process.env`
+//! (Node serialises those reads itself). Threads without JavaScript (the watchdog's) get what
+//! they need up front and never read the environment.
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -21,13 +23,43 @@ pub fn on_main_thread() -> bool {
   MAIN.with(|m| *m)
 }
 
+/// Reads variable `name` into `out` for a thread that is not the main thread; `false` when unset.
+pub type ThreadReader = Box<dyn Fn(&CStr, &mut Vec<u8>) -> bool>;
+
+thread_local! {
+  static READER: std::cell::RefCell<Option<ThreadReader>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs `reader` for this thread until the returned guard drops (the binding does this around
+/// each call made from a Worker).
+pub fn read_with(reader: ThreadReader) -> ReaderGuard {
+  let previous = READER.with(|r| r.borrow_mut().replace(reader));
+  ReaderGuard(previous)
+}
+
+/// Puts the previous reader (usually none) back.
+pub struct ReaderGuard(Option<ThreadReader>);
+
+impl Drop for ReaderGuard {
+  fn drop(&mut self) {
+    let previous = self.0.take();
+    READER.with(|r| *r.borrow_mut() = previous);
+  }
+}
+
 /// Calls `f` with the bytes of variable `name` read in place (no copy: a notification reads
 /// `NOTIFY_SOCKET` every time, so changes to `process.env` take effect); `None` when unset.
-/// Only on the main thread (see the module comment); elsewhere `None` is never guessed: it copies.
+/// On the main thread only (see the module comment); elsewhere through the thread's reader, and
+/// a copy as the last resort of a thread with no JavaScript.
 pub fn with_var<T>(name: &CStr, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
   if !on_main_thread() {
-    let name = OsStr::from_bytes(name.to_bytes());
-    return std::env::var_os(name).map(|v| f(v.as_bytes()));
+    let mut buf = Vec::new();
+    let found = READER.with(|r| r.borrow().as_ref().map(|read| read(name, &mut buf)));
+    return match found {
+      Some(true) => Some(f(&buf)),
+      Some(false) => None,
+      None => std::env::var_os(OsStr::from_bytes(name.to_bytes())).map(|v| f(v.as_bytes())),
+    };
   }
   // SAFETY: getenv returns NULL or a NUL-terminated string that stays valid until the next
   // write to the environment, which (on the main thread) cannot happen while `f` runs.
@@ -39,9 +71,10 @@ pub fn with_var<T>(name: &CStr, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
   Some(f(unsafe { CStr::from_ptr(raw) }.to_bytes()))
 }
 
-/// The real environment as the parsers' `lookup` function.
+/// The environment as the parsers' `lookup` function, read by [`with_var`]'s rules.
 pub fn lookup(name: &str) -> Option<OsString> {
-  std::env::var_os(name)
+  let name = std::ffi::CString::new(name).ok()?;
+  with_var(&name, |v| OsStr::from_bytes(v).to_os_string())
 }
 
 /// The value of `name` as UTF-8, or ERR_SD_NOTIFY_INVALID_ENV.
@@ -74,6 +107,23 @@ mod tests {
     for bad in ["", "+1", "-1", " 1", "1 ", "0x10", "1.0", "4294967296"] {
       assert_eq!(decimal::<u32>(bad), None, "{bad:?}");
     }
+  }
+
+  #[test]
+  fn a_thread_reader_answers_for_its_thread_while_installed() {
+    assert!(!on_main_thread());
+    let guard = read_with(Box::new(|name, out| {
+      if name.to_bytes() == b"SD_NOTIFY_RS_FROM_READER" {
+        out.extend_from_slice(b"yes");
+        true
+      } else {
+        false
+      }
+    }));
+    assert_eq!(with_var(c"SD_NOTIFY_RS_FROM_READER", |v| v.to_vec()), Some(b"yes".to_vec()));
+    assert_eq!(with_var(c"PATH", |_| ()), None, "the reader's answer, not the process environment");
+    drop(guard);
+    assert_eq!(with_var(c"SD_NOTIFY_RS_FROM_READER", |_| ()), None);
   }
 
   #[test]

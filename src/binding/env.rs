@@ -1,0 +1,55 @@
+//! The environment on a Worker's thread: read from that thread's own `process.env` through N-API
+//! for the duration of one call (see src/protocol/env.rs for why the main thread reads in place).
+
+use std::ffi::CStr;
+
+use napi::{sys, Env};
+
+use crate::protocol::env::{on_main_thread, read_with, ReaderGuard};
+
+/// On a thread other than the main one, makes the core read `process.env` of `env`'s thread
+/// until the guard drops; on the main thread, nothing (a thread-local test).
+pub fn this_thread(env: &Env) -> Option<ReaderGuard> {
+  if on_main_thread() {
+    return None;
+  }
+  let raw = env.raw();
+  Some(read_with(Box::new(move |name: &CStr, out: &mut Vec<u8>| {
+    // SAFETY: called synchronously inside an N-API call on `raw`'s own thread (the guard lives
+    // only as long as that call), so `raw` is valid and a handle scope is open.
+    unsafe { read_process_env(raw, name, out) }
+  })))
+}
+
+/// `process.env[name]` as UTF-8 bytes into `out`; false when it is not a string (unset).
+unsafe fn read_process_env(env: sys::napi_env, name: &CStr, out: &mut Vec<u8>) -> bool {
+  let ok = |s: sys::napi_status| s == sys::Status::napi_ok;
+  let (mut global, mut process, mut vars, mut value) =
+    (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+  // SAFETY (all calls): valid env and out-pointers to locals, per the caller's contract.
+  unsafe {
+    if !ok(sys::napi_get_global(env, &mut global))
+      || !ok(sys::napi_get_named_property(env, global, c"process".as_ptr(), &mut process))
+      || !ok(sys::napi_get_named_property(env, process, c"env".as_ptr(), &mut vars))
+      || !ok(sys::napi_get_named_property(env, vars, name.as_ptr(), &mut value))
+    {
+      return false;
+    }
+    let mut kind = 0;
+    if !ok(sys::napi_typeof(env, value, &mut kind)) || kind != sys::ValueType::napi_string {
+      return false;
+    }
+    let mut len = 0usize;
+    if !ok(sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut len)) {
+      return false;
+    }
+    out.clear();
+    out.resize(len + 1, 0);
+    let mut copied = 0usize;
+    if !ok(sys::napi_get_value_string_utf8(env, value, out.as_mut_ptr().cast(), len + 1, &mut copied)) {
+      return false;
+    }
+    out.truncate(copied);
+  }
+  true
+}
