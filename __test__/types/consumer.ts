@@ -3,25 +3,8 @@
 // ESM (the same text as consumer.mts), so both `types` conditions of the exports map are proven.
 // It is only type-checked, never run. `@ts-expect-error` lines prove the types are not `any`.
 
-import {
-  ready,
-  reloading,
-  stopping,
-  status,
-  watchdog,
-  watchdogTrigger,
-  setWatchdogTimeout,
-  extendTimeout,
-  mainPid,
-  errno,
-  busError,
-  notify,
-  barrier,
-  available,
-  watchdogEnabled,
-  booted,
-  NotifyListener,
-} from 'sd-notify-rs'
+import { ready, reloading, stopping, status, watchdog, watchdogTrigger, setWatchdogTimeout, extendTimeout } from 'sd-notify-rs'
+import { mainPid, errno, busError, notify, barrier, available, watchdogEnabled, booted, NotifyListener } from 'sd-notify-rs'
 import type { NotifyFields, NotifyMessage, NotifyOptions, WatchdogInfo } from 'sd-notify-rs'
 import * as sdNotify from 'sd-notify-rs'
 import { listenFds, fdStore, fdStoreRemove, listenInfo } from 'sd-notify-rs'
