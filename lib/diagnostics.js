@@ -57,13 +57,15 @@ function withDiagnostics(native, api) {
     return toPrimary
   }
 
+  // Two fixed parameters, no rest/apply: no notification function takes more, and this wrapper
+  // sits on the hot path of every call.
   const wrap = (name, after) => {
     const fn = api[name]
     const canRoute = name === 'ready' || name === 'stopping'
-    api[name] = function (...args) {
-      if (canRoute && routed()) return toPrimary(name, args[0])
+    api[name] = function (a, b) {
+      if (canRoute && routed()) return toPrimary(name, a)
       if (first) firstNotification()
-      const result = fn.apply(this, args)
+      const result = fn(a, b)
       if (after) after()
       return result
     }
