@@ -14,6 +14,8 @@ const CODES = Object.freeze({
   WATCHDOG_UNHEALTHY: 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY',
   WATCHDOG_START: 'ERR_SD_NOTIFY_WATCHDOG_START',
   NO_SERVER_FD: 'ERR_SD_NOTIFY_NO_SERVER_FD',
+  // Native (NotifyError::Panic); JavaScript passes it on to the watchdog's onError.
+  PANIC: 'ERR_SD_NOTIFY_PANIC',
   ETIMEDOUT: 'ETIMEDOUT',
 })
 

@@ -51,3 +51,37 @@ pub type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 pub fn settle<T: ToNapiValue + Send + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: crate::protocol::Result<T>) {
   deferred.resolve(Box::new(move |env| outcome.map_err(|e| rejection(env, e))));
 }
+
+/// The body of every function JavaScript calls runs in here: a panic becomes a thrown
+/// `ERR_SD_NOTIFY_PANIC` instead of aborting the process (`during` names the function).
+pub fn guard<T>(during: &'static str, body: impl FnOnce() -> Result<T>) -> Result<T> {
+  crate::protocol::sync::contain(during, body).map_err(to_js).and_then(|r| r)
+}
+
+/// A napi failure (creating a promise, say) as a thrown error whose code is napi's status name.
+pub fn napi_error(e: napi::Error) -> napi::Error<String> {
+  napi::Error::new(e.status.as_ref().to_owned(), e.reason)
+}
+
+/// Runs `work` on a new helper thread named `name` and settles `deferred` with its outcome; a
+/// panic in `work` rejects with `ERR_SD_NOTIFY_PANIC`. The event loop never waits for it.
+pub fn settle_on_thread<T: ToNapiValue + Send + 'static>(
+  deferred: napi::JsDeferred<T, Settle<T>>,
+  name: &'static str,
+  work: impl FnOnce() -> crate::protocol::Result<T> + Send + 'static,
+) -> Result<()> {
+  crate::protocol::sync::small_thread()
+    .name(name.into())
+    .spawn(move || settle(deferred, crate::protocol::sync::contain(name, work).and_then(|r| r)))
+    .map(drop)
+    .map_err(|e| {
+      to_js(NotifyError::os("starting a helper thread", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN))))
+    })
+}
+
+/// Tests only: the next contained call whose `during` is `site` panics (null disarms). Shows from
+/// JavaScript that each real site turns a panic into `ERR_SD_NOTIFY_PANIC`.
+#[napi_derive::napi(js_name = "__armPanicForTests", skip_typescript)]
+pub fn arm_panic_for_tests(site: Option<String>) {
+  crate::protocol::sync::probe::arm(site);
+}

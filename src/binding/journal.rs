@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{Array, Buffer, Either, Either3, JsValue, Object, Unk
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
-use super::error::{invalid_value, settle, IntoJs, Result, Settle};
+use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
@@ -56,29 +56,31 @@ fn journal_address(socket: Option<String>) -> crate::protocol::Result<Arc<UnixAd
 /// 0: sent, 1: queued, 2: dropped (queue full), 3: no journal here.
 #[napi(skip_typescript)]
 pub fn journal_send(env: Env, socket: Option<String>, text: Unknown, binary: Option<Array>) -> Result<u32> {
-  let mut entry = Entry::default();
-  let mut lines = Vec::new();
-  string(&env, Some(text), &mut lines, "entry")?;
-  if !lines.is_empty() {
-    entry.push_lines(lines).js()?;
-  }
-  if let Some(binary) = binary {
-    let mut name = Vec::with_capacity(64);
-    let mut value = Vec::new();
-    for i in (0..binary.len().saturating_sub(1)).step_by(2) {
-      string(&env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
-      let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
-      let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
-      entry.push(name, bytes).js()?;
+  guard("journalSend", || {
+    let mut entry = Entry::default();
+    let mut lines = Vec::new();
+    string(&env, Some(text), &mut lines, "entry")?;
+    if !lines.is_empty() {
+      entry.push_lines(lines).js()?;
     }
-  }
-  let entry = entry.into_bytes().js()?;
-  let outcome = queue::submit(&journal_address(socket).js()?, entry).js()?;
-  Ok(match outcome {
-    Outcome::Sent => 0,
-    Outcome::Queued => 1,
-    Outcome::Dropped => 2,
-    Outcome::NoJournal => 3,
+    if let Some(binary) = binary {
+      let mut name = Vec::with_capacity(64);
+      let mut value = Vec::new();
+      for i in (0..binary.len().saturating_sub(1)).step_by(2) {
+        string(&env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
+        let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
+        let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
+        entry.push(name, bytes).js()?;
+      }
+    }
+    let entry = entry.into_bytes().js()?;
+    let outcome = queue::submit(&journal_address(socket).js()?, entry).js()?;
+    Ok(match outcome {
+      Outcome::Sent => 0,
+      Outcome::Queued => 1,
+      Outcome::Dropped => 2,
+      Outcome::NoJournal => 3,
+    })
   })
 }
 
@@ -134,32 +136,34 @@ fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key
 
 /// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError]`.
 #[napi(skip_typescript)]
-pub fn journal_stats() -> (f64, f64, f64, f64, f64, Option<String>) {
-  let s = queue::stats();
-  (s.sent as f64, s.queued as f64, s.queued_bytes as f64, s.dropped as f64, s.failed as f64, s.last_error)
+pub fn journal_stats() -> Result<(f64, f64, f64, f64, f64, Option<String>)> {
+  guard("journalStats", || {
+    let s = queue::stats();
+    Ok((s.sent as f64, s.queued as f64, s.queued_bytes as f64, s.dropped as f64, s.failed as f64, s.last_error))
+  })
 }
 
 /// Sets the queue's bounds: at most `entries` entries and `bytes` bytes wait for journald.
 #[napi(skip_typescript)]
-pub fn journal_set_limits(entries: u32, bytes: f64) {
-  queue::set_limits(Limits { entries: entries as usize, bytes: bytes.clamp(0.0, usize::MAX as f64) as usize });
+pub fn journal_set_limits(entries: u32, bytes: f64) -> Result<()> {
+  guard("journalSetLimits", || {
+    queue::set_limits(Limits { entries: entries as usize, bytes: bytes.clamp(0.0, usize::MAX as f64) as usize });
+    Ok(())
+  })
 }
 
 /// Resolves `true` once nothing waits for journald, `false` after `timeoutMs`. Waits off the
 /// event loop.
 #[napi(skip_typescript)]
-pub fn journal_flush(env: &Env, timeout_ms: f64) -> napi::Result<Object<'_>> {
-  let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
-  match usec_from_ms("timeoutMs", timeout_ms) {
-    Err(e) => settle(deferred, Err(e)),
-    Ok(usec) => {
-      crate::protocol::sync::small_thread()
-        .name("sd-notify-journal-flush".into())
-        .spawn(move || settle(deferred, Ok(queue::flush(Duration::from_micros(usec)))))
-        .map_err(|e| napi::Error::from_reason(format!("could not start the flush thread: {e}")))?;
+pub fn journal_flush(env: &Env, timeout_ms: f64) -> Result<Object<'_>> {
+  guard("journalFlush", || {
+    let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>().map_err(napi_error)?;
+    match usec_from_ms("timeoutMs", timeout_ms) {
+      Err(e) => settle(deferred, Err(e)),
+      Ok(usec) => settle_on_thread(deferred, "sd-notify-journal-flush", move || Ok(queue::flush(Duration::from_micros(usec))))?,
     }
-  }
-  Ok(promise)
+    Ok(promise)
+  })
 }
 
 /// One journal entry as journald would store it.

@@ -2,7 +2,7 @@
 
 use napi_derive::napi;
 
-use super::error::{IntoJs, Result};
+use super::error::{guard, IntoJs, Result};
 use crate::protocol::listen_fds;
 
 /// One descriptor passed by the service manager.
@@ -40,8 +40,10 @@ pub struct ListenFdsOptions {
 /// is not open. See https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html
 #[napi]
 pub fn listen_fds(env: napi::Env, options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
-  let _thread_env = super::env::this_thread(&env);
-  let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
-  let taken = listen_fds::take(unset).js()?;
-  Ok(taken.fds.into_iter().map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before }).collect())
+  guard("listenFds", || {
+    let _thread_env = super::env::this_thread(&env);
+    let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
+    let taken = listen_fds::take(unset).js()?;
+    Ok(taken.fds.into_iter().map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before }).collect())
+  })
 }

@@ -8,7 +8,7 @@ use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
-use super::error::{settle, IntoJs, Result, Settle};
+use super::error::{guard, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use crate::convert::usec_from_ms;
 use crate::protocol::listener::{Listener, Received};
 use crate::protocol::message::parse_assignments;
@@ -57,20 +57,16 @@ fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
   listener: &Arc<Listener>,
   timeout_ms: Option<f64>,
   convert: fn(Received) -> crate::protocol::Result<T>,
-) -> napi::Result<Object<'env>> {
-  let (deferred, promise) = env.create_deferred::<T, Settle<T>>()?;
-  let timeout = match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
-    Ok(t) => t.map(Duration::from_micros),
-    Err(e) => {
-      settle(deferred, Err(e));
-      return Ok(promise);
+) -> Result<Object<'env>> {
+  let (deferred, promise) = env.create_deferred::<T, Settle<T>>().map_err(napi_error)?;
+  match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
+    Err(e) => settle(deferred, Err(e)),
+    Ok(timeout) => {
+      let listener = listener.clone();
+      let timeout = timeout.map(Duration::from_micros);
+      settle_on_thread(deferred, "sd-notify-listener", move || listener.receive(timeout).and_then(convert))?;
     }
-  };
-  let listener = listener.clone();
-  crate::protocol::sync::small_thread()
-    .name("sd-notify-listener".into())
-    .spawn(move || settle(deferred, listener.receive(timeout).and_then(convert)))
-    .map_err(|e| napi::Error::from_reason(format!("could not start the receive thread: {e}")))?;
+  }
   Ok(promise)
 }
 
@@ -87,38 +83,41 @@ impl NotifyListener {
   /// abstract name (`@name`). Without one, a fresh abstract name is chosen.
   #[napi(constructor)]
   pub fn new(address: Option<String>) -> Result<Self> {
-    Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) })
+    guard("NotifyListener.new", || Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) }))
   }
 
   /// The address to put in `NOTIFY_SOCKET`.
   #[napi(getter)]
-  pub fn address(&self) -> String {
-    self.inner.address().to_owned()
+  pub fn address(&self) -> Result<String> {
+    guard("NotifyListener.address", || Ok(self.inner.address().to_owned()))
   }
 
   /// Whether `close()` was called.
   #[napi(getter)]
-  pub fn closed(&self) -> bool {
-    self.inner.is_closed()
+  pub fn closed(&self) -> Result<bool> {
+    guard("NotifyListener.closed", || Ok(self.inner.is_closed()))
   }
 
   /// Resolves with the next notification. Rejects with `ETIMEDOUT` after `timeoutMs`
   /// (default: wait until one arrives or `close()`), and with `ERR_SD_NOTIFY_LISTENER_CLOSED`
   /// once closed. While a receive is pending the process stays alive.
   #[napi(ts_return_type = "Promise<NotifyMessage>")]
-  pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
-    receive_on_a_thread(env, &self.inner, timeout_ms, |r| Ok(to_message(r)))
+  pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
+    guard("NotifyListener.receive", || receive_on_a_thread(env, &self.inner, timeout_ms, |r| Ok(to_message(r))))
   }
 
   /// The next datagram as a journal entry (internal: lib/journal.js's `JournalListener.receive()`).
   #[napi(skip_typescript)]
-  pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> napi::Result<Object<'env>> {
-    receive_on_a_thread(env, &self.inner, timeout_ms, super::journal::to_entry)
+  pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
+    guard("NotifyListener.receiveJournal", || receive_on_a_thread(env, &self.inner, timeout_ms, super::journal::to_entry))
   }
 
   /// Closes the socket: pending and later `receive()` calls reject. Idempotent.
   #[napi]
-  pub fn close(&self) {
-    self.inner.close();
+  pub fn close(&self) -> Result<()> {
+    guard("NotifyListener.close", || {
+      self.inner.close();
+      Ok(())
+    })
   }
 }

@@ -7,7 +7,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::env::this_thread;
-use super::error::{invalid_value, settle, IntoJs, Result, Settle};
+use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use super::text::{with_optional_text, with_text};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use crate::protocol::assignment::Assignment;
@@ -22,8 +22,10 @@ use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, Noti
 /// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
 #[napi(ts_args_type = "status?: string | undefined | null")]
 pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  with_optional_text("STATUS", status, |s| notify::ready(s).js())
+  guard("ready", || {
+    let _thread_env = this_thread(&env);
+    with_optional_text("STATUS", status, |s| notify::ready(s).js())
+  })
 }
 
 /// Tells the manager the service is reloading its configuration: `RELOADING=1` and
@@ -31,78 +33,98 @@ pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
 /// Call `ready()` when the reload is done.
 #[napi(ts_args_type = "status?: string | undefined | null")]
 pub fn reloading(env: Env, status: Option<Unknown>) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  with_optional_text("STATUS", status, |s| notify::reloading(s).js())
+  guard("reloading", || {
+    let _thread_env = this_thread(&env);
+    with_optional_text("STATUS", status, |s| notify::reloading(s).js())
+  })
 }
 
 /// Tells the manager the service is shutting down (`STOPPING=1`).
 #[napi(ts_args_type = "status?: string | undefined | null")]
 pub fn stopping(env: Env, status: Option<Unknown>) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  with_optional_text("STATUS", status, |s| notify::stopping(s).js())
+  guard("stopping", || {
+    let _thread_env = this_thread(&env);
+    with_optional_text("STATUS", status, |s| notify::stopping(s).js())
+  })
 }
 
 /// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
 #[napi(ts_args_type = "text: string")]
 pub fn status(env: Env, text: Unknown) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  with_text("STATUS", text, |s| notify::send(&[Assignment::Status(s)], &[]).js())
+  guard("status", || {
+    let _thread_env = this_thread(&env);
+    with_text("STATUS", text, |s| notify::send(&[Assignment::Status(s)], &[]).js())
+  })
 }
 
 /// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
 /// while the event loop is responsive.
 #[napi]
 pub fn watchdog(env: Env) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  notify::send(&[Assignment::Watchdog], &[]).js()
+  guard("watchdog", || {
+    let _thread_env = this_thread(&env);
+    notify::send(&[Assignment::Watchdog], &[]).js()
+  })
 }
 
 /// Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243).
 #[napi]
 pub fn watchdog_trigger(env: Env) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  notify::send(&[Assignment::WatchdogTrigger], &[]).js()
+  guard("watchdogTrigger", || {
+    let _thread_env = this_thread(&env);
+    notify::send(&[Assignment::WatchdogTrigger], &[]).js()
+  })
 }
 
 /// Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
 /// The `WATCHDOG_USEC` environment variable is not updated.
 #[napi]
 pub fn set_watchdog_timeout(env: Env, ms: f64) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
-  notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
+  guard("setWatchdogTimeout", || {
+    let _thread_env = this_thread(&env);
+    let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
+    notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
+  })
 }
 
 /// Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
 /// now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
 #[napi]
 pub fn extend_timeout(env: Env, ms: f64) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
-  notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
+  guard("extendTimeout", || {
+    let _thread_env = this_thread(&env);
+    let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
+    notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
+  })
 }
 
 /// Tells the manager that the service's main process is now `pid` (`MAINPID=`).
 #[napi]
 pub fn main_pid(env: Env, pid: f64) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let pid = decimal_from_f64("MAINPID", pid).js()?;
-  notify::send(&[Assignment::MainPid(pid)], &[]).js()
+  guard("mainPid", || {
+    let _thread_env = this_thread(&env);
+    let pid = decimal_from_f64("MAINPID", pid).js()?;
+    notify::send(&[Assignment::MainPid(pid)], &[]).js()
+  })
 }
 
 /// Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`.
 #[napi]
 pub fn errno(env: Env, code: f64) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let code = decimal_from_f64("ERRNO", code).js()?;
-  notify::send(&[Assignment::Errno(code)], &[]).js()
+  guard("errno", || {
+    let _thread_env = this_thread(&env);
+    let code = decimal_from_f64("ERRNO", code).js()?;
+    notify::send(&[Assignment::Errno(code)], &[]).js()
+  })
 }
 
 /// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
 #[napi(ts_args_type = "name: string")]
 pub fn bus_error(env: Env, name: Unknown) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  with_text("BUSERROR", name, |s| notify::send(&[Assignment::BusError(s)], &[]).js())
+  guard("busError", || {
+    let _thread_env = this_thread(&env);
+    with_text("BUSERROR", name, |s| notify::send(&[Assignment::BusError(s)], &[]).js())
+  })
 }
 
 /// Options of `notify()`.
@@ -147,18 +169,20 @@ fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crat
 /// non-negative integers, `true` sends `1`; `undefined` fields are skipped. Nothing is sent if anything is invalid.
 #[napi(ts_args_type = "fields: NotifyFields, options?: NotifyOptions")]
 pub fn notify(env: Env, fields: Object, options: Option<NotifyOptions>) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let fds = fds_from_js(options.and_then(|o| o.fds))?;
-  let mut msg = Message::new();
-  for key in Object::keys(&fields).map_err(|e| invalid_value("fields", e))? {
-    let value: Option<Either4<String, f64, bool, BigInt>> =
-      fields.get(&key).map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans")).js()?;
-    // `undefined` and `null` mean "not this field", as with optional properties.
-    let Some(value) = value else { continue };
-    let value = value_to_string(&key, value).js()?;
-    msg.add(Assignment::Other(&key, &value)).js()?;
-  }
-  notify::send_message(msg, &fds).js()
+  guard("notify", || {
+    let _thread_env = this_thread(&env);
+    let fds = fds_from_js(options.and_then(|o| o.fds))?;
+    let mut msg = Message::new();
+    for key in Object::keys(&fields).map_err(|e| invalid_value("fields", e))? {
+      let value: Option<Either4<String, f64, bool, BigInt>> =
+        fields.get(&key).map_err(|_| NotifyError::value(&key, "values must be strings, numbers, bigints or booleans")).js()?;
+      // `undefined` and `null` mean "not this field", as with optional properties.
+      let Some(value) = value else { continue };
+      let value = value_to_string(&key, value).js()?;
+      msg.add(Assignment::Other(&key, &value)).js()?;
+    }
+    notify::send_message(msg, &fds).js()
+  })
 }
 
 /// Options of `fdStore()`.
@@ -183,13 +207,15 @@ pub struct FdStoreOptions {
 /// See https://www.freedesktop.org/software/systemd/man/sd_pid_notify_with_fds.html
 #[napi]
 pub fn fd_store(env: Env, fd: f64, options: Option<FdStoreOptions>) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  let fd = fd_from_js(fd)?;
-  let (name, poll) = match options {
-    Some(o) => (o.name, o.poll.unwrap_or(true)),
-    None => (None, true),
-  };
-  notify::fd_store(fd, name.as_deref(), poll).js()
+  guard("fdStore", || {
+    let _thread_env = this_thread(&env);
+    let fd = fd_from_js(fd)?;
+    let (name, poll) = match options {
+      Some(o) => (o.name, o.poll.unwrap_or(true)),
+      None => (None, true),
+    };
+    notify::fd_store(fd, name.as_deref(), poll).js()
+  })
 }
 
 /// Asks the manager to close its stored descriptors named `name` (`FDSTOREREMOVE=1` + `FDNAME=`,
@@ -197,40 +223,41 @@ pub fn fd_store(env: Env, fd: f64, options: Option<FdStoreOptions>) -> Result<bo
 /// `ERR_SD_NOTIFY_INVALID_FDNAME` for a name systemd would refuse.
 #[napi]
 pub fn fd_store_remove(env: Env, name: String) -> Result<bool> {
-  let _thread_env = this_thread(&env);
-  notify::fd_store_remove(&name).js()
+  guard("fdStoreRemove", || {
+    let _thread_env = this_thread(&env);
+    notify::fd_store_remove(&name).js()
+  })
 }
 
 /// Resolves `true` once the service manager has processed every notification sent before it
 /// (`BARRIER=1`, systemd >= 246), `false` when not under a manager; rejects with code `ETIMEDOUT`
 /// after `timeoutMs` (default 5000). The wait happens off the event loop.
 #[napi(ts_return_type = "Promise<boolean>")]
-pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> napi::Result<Object<'_>> {
-  let _thread_env = this_thread(env);
-  let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>()?;
-  let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
-    .map(Duration::from_micros)
-    .and_then(|timeout| barrier::send_barrier().map(|pending| (pending, timeout)));
-  match started {
-    Err(e) => settle(deferred, Err(e)),
-    Ok((None, _)) => settle(deferred, Ok(false)),
-    Ok((Some(pending), timeout)) => {
-      let spawned = crate::protocol::sync::small_thread().name("sd-notify-barrier".into()).spawn(move || {
-        settle(deferred, pending.wait(timeout).map(|()| true));
-      });
-      if let Err(e) = spawned {
-        return Err(napi::Error::from_reason(format!("could not start the barrier thread: {e}")));
+pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
+  guard("barrier", || {
+    let _thread_env = this_thread(env);
+    let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>().map_err(napi_error)?;
+    let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
+      .map(Duration::from_micros)
+      .and_then(|timeout| barrier::send_barrier().map(|pending| (pending, timeout)));
+    match started {
+      Err(e) => settle(deferred, Err(e)),
+      Ok((None, _)) => settle(deferred, Ok(false)),
+      Ok((Some(pending), timeout)) => {
+        settle_on_thread(deferred, "sd-notify-barrier", move || pending.wait(timeout).map(|()| true))?
       }
     }
-  }
-  Ok(promise)
+    Ok(promise)
+  })
 }
 
 /// `true` when `NOTIFY_SOCKET` is set, i.e. notifications will be sent.
 #[napi]
-pub fn available(env: Env) -> bool {
-  let _thread_env = this_thread(&env);
-  notify_socket::with_notify_socket(|_| ()).is_some()
+pub fn available(env: Env) -> Result<bool> {
+  guard("available", || {
+    let _thread_env = this_thread(&env);
+    Ok(notify_socket::with_notify_socket(|_| ()).is_some())
+  })
 }
 
 /// What the service manager asked of the watchdog.
@@ -249,16 +276,18 @@ pub struct WatchdogInfo {
 /// `ERR_SD_NOTIFY_INVALID_ENV` when the variables are malformed.
 #[napi]
 pub fn watchdog_enabled(env: Env) -> Result<Option<WatchdogInfo>> {
-  let _thread_env = this_thread(&env);
-  Ok(watchdog_env::watchdog_enabled().js()?.map(|s| WatchdogInfo {
-    timeout_ms: s.timeout_usec as f64 / 1000.0,
-    timeout_usec: s.timeout_usec as f64,
-    pid: s.pid,
-  }))
+  guard("watchdogEnabled", || {
+    let _thread_env = this_thread(&env);
+    Ok(watchdog_env::watchdog_enabled().js()?.map(|s| WatchdogInfo {
+      timeout_ms: s.timeout_usec as f64 / 1000.0,
+      timeout_usec: s.timeout_usec as f64,
+      pid: s.pid,
+    }))
+  })
 }
 
 /// Whether this machine was booted with systemd (`/run/systemd/system/` exists; sd_booted).
 #[napi]
-pub fn booted() -> bool {
-  booted::booted()
+pub fn booted() -> Result<bool> {
+  guard("booted", || Ok(booted::booted()))
 }

@@ -2,12 +2,14 @@
 
 use napi_derive::napi;
 
-use super::error::{IntoJs, Result};
+use super::error::{guard, IntoJs, Result};
 
 /// The (pid, uid, gid) of the peer of connected AF_UNIX socket `fd` (SO_PEERCRED). Internal to
 /// lib/reload.js, which accepts reload requests only from root or the service's own user.
 #[napi(skip_typescript)]
 pub fn peer_credentials(fd: i32) -> Result<Vec<f64>> {
-  let (pid, uid, gid) = crate::protocol::peercred::peer_credentials(fd).js()?;
-  Ok(vec![f64::from(pid), f64::from(uid), f64::from(gid)])
+  guard("peerCredentials", || {
+    let (pid, uid, gid) = crate::protocol::peercred::peer_credentials(fd).js()?;
+    Ok(vec![f64::from(pid), f64::from(uid), f64::from(gid)])
+  })
 }

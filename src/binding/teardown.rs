@@ -19,9 +19,13 @@ unsafe extern "C" fn stop_on_teardown(data: *mut std::ffi::c_void) {
   // SAFETY: `data` is the Box leaked by TeardownHook::add, handed back exactly once (the hook
   // runs once, or is removed by TeardownHook::remove, which frees it instead).
   let weak = unsafe { Box::from_raw(data.cast::<Weak<Shared>>()) };
-  if let Some(shared) = weak.upgrade() {
-    shared.stop();
-  }
+  // Nobody is left to tell of a panic here; contained all the same, since unwinding out of this
+  // C callback would abort the process.
+  let _ = crate::protocol::sync::contain("the watchdog's teardown", || {
+    if let Some(shared) = weak.upgrade() {
+      shared.stop();
+    }
+  });
 }
 
 impl TeardownHook {

@@ -13,12 +13,12 @@ use napi::{Env, Status};
 use napi_derive::napi;
 use nix::errno::Errno;
 
-use super::error::{IntoJs, Result};
+use super::error::{guard, IntoJs, Result};
 use super::teardown::TeardownHook;
 use super::watchdog_options::{option_error, WatchdogOptions};
 use crate::convert::usec_from_ms;
 use crate::protocol::address::{self, NotifyAddress};
-use crate::protocol::sync::lock;
+use crate::protocol::sync::{contain, lock};
 use crate::protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
 use crate::protocol::{notify_socket, watchdog_env, NotifyError};
 
@@ -101,7 +101,16 @@ impl Timer {
     self.request.call(event, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
   }
 
-  fn run(self) {
+  /// The thread's body: `run`, and if it panics, the watchdog stops (no more pings, as when the
+  /// event loop hangs: the manager's timeout then restarts the service) and `onError` hears why.
+  fn run_contained(self) {
+    if let Err(e) = contain("the watchdog's timer thread", || self.run()) {
+      lock(&self.shared.state).running = false;
+      self.tell(Event::Error(e));
+    }
+  }
+
+  fn run(&self) {
     let mut state = lock(&self.shared.state);
     while !state.stopping {
       if let Some(action) = state.heartbeat.take_due() {
@@ -209,73 +218,80 @@ impl Watchdog {
   /// after it returns. That is at once, unless a ping is waiting for room in a manager's full
   /// queue (at most 5 s). Idempotent. A new `startWatchdog()` is possible afterwards.
   #[napi]
-  pub fn stop(&self, env: Env) {
-    self.shared.stop();
-    if let Some(hook) = lock(&self.teardown).take() {
-      hook.remove(&env);
-    }
+  pub fn stop(&self, env: Env) -> Result<()> {
+    guard("Watchdog.stop", || {
+      self.shared.stop();
+      if let Some(hook) = lock(&self.teardown).take() {
+        hook.remove(&env);
+      }
+      Ok(())
+    })
   }
 
   /// Whether the timer thread still runs.
   #[napi(getter)]
-  pub fn running(&self) -> bool {
-    lock(&self.shared.state).running
+  pub fn running(&self) -> Result<bool> {
+    guard("Watchdog.running", || Ok(lock(&self.shared.state).running))
   }
 
   /// Milliseconds between two requests for proof of life.
   #[napi(getter)]
-  pub fn interval_ms(&self) -> f64 {
-    ms(self.timing.interval)
+  pub fn interval_ms(&self) -> Result<f64> {
+    guard("Watchdog.intervalMs", || Ok(ms(self.timing.interval)))
   }
 
   /// The manager's watchdog timeout (`WATCHDOG_USEC`) in milliseconds, as read at start.
   #[napi(getter)]
-  pub fn timeout_ms(&self) -> f64 {
-    ms(self.timing.timeout)
+  pub fn timeout_ms(&self) -> Result<f64> {
+    guard("Watchdog.timeoutMs", || Ok(ms(self.timing.timeout)))
   }
 
   /// Milliseconds the health check may take before it counts as failed.
   #[napi(getter)]
-  pub fn health_check_timeout_ms(&self) -> f64 {
-    ms(self.timing.health_check_timeout)
+  pub fn health_check_timeout_ms(&self) -> Result<f64> {
+    guard("Watchdog.healthCheckTimeoutMs", || Ok(ms(self.timing.health_check_timeout)))
   }
 
   /// What a failed health check sends: nothing (`'skip'`) or `WATCHDOG=trigger` (`'trigger'`).
   #[napi(getter, ts_return_type = "'skip' | 'trigger'")]
-  pub fn failure_action(&self) -> String {
-    self.failure_action.as_str().to_owned()
+  pub fn failure_action(&self) -> Result<String> {
+    guard("Watchdog.failureAction", || Ok(self.failure_action.as_str().to_owned()))
   }
 
   /// The counters so far.
   #[napi]
-  pub fn stats(&self) -> WatchdogStats {
-    let state = lock(&self.shared.state);
-    let c = state.heartbeat.counters();
-    WatchdogStats {
-      running: state.running,
-      requests: c.requests as f64,
-      pings_sent: c.pings_sent as f64,
-      pings_skipped: c.pings_skipped as f64,
-      late_responses: c.late_responses as f64,
-      health_check_failures: c.health_check_failures as f64,
-      triggers_sent: c.triggers_sent as f64,
-      send_errors: c.send_errors as f64,
-      last_ping_at: c.last_ping_at.map(since_epoch_ms),
-      last_response_ms: c.last_response.map(ms),
-      max_response_ms: c.max_response.map(ms),
-    }
+  pub fn stats(&self) -> Result<WatchdogStats> {
+    guard("Watchdog.stats", || {
+      let state = lock(&self.shared.state);
+      let c = state.heartbeat.counters();
+      Ok(WatchdogStats {
+        running: state.running,
+        requests: c.requests as f64,
+        pings_sent: c.pings_sent as f64,
+        pings_skipped: c.pings_skipped as f64,
+        late_responses: c.late_responses as f64,
+        health_check_failures: c.health_check_failures as f64,
+        triggers_sent: c.triggers_sent as f64,
+        send_errors: c.send_errors as f64,
+        last_ping_at: c.last_ping_at.map(since_epoch_ms),
+        last_response_ms: c.last_response.map(ms),
+        max_response_ms: c.max_response.map(ms),
+      })
+    })
   }
 
   /// The event loop's answer to request `seq` (called by lib/watchdog.js). Returns whether it
   /// answered the latest request and so will be acted on.
   #[napi(skip_typescript)]
-  pub fn acknowledge(&self, seq: u32, healthy: bool) -> bool {
-    let verdict = if healthy { Verdict::Healthy } else { Verdict::Unhealthy };
-    let accepted = lock(&self.shared.state).heartbeat.acknowledge(seq, verdict);
-    if accepted {
-      self.shared.wake.notify_all();
-    }
-    accepted
+  pub fn acknowledge(&self, seq: u32, healthy: bool) -> Result<bool> {
+    guard("Watchdog.acknowledge", || {
+      let verdict = if healthy { Verdict::Healthy } else { Verdict::Unhealthy };
+      let accepted = lock(&self.shared.state).heartbeat.acknowledge(seq, verdict);
+      if accepted {
+        self.shared.wake.notify_all();
+      }
+      Ok(accepted)
+    })
   }
 }
 
@@ -294,72 +310,83 @@ pub fn start_watchdog_timer(
   options: WatchdogOptions<'_>,
   on_request: Function<'_, RequestArgs, UnknownReturnValue>,
 ) -> Result<Option<Watchdog>> {
-  let _thread_env = super::env::this_thread(env);
-  // Options are checked even outside a watchdog, so mistakes show in development too.
-  let interval_usec = optional_usec("intervalMs", options.interval_ms).js()?;
-  let check_usec = optional_usec("healthCheckTimeoutMs", options.health_check_timeout_ms).js()?;
-  let failure_action = FailureAction::parse(options.failure_action.as_deref().unwrap_or("skip")).map_err(option_error).js()?;
+  guard("startWatchdogTimer", || {
+    let _thread_env = super::env::this_thread(env);
+    // Options are checked even outside a watchdog, so mistakes show in development too.
+    let interval_usec = optional_usec("intervalMs", options.interval_ms).js()?;
+    let check_usec = optional_usec("healthCheckTimeoutMs", options.health_check_timeout_ms).js()?;
+    let failure_action = FailureAction::parse(options.failure_action.as_deref().unwrap_or("skip")).map_err(option_error).js()?;
 
-  let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
-  let Some(address) = notify_socket::with_notify_socket(address::parse) else { return Ok(None) };
-  let address = address.js()?;
-  let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).map_err(option_error).js()?;
-  let slot = Slot::claim().js()?;
-  let ping = Action::Ping.datagram().js()?;
-  let trigger = Action::Trigger.datagram().js()?;
+    let Some(settings) = watchdog_env::watchdog_enabled().js()? else { return Ok(None) };
+    let Some(address) = notify_socket::with_notify_socket(address::parse) else { return Ok(None) };
+    let address = address.js()?;
+    let timing = Timing::new(settings.timeout_usec, interval_usec, check_usec).map_err(option_error).js()?;
+    let slot = Slot::claim().js()?;
+    let ping = Action::Ping.datagram().js()?;
+    let trigger = Action::Trigger.datagram().js()?;
 
-  let shared = Arc::new(Shared {
-    state: Mutex::new(State {
-      heartbeat: Heartbeat::new(timing, failure_action, Instant::now()),
-      stopping: false,
-      running: true,
-    }),
-    wake: Condvar::new(),
-    thread: Mutex::new(None),
-  });
+    let shared = Arc::new(Shared {
+      state: Mutex::new(State {
+        heartbeat: Heartbeat::new(timing, failure_action, Instant::now()),
+        stopping: false,
+        running: true,
+      }),
+      wake: Condvar::new(),
+      thread: Mutex::new(None),
+    });
 
-  let on_js_thread = shared.clone();
-  let has_health_check = options.health_check.is_some();
-  let request: RequestFn = on_request
-    .build_threadsafe_function::<Event>()
-    .weak::<true>()
-    .callee_handled::<false>()
-    .build_callback(move |ctx: ThreadsafeCallContext<Event>| {
-      Ok(match ctx.value {
-        Event::Request => {
-          // Running here is the event loop's proof of life; how late it runs is its response time.
-          let mut state = lock(&on_js_thread.state);
-          let seq = if state.stopping { None } else { state.heartbeat.delivered(Instant::now()) };
-          match seq {
-            // Without a health check, running here is the whole answer: acknowledged at once,
-            // with no second call from JavaScript back into the addon.
-            Some(seq) if !has_health_check => {
-              if state.heartbeat.acknowledge(seq, Verdict::Healthy) {
-                on_js_thread.wake.notify_all();
+    let on_js_thread = shared.clone();
+    let has_health_check = options.health_check.is_some();
+    let request: RequestFn = on_request
+      .build_threadsafe_function::<Event>()
+      .weak::<true>()
+      .callee_handled::<false>()
+      .build_callback(move |ctx: ThreadsafeCallContext<Event>| {
+        // Runs on the event loop inside napi's callback: a panic here must not unwind into it, so
+        // it becomes an error passed to `onError` like any other.
+        let args = contain("the watchdog's request callback", || match ctx.value {
+          Event::Request => {
+            // Running here is the event loop's proof of life; how late it runs is its response time.
+            let mut state = lock(&on_js_thread.state);
+            let seq = if state.stopping { None } else { state.heartbeat.delivered(Instant::now()) };
+            match seq {
+              // Without a health check, running here is the whole answer: acknowledged at once,
+              // with no second call from JavaScript back into the addon.
+              Some(seq) if !has_health_check => {
+                if state.heartbeat.acknowledge(seq, Verdict::Healthy) {
+                  on_js_thread.wake.notify_all();
+                }
+                FnArgs::from((None, None, None))
               }
-              FnArgs::from((None, None, None))
+              seq => FnArgs::from((seq, None, None)),
             }
-            seq => FnArgs::from((seq, None, None)),
           }
-        }
-        Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
+          Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
+        });
+        Ok(args.unwrap_or_else(|e| {
+        // The request counts as delivered and unanswered (no ping for it), so the next tick
+        // queues a new one instead of waiting forever for this one.
+        lock(&on_js_thread.state).heartbeat.delivered(Instant::now());
+        FnArgs::from((None, Some(e.code()), Some(e.to_string())))
+      }))
       })
-    })
-    .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
+      .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
 
-  let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
+    let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
 
-  let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
-  let handle = crate::protocol::sync::small_thread().name("sd-notify-watchdog".into()).spawn(move || timer.run()).map_err(|e| {
-    let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
-    NotifyError::os("starting the watchdog thread", errno)
-  });
-  match handle {
-    Ok(handle) => *lock(&shared.thread) = Some(handle),
-    Err(e) => {
-      lock(&shared.state).running = false;
-      return Err(e).js();
+    let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
+    let handle =
+      crate::protocol::sync::small_thread().name("sd-notify-watchdog".into()).spawn(move || timer.run_contained()).map_err(|e| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
+        NotifyError::os("starting the watchdog thread", errno)
+      });
+    match handle {
+      Ok(handle) => *lock(&shared.thread) = Some(handle),
+      Err(e) => {
+        lock(&shared.state).running = false;
+        return Err(e).js();
+      }
     }
-  }
-  Ok(Some(Watchdog { shared, timing, failure_action, teardown: Mutex::new(Some(teardown)) }))
+    Ok(Some(Watchdog { shared, timing, failure_action, teardown: Mutex::new(Some(teardown)) }))
+  })
 }

@@ -43,6 +43,9 @@ pub enum NotifyError {
   WatchdogStart { reason: String },
   /// A system call failed.
   Os { errno: Errno, op: &'static str },
+  /// A bug: Rust code of this package panicked. Caught where it happened (`sync::contain`), so
+  /// the process goes on and the caller gets this instead.
+  Panic { during: &'static str, message: String },
 }
 
 impl NotifyError {
@@ -67,6 +70,7 @@ impl NotifyError {
       Self::WatchdogRunning => "ERR_SD_NOTIFY_WATCHDOG_RUNNING".into(),
       Self::WatchdogStart { .. } => "ERR_SD_NOTIFY_WATCHDOG_START".into(),
       Self::Os { errno, .. } => errno_name(*errno),
+      Self::Panic { .. } => "ERR_SD_NOTIFY_PANIC".into(),
     }
   }
 
@@ -144,6 +148,10 @@ impl fmt::Display for NotifyError {
       ),
       Self::WatchdogStart { reason } => write!(f, "the watchdog could not start: {reason}"),
       Self::Os { errno, op } => write!(f, "{op} failed: {} ({}){}", errno.desc(), errno_name(*errno), os_hint(*errno, op)),
+      Self::Panic { during, message } => write!(
+        f,
+        "internal error in sd-notify-rs during {during}: {message} (a bug, contained: the process goes on, but this call did not complete; please report it with this message)"
+      ),
     }
   }
 }

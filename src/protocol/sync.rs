@@ -16,3 +16,82 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn small_thread() -> std::thread::Builder {
   std::thread::Builder::new().stack_size(256 * 1024)
 }
+
+/// Runs `f`, turning a panic into `NotifyError::Panic`: the boundary no panic crosses. The
+/// binding runs every function JavaScript calls, every callback and every thread through it.
+pub fn contain<T>(during: &'static str, f: impl FnOnce() -> T) -> crate::protocol::Result<T> {
+  let run = || {
+    probe::fire_if_armed(during);
+    f()
+  };
+  std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).map_err(|payload| {
+    let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {
+      (Some(s), _) => (*s).to_owned(),
+      (_, Some(s)) => s.clone(),
+      _ => "a panic without a message".to_owned(),
+    };
+    // A payload whose own Drop panics would unwind again here: forgotten, not dropped (it is
+    // only ever a small box, and only on this path).
+    std::mem::forget(payload);
+    crate::protocol::NotifyError::Panic { during, message }
+  })
+}
+
+/// For the tests of the boundary only (`__armPanicForTests` in the binding): makes the next
+/// `contain` of a given `during` panic, so that each real site's containment can be shown to work
+/// from JavaScript. Disarmed, it costs one relaxed atomic load per call.
+pub mod probe {
+  use std::sync::atomic::{AtomicBool, Ordering};
+  use std::sync::Mutex;
+
+  static ARMED: AtomicBool = AtomicBool::new(false);
+  static SITE: Mutex<Option<String>> = Mutex::new(None);
+
+  /// Arms a panic for the next `contain(during)`; `None` disarms.
+  pub fn arm(during: Option<String>) {
+    let armed = during.is_some();
+    *super::lock(&SITE) = during;
+    ARMED.store(armed, Ordering::Release);
+  }
+
+  pub(super) fn fire_if_armed(during: &str) {
+    if !ARMED.load(Ordering::Relaxed) {
+      return;
+    }
+    let mut site = super::lock(&SITE);
+    if site.as_deref() == Some(during) {
+      *site = None;
+      ARMED.store(false, Ordering::Release);
+      drop(site);
+      panic!("panic probe armed for {during}");
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_panic_becomes_a_coded_error_and_the_lock_stays_usable() {
+    let m = Mutex::new(1);
+    let e = contain("a test", || {
+      let _held = lock(&m);
+      panic!("boom {}", 42);
+    })
+    .unwrap_err();
+    assert_eq!(e.code(), "ERR_SD_NOTIFY_PANIC");
+    assert!(e.to_string().contains("during a test: boom 42"), "{e}");
+    assert_eq!(*lock(&m), 1, "a poisoned lock still gives its data");
+    assert_eq!(contain("ok", || 7), Ok(7));
+    assert!(contain("static", || panic!("plain")).unwrap_err().to_string().contains("plain"));
+  }
+
+  #[test]
+  fn an_armed_probe_fires_once_at_its_site_only() {
+    probe::arm(Some("probe site".into()));
+    assert_eq!(contain("another site", || 1), Ok(1));
+    assert!(contain("probe site", || 1).unwrap_err().to_string().contains("panic probe armed for probe site"));
+    assert_eq!(contain("probe site", || 2), Ok(2));
+  }
+}

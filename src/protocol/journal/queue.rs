@@ -116,7 +116,9 @@ fn drain() {
         }
       }
     };
-    let outcome = socket::send(&head.0, &head.1, true);
+    // A panic would end this thread with entries queued: it counts as a failed send instead.
+    let outcome = crate::protocol::sync::contain("sending a queued journal entry", || socket::send(&head.0, &head.1, true))
+      .and_then(|sent| sent);
     let mut fifo = lock(&FIFO);
     match outcome {
       // Still full after a wait slice: keep the head and wait again.
