@@ -93,4 +93,54 @@ function cgroupTreeProcesses(dir) {
   return pids
 }
 
-module.exports = { pidNamespaceOf, processesInNamespace, childrenOf, cgroupV2Parent, removeCgroupTree, cgroupTreeProcesses }
+/** The host pid of the process that is `nsPid` inside pid namespace `ns` (from NSpid), or null. */
+function hostPidOf(ns, nsPid) {
+  for (const pid of processesInNamespace(ns)) {
+    const status = readText(`/proc/${pid}/status`)
+    const line = status && /^NSpid:\s*(.+)$/m.exec(status)
+    if (line && Number(line[1].trim().split(/\s+/).pop()) === Number(nsPid)) return pid
+  }
+  return null
+}
+
+/**
+ * A cgroup v1 `cpu` group limited to `percent` of one CPU (cfs quota per 100 ms period), for
+ * enforcing a CPU quota where the private systemd's cgroup v2 tree has no cpu controller (it
+ * then accepts `CPUQuota=` but cannot apply it). Null when there is no writable v1 cpu hierarchy.
+ */
+function cpuQuotaGroup(name, percent) {
+  const root = '/sys/fs/cgroup/cpu'
+  const dir = path.join(root, name)
+  try {
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), '100000')
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(percent * 1000)))
+  } catch {
+    try {
+      fs.rmdirSync(dir)
+    } catch {}
+    return null
+  }
+  return {
+    dir,
+    add: (hostPid) => fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(hostPid)),
+    /** cpu.stat as numbers: nr_periods, nr_throttled, throttled_time (ns). */
+    stat: () => Object.fromEntries((readText(path.join(dir, 'cpu.stat')) ?? '').trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)])),
+    /** Removes the group once its processes are gone (waits up to `timeoutMs`); false if it could not. */
+    remove: async (timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        try {
+          fs.rmdirSync(dir)
+          return true
+        } catch (err) {
+          if (err.code === 'ENOENT') return true
+          if (Date.now() > deadline) return false
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    },
+  }
+}
+
+module.exports = { hostPidOf, cpuQuotaGroup, pidNamespaceOf, processesInNamespace, childrenOf, cgroupV2Parent, removeCgroupTree, cgroupTreeProcesses }
