@@ -83,9 +83,43 @@ test('onReload(), drainOnStop() and clusterPrimary() refuse bad arguments with a
   assert.throws(() => sd.drainOnStop({}), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
   const server = require('node:http').createServer()
   assert.throws(() => sd.drainOnStop(server, { timeoutMs: -1 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  assert.throws(() => sd.drainOnStop(server, { idleGraceMs: 0.5 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
   assert.throws(() => sd.clusterPrimary({ workers: 0 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
   const off = sd.drainOnStop(server, { exit: () => {} })
   assert.equal(process.listenerCount('SIGTERM'), 1)
   off()
   assert.equal(process.listenerCount('SIGTERM'), 0)
+  assert.equal(server.listenerCount('request'), 0)
+})
+
+test('drainOnStop(): a request on a kept-alive connection after SIGTERM is answered with Connection: close, an idle one is closed after the grace, then exit(0)', async (t) => {
+  const http = require('node:http')
+  const net = require('node:net')
+  // The application answers synchronously: the drain's header must already be set by then.
+  const server = http.createServer((req, res) => res.end('ok'))
+  let exited
+  const exitCode = new Promise((resolve) => (exited = resolve))
+  const off = sd.drainOnStop(server, { idleGraceMs: 300, exit: exited })
+  t.after(off)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.after(() => agent.destroy())
+  const get = () =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, agent }, (res) => {
+        res.resume().on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, reused: req.reusedSocket }))
+      })
+      req.on('error', reject)
+    })
+  assert.deepEqual(await get(), { status: 200, connection: 'keep-alive', reused: false })
+  // A second client that connected and sent nothing: only the grace's end closes it.
+  const idle = net.connect(port, '127.0.0.1')
+  await once(idle, 'connect')
+  const idleClosed = once(idle, 'close')
+  process.emit('SIGTERM')
+  // Sent on the kept-alive connection after the stop began: answered, not reset.
+  assert.deepEqual(await get(), { status: 200, connection: 'close', reused: true })
+  await idleClosed
+  assert.equal(await exitCode, 0)
 })

@@ -236,15 +236,22 @@ export declare function onReload(handler: () => unknown | Promise<unknown>): () 
 export interface DrainOptions {
   /** How long the drain may take before the remaining connections are closed and the process exits with 1. Default 60000. */
   timeoutMs?: number
-  /** How often to ask systemd for more stop time (`EXTEND_TIMEOUT_USEC`, two periods at a time) and close newly idle keep-alive connections. Default 5000. */
+  /** How often to ask systemd for more stop time (`EXTEND_TIMEOUT_USEC`, two periods at a time) and, after the grace, close newly idle connections. Default 5000. */
   extendMs?: number
+  /**
+   * How long idle keep-alive connections may still send one more request after SIGTERM (answered
+   * with `Connection: close`) before they are closed. Closing them at once would race a client that
+   * is sending on one right then: it would get `ECONNRESET` for a request never seen. Default 1000.
+   */
+  idleGraceMs?: number
   /** What ends the process: 0 when drained, 1 at the deadline or on a second SIGTERM. Default `process.exit`. */
   exit?: (code: number) => void
 }
 
 /**
- * On SIGTERM: sends `STOPPING=1`, stops `servers` accepting, closes idle keep-alive connections
- * (and each connection that becomes idle), lets in-flight requests finish while asking systemd
+ * On SIGTERM: sends `STOPPING=1`, stops `servers` accepting, answers every further request with
+ * `Connection: close`, closes the connections still idle after `idleGraceMs` (and each one that
+ * becomes idle after that), lets in-flight requests finish while asking systemd
  * for more time (`EXTEND_TIMEOUT_USEC`, so `TimeoutStopSec=` does not kill a drain that is still
  * going), and exits once every server closed, or at `timeoutMs`. A second SIGTERM exits at once.
  * Returns a function that removes the SIGTERM handler. Throws `ERR_SD_NOTIFY_INVALID_VALUE` /

@@ -81,10 +81,10 @@ async function socketActivated(t, sd, scenario) {
 }
 
 /** RESTARTS restarts of `unit` under continuous load on `port`; resolves with the driver's report. */
-async function restartUnderLoad(sd, unit, port) {
+async function restartUnderLoad(sd, unit, port, { keepAlive = false } = {}) {
   const r = await sd.exec(
     sd.node,
-    [path.join(CLIENTS, 'restart-under-load.js'), String(port), `${unit}.service`, String(RESTARTS), '4', '200000', '45000', '10'],
+    [path.join(CLIENTS, 'restart-under-load.js'), String(port), `${unit}.service`, String(RESTARTS), '4', '200000', '45000', '10', keepAlive ? 'keepalive' : ''],
     { timeout: 60_000 },
   )
   assert.equal(r.code, 0, r.stderr)
@@ -104,7 +104,7 @@ function summary(report) {
   const restartMs = report.restarts.map((r) => r.ms)
   const avg = Math.round(restartMs.reduce((a, b) => a + b, 0) / restartMs.length)
   return (
-    `${report.failed} failed of ${report.requests} requests${causes ? ` (${causes})` : ''}, ` +
+    `${report.failed} failed of ${report.requests} requests${report.keepAlive ? ` (${report.reused} on reused keep-alive connections)` : ''}${causes ? ` (${causes})` : ''}, ` +
     `${RESTARTS} restarts (avg ${avg} ms), ${report.pids.length} processes answered, in ${report.ms} ms`
   )
 }
@@ -174,4 +174,26 @@ test(`zero downtime: ${RESTARTS} restarts under continuous load lose no request 
   assert.equal(withStore.failed, 0, summary(withStore))
   assert.equal(withSocket.failed, 0, summary(withSocket))
   assert.ok(withStore.ok > RESTARTS && withSocket.ok > RESTARTS && without.ok > 0, 'the load actually ran')
+})
+
+test(`drainOnStop() + the fd store: ${RESTARTS} restarts under keep-alive load lose no request`, async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const unit = sd.unitName('drain-keepalive')
+  const port = nextPort++
+  const text = exampleUnit(sd, 'drain.service', {
+    example: 'drain',
+    unit,
+    port,
+    edit: (s) => s.replace(/^Environment=WORK_MS=.*$/m, 'Environment=WORK_MS=2'),
+  })
+  await install(t, sd, { [`${unit}.service`]: text })
+  await start(sd, unit)
+  const report = await restartUnderLoad(sd, unit, port, { keepAlive: true })
+  t.diagnostic(`keep-alive with drainOnStop(): ${summary(report)}`)
+  console.log(`\nkeep-alive restarts with drainOnStop() (systemd ${sd.version}): ${summary(report)}\n`)
+  assert.equal(report.failed, 0, summary(report))
+  assert.ok(report.ok > RESTARTS, 'the load actually ran')
+  // Connections really were kept alive and reused, across the restarts too.
+  assert.ok(report.reused > report.ok / 2, summary(report))
 })
