@@ -2,6 +2,7 @@
 
 mod env;
 mod error;
+mod fast;
 mod journal;
 mod listen_fds;
 mod listener;

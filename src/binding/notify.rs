@@ -2,130 +2,16 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::{BigInt, Either4, Object, Unknown};
+use napi::bindgen_prelude::{BigInt, Either4, Object};
 use napi::Env;
 use napi_derive::napi;
 
 use super::env::this_thread;
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
-use super::text::{with_optional_text, with_text};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use crate::protocol::assignment::Assignment;
 use crate::protocol::message::Message;
 use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
-
-/// Tells the service manager that start-up is finished (`READY=1`), with an optional status
-/// line. With `Type=notify`, `systemctl start` returns only now.
-///
-/// Returns `true` when sent, `false` when not running under a service manager
-/// (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
-/// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
-#[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
-  guard("ready", || {
-    let _thread_env = this_thread(&env);
-    with_optional_text("STATUS", status, |s| notify::ready(s).js())
-  })
-}
-
-/// Tells the manager the service is reloading its configuration: `RELOADING=1` and
-/// `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
-/// Call `ready()` when the reload is done.
-#[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn reloading(env: Env, status: Option<Unknown>) -> Result<bool> {
-  guard("reloading", || {
-    let _thread_env = this_thread(&env);
-    with_optional_text("STATUS", status, |s| notify::reloading(s).js())
-  })
-}
-
-/// Tells the manager the service is shutting down (`STOPPING=1`).
-#[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn stopping(env: Env, status: Option<Unknown>) -> Result<bool> {
-  guard("stopping", || {
-    let _thread_env = this_thread(&env);
-    with_optional_text("STATUS", status, |s| notify::stopping(s).js())
-  })
-}
-
-/// Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it.
-#[napi(ts_args_type = "text: string")]
-pub fn status(env: Env, text: Unknown) -> Result<bool> {
-  guard("status", || {
-    let _thread_env = this_thread(&env);
-    with_text("STATUS", text, |s| notify::send(&[Assignment::Status(s)], &[]).js())
-  })
-}
-
-/// Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
-/// while the event loop is responsive.
-#[napi]
-pub fn watchdog(env: Env) -> Result<bool> {
-  guard("watchdog", || {
-    let _thread_env = this_thread(&env);
-    notify::send(&[Assignment::Watchdog], &[]).js()
-  })
-}
-
-/// Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243).
-#[napi]
-pub fn watchdog_trigger(env: Env) -> Result<bool> {
-  guard("watchdogTrigger", || {
-    let _thread_env = this_thread(&env);
-    notify::send(&[Assignment::WatchdogTrigger], &[]).js()
-  })
-}
-
-/// Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
-/// The `WATCHDOG_USEC` environment variable is not updated.
-#[napi]
-pub fn set_watchdog_timeout(env: Env, ms: f64) -> Result<bool> {
-  guard("setWatchdogTimeout", || {
-    let _thread_env = this_thread(&env);
-    let usec = usec_from_ms("WATCHDOG_USEC", ms).js()?;
-    notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
-  })
-}
-
-/// Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
-/// now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
-#[napi]
-pub fn extend_timeout(env: Env, ms: f64) -> Result<bool> {
-  guard("extendTimeout", || {
-    let _thread_env = this_thread(&env);
-    let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", ms).js()?;
-    notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
-  })
-}
-
-/// Tells the manager that the service's main process is now `pid` (`MAINPID=`).
-#[napi]
-pub fn main_pid(env: Env, pid: f64) -> Result<bool> {
-  guard("mainPid", || {
-    let _thread_env = this_thread(&env);
-    let pid = decimal_from_f64("MAINPID", pid).js()?;
-    notify::send(&[Assignment::MainPid(pid)], &[]).js()
-  })
-}
-
-/// Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`.
-#[napi]
-pub fn errno(env: Env, code: f64) -> Result<bool> {
-  guard("errno", || {
-    let _thread_env = this_thread(&env);
-    let code = decimal_from_f64("ERRNO", code).js()?;
-    notify::send(&[Assignment::Errno(code)], &[]).js()
-  })
-}
-
-/// Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`.
-#[napi(ts_args_type = "name: string")]
-pub fn bus_error(env: Env, name: Unknown) -> Result<bool> {
-  guard("busError", || {
-    let _thread_env = this_thread(&env);
-    with_text("BUSERROR", name, |s| notify::send(&[Assignment::BusError(s)], &[]).js())
-  })
-}
 
 /// Options of `notify()`.
 #[napi(object)]

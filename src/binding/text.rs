@@ -3,7 +3,6 @@
 
 use std::mem::MaybeUninit;
 
-use napi::bindgen_prelude::{JsValue, Unknown};
 use napi::sys;
 
 use super::error::{IntoJs, Result};
@@ -13,10 +12,17 @@ use crate::protocol::NotifyError;
 /// Room for the longest text that fits a datagram, plus napi's NUL.
 const CAPACITY: usize = NOTIFY_BUFFER_MAX + 1;
 
-/// Calls `f` with the UTF-8 text of `value`, which must be a string (`key` names it in errors).
+/// Calls `f` with the UTF-8 text of `raw`, which must be a string (`key` names it in errors).
 /// Text too long for any datagram is refused here with ERR_SD_NOTIFY_MESSAGE_TOO_LONG.
-pub fn with_text<T>(key: &str, value: Unknown<'_>, f: impl FnOnce(&str) -> Result<T>) -> Result<T> {
-  let (env, raw) = (value.value().env, value.raw());
+///
+/// # Safety
+/// `raw` is a live value of `env`, and this runs on `env`'s thread inside a call into the addon.
+pub unsafe fn with_raw_text<T>(
+  env: sys::napi_env,
+  raw: sys::napi_value,
+  key: &str,
+  f: impl FnOnce(&str) -> Result<T>,
+) -> Result<T> {
   let mut buf = [MaybeUninit::<u8>::uninit(); CAPACITY];
   let mut copied = 0usize;
   // SAFETY: buf has CAPACITY bytes; napi writes at most CAPACITY - 1 bytes and a NUL into it.
@@ -40,10 +46,25 @@ pub fn with_text<T>(key: &str, value: Unknown<'_>, f: impl FnOnce(&str) -> Resul
   f(text)
 }
 
-/// [`with_text`] for an optional argument: `undefined` and `null` give `None`.
-pub fn with_optional_text<T>(key: &str, value: Option<Unknown<'_>>, f: impl FnOnce(Option<&str>) -> Result<T>) -> Result<T> {
-  match value {
-    Some(v) => with_text(key, v, |s| f(Some(s))),
-    None => f(None),
+/// [`with_raw_text`] for an optional argument (`None` when not passed): `undefined` and `null`
+/// give `None` too.
+///
+/// # Safety
+/// As for [`with_raw_text`].
+pub unsafe fn with_optional_raw_text<T>(
+  env: sys::napi_env,
+  raw: Option<sys::napi_value>,
+  key: &str,
+  f: impl FnOnce(Option<&str>) -> Result<T>,
+) -> Result<T> {
+  let Some(raw) = raw else { return f(None) };
+  let mut kind = sys::ValueType::napi_undefined;
+  // SAFETY: per the caller's contract.
+  if unsafe { sys::napi_typeof(env, raw, &mut kind) } == sys::Status::napi_ok
+    && (kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null)
+  {
+    return f(None);
   }
+  // SAFETY: per the caller's contract.
+  unsafe { with_raw_text(env, raw, key, |s| f(Some(s))) }
 }

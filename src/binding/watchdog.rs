@@ -364,11 +364,11 @@ pub fn start_watchdog_timer(
           Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
         });
         Ok(args.unwrap_or_else(|e| {
-        // The request counts as delivered and unanswered (no ping for it), so the next tick
-        // queues a new one instead of waiting forever for this one.
-        lock(&on_js_thread.state).heartbeat.delivered(Instant::now());
-        FnArgs::from((None, Some(e.code()), Some(e.to_string())))
-      }))
+          // The request counts as delivered and unanswered (no ping for it), so the next tick
+          // queues a new one instead of waiting forever for this one.
+          lock(&on_js_thread.state).heartbeat.delivered(Instant::now());
+          FnArgs::from((None, Some(e.code()), Some(e.to_string())))
+        }))
       })
       .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
 

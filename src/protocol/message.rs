@@ -139,16 +139,61 @@ pub struct Message {
   count: usize,
 }
 
+thread_local! {
+  /// The last datagram's buffer, kept for the next message on this thread: a notification then
+  /// allocates nothing (see [`recycle`]).
+  static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Gives a sent datagram's buffer back for the next [`Message::new`] on this thread.
+pub fn recycle(mut datagram: Vec<u8>) {
+  // Only a buffer of the usual size is kept: an error path's or a huge one is freed.
+  if datagram.capacity() <= NOTIFY_BUFFER_MAX {
+    datagram.clear();
+    SCRATCH.set(datagram);
+  }
+}
+
 impl Message {
   pub fn new() -> Self {
-    // Room for the usual one- or two-line message: one allocation per notification.
-    Self { payload: Vec::with_capacity(64), count: 0 }
+    let mut payload = SCRATCH.take();
+    if payload.capacity() == 0 {
+      // Room for the usual one- or two-line message.
+      payload.reserve(64);
+    }
+    Self { payload, count: 0 }
   }
 
   /// Adds `KEY=value`, refusing keys, values and numbers the manager would misread.
   pub fn push(&mut self, key: &str, value: &str) -> Result<&mut Self> {
     validate_key(key)?;
     validate_value(key, value)?;
+    self.append(key, value);
+    Ok(self)
+  }
+
+  /// Adds a typed assignment. Its key is valid by construction, and so is the value of a flag:
+  /// only what comes from the caller (text, numbers, `Other`) is checked.
+  pub fn add(&mut self, assignment: Assignment<'_>) -> Result<&mut Self> {
+    use Assignment::*;
+    match assignment {
+      Other(key, value) => return self.push(key, value),
+      Status(text) | BusError(text) | FdName(text) => validate_value(assignment.key(), text)?,
+      WatchdogUsec(n) | ExtendTimeoutUsec(n) | MonotonicUsec(n) | MainPid(n) | Errno(n) => {
+        if let Some(ValueKind::Unsigned { min, max }) = known_kind(assignment.key()) {
+          if !(min..=max).contains(&n) {
+            return Err(NotifyError::number(assignment.key(), format!("{n} is out of range {min}..={max}")));
+          }
+        }
+      }
+      Ready | Reloading | Stopping | Watchdog | WatchdogTrigger | FdStore | FdStoreRemove | FdPoll(_) | Barrier => {}
+    }
+    self.append(assignment.key(), &assignment.value());
+    Ok(self)
+  }
+
+  /// Appends a checked `KEY=value` line.
+  fn append(&mut self, key: &str, value: &str) {
     if !self.payload.is_empty() {
       self.payload.push(b'\n');
     }
@@ -156,12 +201,6 @@ impl Message {
     self.payload.push(b'=');
     self.payload.extend_from_slice(value.as_bytes());
     self.count += 1;
-    Ok(self)
-  }
-
-  /// Adds a typed assignment.
-  pub fn add(&mut self, assignment: Assignment<'_>) -> Result<&mut Self> {
-    self.push(assignment.key(), &assignment.value())
   }
 
   pub fn contains(&self, key: &str) -> bool {

@@ -21,7 +21,9 @@ pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
 /// Sends a built message with optional descriptors.
 pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
   let datagram = msg.into_datagram()?;
-  send_to_env(&datagram, fds)
+  let sent = send_to_env(&datagram, fds);
+  super::message::recycle(datagram);
+  sent
 }
 
 /// `flag` (+ STATUS=).

@@ -1,0 +1,169 @@
+//! The notification functions, as raw N-API callbacks. napi-rs's generated entry for a function
+//! with arguments opens a borrow scope on every call (about 350 instructions and two allocations),
+//! and even its entry without arguments measured about 1,000 instructions more per call than
+//! these (BENCHMARKS.md, "Instructions per call"). These read their one argument with
+//! `napi_get_cb_info` themselves; the checks, the errors, the Worker-thread environment and the
+//! panic boundary are the same as every other entry's. Their TypeScript declarations are in
+//! types/header.d.ts.
+
+use std::ptr;
+
+use napi::bindgen_prelude::{JsError, JsValue, Object};
+use napi::{sys, Env};
+use napi_derive::napi;
+
+use super::env::this_thread;
+use super::error::{guard, napi_error, IntoJs, Result};
+use super::text::{with_optional_raw_text, with_raw_text};
+use crate::convert::{decimal_from_f64, usec_from_ms};
+use crate::protocol::assignment::Assignment;
+use crate::protocol::{notify, NotifyError};
+
+/// What a raw entry does with its first argument (`None` when none was passed).
+type Body = unsafe fn(sys::napi_env, Option<sys::napi_value>) -> Result<bool>;
+
+/// Runs `body` as the entry `during`: the argument, the guard, the boolean or the thrown error.
+///
+/// # Safety
+/// Called by N-API with the `env` and `info` of the current call.
+unsafe fn call(env: sys::napi_env, info: sys::napi_callback_info, during: &'static str, body: Body) -> sys::napi_value {
+  let outcome = guard(during, || {
+    let (mut argc, mut argv) = (1usize, [ptr::null_mut(); 1]);
+    // SAFETY: valid env and info (this call's), and room for the one argument asked for.
+    let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+    if status != sys::Status::napi_ok {
+      return Err(napi_error(napi::Error::new(napi::Status::from(status), "reading the arguments".to_owned())));
+    }
+    let _thread_env = this_thread(&Env::from_raw(env));
+    let arg = if argc == 0 { None } else { Some(argv[0]) };
+    // SAFETY: `arg` is this call's argument, alive for the call.
+    unsafe { body(env, arg) }
+  });
+  let mut result = ptr::null_mut();
+  match outcome {
+    // SAFETY: valid env, and an out-pointer to a local.
+    Ok(sent) => unsafe {
+      sys::napi_get_boolean(env, sent, &mut result);
+    },
+    // SAFETY: valid env; the error becomes this call's exception.
+    Err(e) => unsafe { JsError::from(e).throw_into(env) },
+  }
+  result
+}
+
+/// A finite number argument, else ERR_SD_NOTIFY_INVALID_NUMBER for `key`.
+unsafe fn number(env: sys::napi_env, raw: Option<sys::napi_value>, key: &str) -> Result<f64> {
+  let mut value = f64::NAN;
+  let read = match raw {
+    // SAFETY: per `Body`'s contract; fails (napi_number_expected) for anything but a number.
+    Some(raw) => (unsafe { sys::napi_get_value_double(env, raw, &mut value) }) == sys::Status::napi_ok,
+    None => false,
+  };
+  if read {
+    Ok(value)
+  } else {
+    Err(NotifyError::number(key, "it must be a number")).js()
+  }
+}
+
+unsafe fn watchdog(_: sys::napi_env, _: Option<sys::napi_value>) -> Result<bool> {
+  notify::send(&[Assignment::Watchdog], &[]).js()
+}
+
+unsafe fn watchdog_trigger(_: sys::napi_env, _: Option<sys::napi_value>) -> Result<bool> {
+  notify::send(&[Assignment::WatchdogTrigger], &[]).js()
+}
+
+unsafe fn ready(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  // SAFETY (here and below): per `Body`'s contract.
+  unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::ready(s).js()) }
+}
+
+unsafe fn reloading(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::reloading(s).js()) }
+}
+
+unsafe fn stopping(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::stopping(s).js()) }
+}
+
+unsafe fn status(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let Some(raw) = arg else { return Err(NotifyError::value("STATUS", "it must be a string")).js() };
+  unsafe { with_raw_text(env, raw, "STATUS", |s| notify::send(&[Assignment::Status(s)], &[]).js()) }
+}
+
+unsafe fn bus_error(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let Some(raw) = arg else { return Err(NotifyError::value("BUSERROR", "it must be a string")).js() };
+  unsafe { with_raw_text(env, raw, "BUSERROR", |s| notify::send(&[Assignment::BusError(s)], &[]).js()) }
+}
+
+unsafe fn set_watchdog_timeout(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let usec = usec_from_ms("WATCHDOG_USEC", unsafe { number(env, arg, "WATCHDOG_USEC") }?).js()?;
+  notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
+}
+
+unsafe fn extend_timeout(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", unsafe { number(env, arg, "EXTEND_TIMEOUT_USEC") }?).js()?;
+  notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
+}
+
+unsafe fn main_pid(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let pid = decimal_from_f64("MAINPID", unsafe { number(env, arg, "MAINPID") }?).js()?;
+  notify::send(&[Assignment::MainPid(pid)], &[]).js()
+}
+
+unsafe fn errno(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+  let code = decimal_from_f64("ERRNO", unsafe { number(env, arg, "ERRNO") }?).js()?;
+  notify::send(&[Assignment::Errno(code)], &[]).js()
+}
+
+type Entry = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+/// One `extern "C"` entry per function, each calling [`call`] with its name and body.
+macro_rules! entries {
+  ($($entry:ident => $body:ident as $js:literal / $c_js:literal),* $(,)?) => {
+    $(
+      unsafe extern "C" fn $entry(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        // SAFETY: N-API calls this with the current call's env and info.
+        unsafe { call(env, info, $js, $body) }
+      }
+    )*
+    const ENTRIES: &[(&std::ffi::CStr, Entry)] = &[$(($c_js, $entry)),*];
+  };
+}
+
+entries! {
+  watchdog_entry => watchdog as "watchdog" / c"watchdog",
+  watchdog_trigger_entry => watchdog_trigger as "watchdogTrigger" / c"watchdogTrigger",
+  ready_entry => ready as "ready" / c"ready",
+  reloading_entry => reloading as "reloading" / c"reloading",
+  stopping_entry => stopping as "stopping" / c"stopping",
+  status_entry => status as "status" / c"status",
+  bus_error_entry => bus_error as "busError" / c"busError",
+  set_watchdog_timeout_entry => set_watchdog_timeout as "setWatchdogTimeout" / c"setWatchdogTimeout",
+  extend_timeout_entry => extend_timeout as "extendTimeout" / c"extendTimeout",
+  main_pid_entry => main_pid as "mainPid" / c"mainPid",
+  errno_entry => errno as "errno" / c"errno",
+}
+
+/// Adds the raw entries to the module's exports, beside the ones napi-rs generates.
+#[napi(module_exports)]
+pub fn add_raw_entries(exports: Object, env: Env) -> napi::Result<()> {
+  for &(name, entry) in ENTRIES {
+    let mut function = ptr::null_mut();
+    // SAFETY: valid env and exports, a NUL-terminated name (length NAPI_AUTO_LENGTH), and a
+    // callback that stays valid (static code).
+    let status = unsafe {
+      let created = sys::napi_create_function(env.raw(), name.as_ptr(), -1, Some(entry), ptr::null_mut(), &mut function);
+      if created == sys::Status::napi_ok {
+        sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function)
+      } else {
+        created
+      }
+    };
+    if status != sys::Status::napi_ok {
+      return Err(napi::Error::new(napi::Status::from(status), format!("exporting {name:?}")));
+    }
+  }
+  Ok(())
+}
