@@ -14,37 +14,65 @@ use napi_derive::napi;
 
 use super::env::this_thread;
 use super::error::{guard, napi_error, IntoJs, Result};
+use super::journal::journal_send;
 use super::text::{with_optional_raw_text, with_raw_text};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use crate::protocol::assignment::Assignment;
 use crate::protocol::{notify, NotifyError};
 
-/// What a raw entry does with its first argument (`None` when none was passed).
-type Body = unsafe fn(sys::napi_env, Option<sys::napi_value>) -> Result<bool>;
+/// What a raw entry does with its arguments (`None` for one not passed).
+type Body<const N: usize, R> = unsafe fn(sys::napi_env, [Option<sys::napi_value>; N]) -> Result<R>;
 
-/// Runs `body` as the entry `during`: the argument, the guard, the boolean or the thrown error.
+/// What a raw entry returns to JavaScript.
+trait ToJs {
+  /// # Safety
+  /// `env` is the current call's.
+  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value);
+}
+
+impl ToJs for bool {
+  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value) {
+    // SAFETY: per the trait's contract.
+    unsafe { sys::napi_get_boolean(env, self, out) };
+  }
+}
+
+impl ToJs for u32 {
+  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value) {
+    // SAFETY: per the trait's contract.
+    unsafe { sys::napi_create_uint32(env, self, out) };
+  }
+}
+
+/// Runs `body` as the entry `during`: its arguments, the guard, the result or the thrown error.
 ///
 /// # Safety
 /// Called by N-API with the `env` and `info` of the current call.
-unsafe fn call(env: sys::napi_env, info: sys::napi_callback_info, during: &'static str, body: Body) -> sys::napi_value {
+unsafe fn call<const N: usize, R: ToJs>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+  during: &'static str,
+  body: Body<N, R>,
+) -> sys::napi_value {
   let outcome = guard(during, || {
-    let (mut argc, mut argv) = (1usize, [ptr::null_mut(); 1]);
-    // SAFETY: valid env and info (this call's), and room for the one argument asked for.
+    let (mut argc, mut argv) = (N, [ptr::null_mut(); N]);
+    // SAFETY: valid env and info (this call's), and room for the N arguments asked for.
     let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
     if status != sys::Status::napi_ok {
       return Err(napi_error(napi::Error::new(napi::Status::from(status), "reading the arguments".to_owned())));
     }
     let _thread_env = this_thread(&Env::from_raw(env));
-    let arg = if argc == 0 { None } else { Some(argv[0]) };
-    // SAFETY: `arg` is this call's argument, alive for the call.
-    unsafe { body(env, arg) }
+    let mut args = [None; N];
+    for (i, arg) in args.iter_mut().enumerate().take(argc) {
+      *arg = Some(argv[i]);
+    }
+    // SAFETY: the arguments are this call's, alive for the call.
+    unsafe { body(env, args) }
   });
   let mut result = ptr::null_mut();
   match outcome {
     // SAFETY: valid env, and an out-pointer to a local.
-    Ok(sent) => unsafe {
-      sys::napi_get_boolean(env, sent, &mut result);
-    },
+    Ok(value) => unsafe { value.to_js(env, &mut result) },
     // SAFETY: valid env; the error becomes this call's exception.
     Err(e) => unsafe { JsError::from(e).throw_into(env) },
   }
@@ -66,53 +94,53 @@ unsafe fn number(env: sys::napi_env, raw: Option<sys::napi_value>, key: &str) ->
   }
 }
 
-unsafe fn watchdog(_: sys::napi_env, _: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn watchdog(_: sys::napi_env, _: [Option<sys::napi_value>; 0]) -> Result<bool> {
   notify::send(&[Assignment::Watchdog], &[]).js()
 }
 
-unsafe fn watchdog_trigger(_: sys::napi_env, _: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn watchdog_trigger(_: sys::napi_env, _: [Option<sys::napi_value>; 0]) -> Result<bool> {
   notify::send(&[Assignment::WatchdogTrigger], &[]).js()
 }
 
-unsafe fn ready(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn ready(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   // SAFETY (here and below): per `Body`'s contract.
   unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::ready(s).js()) }
 }
 
-unsafe fn reloading(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn reloading(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::reloading(s).js()) }
 }
 
-unsafe fn stopping(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn stopping(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::stopping(s).js()) }
 }
 
-unsafe fn status(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn status(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let Some(raw) = arg else { return Err(NotifyError::value("STATUS", "it must be a string")).js() };
   unsafe { with_raw_text(env, raw, "STATUS", |s| notify::send(&[Assignment::Status(s)], &[]).js()) }
 }
 
-unsafe fn bus_error(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn bus_error(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let Some(raw) = arg else { return Err(NotifyError::value("BUSERROR", "it must be a string")).js() };
   unsafe { with_raw_text(env, raw, "BUSERROR", |s| notify::send(&[Assignment::BusError(s)], &[]).js()) }
 }
 
-unsafe fn set_watchdog_timeout(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn set_watchdog_timeout(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let usec = usec_from_ms("WATCHDOG_USEC", unsafe { number(env, arg, "WATCHDOG_USEC") }?).js()?;
   notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
 }
 
-unsafe fn extend_timeout(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn extend_timeout(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", unsafe { number(env, arg, "EXTEND_TIMEOUT_USEC") }?).js()?;
   notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
 }
 
-unsafe fn main_pid(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn main_pid(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let pid = decimal_from_f64("MAINPID", unsafe { number(env, arg, "MAINPID") }?).js()?;
   notify::send(&[Assignment::MainPid(pid)], &[]).js()
 }
 
-unsafe fn errno(env: sys::napi_env, arg: Option<sys::napi_value>) -> Result<bool> {
+unsafe fn errno(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let code = decimal_from_f64("ERRNO", unsafe { number(env, arg, "ERRNO") }?).js()?;
   notify::send(&[Assignment::Errno(code)], &[]).js()
 }
@@ -144,6 +172,7 @@ entries! {
   extend_timeout_entry => extend_timeout as "extendTimeout" / c"extendTimeout",
   main_pid_entry => main_pid as "mainPid" / c"mainPid",
   errno_entry => errno as "errno" / c"errno",
+  journal_send_entry => journal_send as "journalSend" / c"journalSend",
 }
 
 /// Adds the raw entries to the module's exports, beside the ones napi-rs generates.

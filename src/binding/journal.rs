@@ -7,16 +7,17 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Array, Buffer, Either, Either3, JsValue, Object, Unknown};
+use napi::bindgen_prelude::{Array, Buffer, Either, Either3, FromNapiValue, JsValue, Object, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
+use super::text::{present, with_raw_bytes, with_raw_text};
 use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
 
 use crate::convert::usec_from_ms;
-use crate::protocol::journal::entry::Entry;
+use crate::protocol::journal::entry::{check_lines, Entry};
 use crate::protocol::journal::parse::parse_entry;
 use crate::protocol::journal::queue::{self, Limits, Outcome};
 use crate::protocol::journal::JOURNAL_SOCKET;
@@ -37,14 +38,14 @@ fn parse_address(path: &str) -> crate::protocol::Result<Arc<UnixAddr>> {
   }
 }
 
-fn journal_address(socket: Option<String>) -> crate::protocol::Result<Arc<UnixAddr>> {
+fn journal_address(socket: Option<&str>) -> crate::protocol::Result<Arc<UnixAddr>> {
   let Some(path) = socket else { return DEFAULT_ADDRESS.get_or_init(|| parse_address(JOURNAL_SOCKET)).clone() };
   let mut last = lock(&LAST_ADDRESS);
   match &*last {
-    Some((seen, addr)) if *seen == path => Ok(addr.clone()),
+    Some((seen, addr)) if seen == path => Ok(addr.clone()),
     _ => {
-      let addr = parse_address(&path)?;
-      *last = Some((path, addr.clone()));
+      let addr = parse_address(path)?;
+      *last = Some((path.to_owned(), addr.clone()));
       Ok(addr)
     }
   }
@@ -54,34 +55,58 @@ fn journal_address(socket: Option<String>) -> crate::protocol::Result<Arc<UnixAd
 /// `KEY=value\n` lines, `binary` the others as `[name, value, ...]` (values: strings or
 /// Uint8Arrays). lib/journal.js builds both; everything is checked again here.
 /// 0: sent, 1: queued, 2: dropped (queue full), 3: no journal here.
-#[napi(skip_typescript)]
-pub fn journal_send(env: Env, socket: Option<String>, text: Unknown, binary: Option<Array>) -> Result<u32> {
-  guard("journalSend", || {
-    let mut entry = Entry::default();
-    let mut lines = Vec::new();
-    string(&env, Some(text), &mut lines, "entry")?;
-    if !lines.is_empty() {
-      entry.push_lines(lines).js()?;
-    }
-    if let Some(binary) = binary {
-      let mut name = Vec::with_capacity(64);
-      let mut value = Vec::new();
-      for i in (0..binary.len().saturating_sub(1)).step_by(2) {
-        string(&env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
-        let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
-        let bytes = bytes_of(&env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
-        entry.push(name, bytes).js()?;
+/// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
+/// straight from the stack buffer it was read into.
+///
+/// # Safety
+/// Called from fast.rs's entry with this call's env and arguments.
+pub(super) unsafe fn journal_send(env: sys::napi_env, [socket, text, binary]: [Option<sys::napi_value>; 3]) -> Result<u32> {
+  // SAFETY (all N-API reads below): this call's env and arguments, on its thread.
+  let address = match unsafe { present(env, socket) } {
+    None => journal_address(None).js()?,
+    Some(raw) => unsafe { with_raw_text(env, raw, "socket", |path| journal_address(Some(path)).js()) }?,
+  };
+  let text = text.ok_or_else(|| NotifyError::value("entry", "it is missing")).js()?;
+  let binary = match unsafe { present(env, binary) } {
+    None => None,
+    Some(raw) => Some(unsafe { Array::from_napi_value(env, raw) }.map_err(|e| invalid_value("binary", e))?),
+  };
+  let outcome = unsafe {
+    with_raw_bytes(env, text, "entry", |lines| match binary {
+      None if lines.is_empty() => Err(NotifyError::EmptyMessage).js(),
+      None => {
+        check_lines(lines).js()?;
+        queue::submit(&address, lines).js()
       }
-    }
-    let entry = entry.into_bytes().js()?;
-    let outcome = queue::submit(&journal_address(socket).js()?, entry).js()?;
-    Ok(match outcome {
-      Outcome::Sent => 0,
-      Outcome::Queued => 1,
-      Outcome::Dropped => 2,
-      Outcome::NoJournal => 3,
+      Some(binary) => {
+        let mut entry = Entry::default();
+        if !lines.is_empty() {
+          entry.push_lines(lines).js()?;
+        }
+        push_binary(&Env::from_raw(env), &mut entry, &binary)?;
+        queue::submit(&address, &entry.into_bytes().js()?).js()
+      }
     })
+  }?;
+  Ok(match outcome {
+    Outcome::Sent => 0,
+    Outcome::Queued => 1,
+    Outcome::Dropped => 2,
+    Outcome::NoJournal => 3,
   })
+}
+
+/// Adds the `[name, value, ...]` pairs of `binary` to `entry`.
+fn push_binary(env: &Env, entry: &mut Entry, binary: &Array) -> Result<()> {
+  let mut name = Vec::with_capacity(64);
+  let mut value = Vec::new();
+  for i in (0..binary.len().saturating_sub(1)).step_by(2) {
+    string(env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
+    let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
+    let bytes = bytes_of(env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
+    entry.push(name, bytes).js()?;
+  }
+  Ok(())
 }
 
 /// The UTF-8 bytes of a JS string, written into `buf`.

@@ -12,16 +12,16 @@ use crate::protocol::NotifyError;
 /// Room for the longest text that fits a datagram, plus napi's NUL.
 const CAPACITY: usize = NOTIFY_BUFFER_MAX + 1;
 
-/// Calls `f` with the UTF-8 text of `raw`, which must be a string (`key` names it in errors).
-/// Text too long for any datagram is refused here with ERR_SD_NOTIFY_MESSAGE_TOO_LONG.
+/// Calls `f` with the UTF-8 bytes of string `raw` (`key` names it in errors): from a stack
+/// buffer when it fits one datagram, else from the heap (a journal entry may be large).
 ///
 /// # Safety
 /// `raw` is a live value of `env`, and this runs on `env`'s thread inside a call into the addon.
-pub unsafe fn with_raw_text<T>(
+pub unsafe fn with_raw_bytes<T>(
   env: sys::napi_env,
   raw: sys::napi_value,
   key: &str,
-  f: impl FnOnce(&str) -> Result<T>,
+  f: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
   let mut buf = [MaybeUninit::<u8>::uninit(); CAPACITY];
   let mut copied = 0usize;
@@ -36,35 +36,68 @@ pub unsafe fn with_raw_text<T>(
     // SAFETY: a null buffer asks napi for the length only.
     unsafe { sys::napi_get_value_string_utf8(env, raw, std::ptr::null_mut(), 0, &mut full) };
     if full > copied {
-      return Err(NotifyError::MessageTooLong { len: key.len() + 1 + full }).js();
+      let mut heap = Vec::<u8>::with_capacity(full + 1);
+      // SAFETY: heap has room for `full` bytes and napi's NUL; napi initialises `copied` of them.
+      unsafe {
+        sys::napi_get_value_string_utf8(env, raw, heap.as_mut_ptr().cast(), full + 1, &mut copied);
+        heap.set_len(copied);
+      }
+      return f(&heap);
     }
   }
   // SAFETY: napi initialised the first `copied` bytes.
-  let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), copied) };
-  // napi writes UTF-8 (lone surrogates become U+FFFD), so this does not fail in practice.
-  let text = std::str::from_utf8(bytes).map_err(|_| NotifyError::value(key, "it is not valid UTF-8")).js()?;
-  f(text)
+  f(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), copied) })
 }
 
-/// [`with_raw_text`] for an optional argument (`None` when not passed): `undefined` and `null`
-/// give `None` too.
+/// `raw` unless it is missing, `undefined` or `null`.
 ///
 /// # Safety
-/// As for [`with_raw_text`].
+/// As for [`with_raw_bytes`].
+pub unsafe fn present(env: sys::napi_env, raw: Option<sys::napi_value>) -> Option<sys::napi_value> {
+  let raw = raw?;
+  let mut kind = sys::ValueType::napi_undefined;
+  // SAFETY: per the caller's contract.
+  let status = unsafe { sys::napi_typeof(env, raw, &mut kind) };
+  let nullish = status == sys::Status::napi_ok && (kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null);
+  (!nullish).then_some(raw)
+}
+
+/// Calls `f` with the UTF-8 text of `raw`, which must be a string (`key` names it in errors).
+/// Text too long for any datagram is refused with ERR_SD_NOTIFY_MESSAGE_TOO_LONG.
+///
+/// # Safety
+/// As for [`with_raw_bytes`].
+pub unsafe fn with_raw_text<T>(
+  env: sys::napi_env,
+  raw: sys::napi_value,
+  key: &str,
+  f: impl FnOnce(&str) -> Result<T>,
+) -> Result<T> {
+  // SAFETY: per the caller's contract.
+  unsafe {
+    with_raw_bytes(env, raw, key, |bytes| {
+      if bytes.len() > NOTIFY_BUFFER_MAX {
+        return Err(NotifyError::MessageTooLong { len: key.len() + 1 + bytes.len() }).js();
+      }
+      // napi writes UTF-8 (lone surrogates become U+FFFD), so this does not fail in practice.
+      f(std::str::from_utf8(bytes).map_err(|_| NotifyError::value(key, "it is not valid UTF-8")).js()?)
+    })
+  }
+}
+
+/// [`with_raw_text`] for an optional argument: missing, `undefined` and `null` give `None`.
+///
+/// # Safety
+/// As for [`with_raw_bytes`].
 pub unsafe fn with_optional_raw_text<T>(
   env: sys::napi_env,
   raw: Option<sys::napi_value>,
   key: &str,
   f: impl FnOnce(Option<&str>) -> Result<T>,
 ) -> Result<T> {
-  let Some(raw) = raw else { return f(None) };
-  let mut kind = sys::ValueType::napi_undefined;
   // SAFETY: per the caller's contract.
-  if unsafe { sys::napi_typeof(env, raw, &mut kind) } == sys::Status::napi_ok
-    && (kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null)
-  {
-    return f(None);
+  match unsafe { present(env, raw) } {
+    Some(raw) => unsafe { with_raw_text(env, raw, key, |s| f(Some(s))) },
+    None => f(None),
   }
-  // SAFETY: per the caller's contract.
-  unsafe { with_raw_text(env, raw, key, |s| f(Some(s))) }
 }

@@ -72,10 +72,10 @@ static FIFO: Mutex<Fifo> = Mutex::new(Fifo {
 static EMPTIED: Condvar = Condvar::new();
 
 /// Sends `entry` now if it can, else queues or drops it (see the module comment).
-pub fn submit(addr: &Arc<UnixAddr>, entry: Vec<u8>) -> Result<Outcome> {
+pub fn submit(addr: &Arc<UnixAddr>, entry: &[u8]) -> Result<Outcome> {
   let mut fifo = lock(&FIFO);
   if fifo.entries.is_empty() {
-    match socket::send(addr, &entry, false)? {
+    match socket::send(addr, entry, false)? {
       Delivery::Sent => {
         fifo.stats.sent += 1;
         return Ok(Outcome::Sent);
@@ -89,7 +89,8 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: Vec<u8>) -> Result<Outcome> {
     return Ok(Outcome::Dropped);
   }
   fifo.bytes += entry.len();
-  fifo.entries.push_back((addr.clone(), entry));
+  // Copied only now: an entry sent at once is never copied.
+  fifo.entries.push_back((addr.clone(), entry.to_vec()));
   if !fifo.draining {
     fifo.draining = true;
     if let Err(e) = crate::protocol::sync::small_thread().name("sd-notify-journal".into()).spawn(drain) {
