@@ -16,6 +16,7 @@ const NAPI_FLOOR = path.join(FLOOR_DIR, 'target', 'release', 'libsdbench_napi_fl
 // Inside the checkout (so the e2e namespace sees it too) but gitignored, and outside the package.
 const SCRATCH_DIR = path.join(BENCH_DIR, 'scratch')
 const SD_NOTIFY_VERSION = '2.8.0'
+const SYSTEMD_JOURNALD_VERSION = '1.5.2'
 
 const { sleep, median, quantile } = require('../testbed/util')
 
@@ -106,38 +107,45 @@ async function startDrainer({ mode = 'block', address = path.join(fs.mkdtempSync
 }
 
 /**
- * Installs the `sd-notify` npm package (a node-gyp addon over libsystemd) into bench/scratch,
- * outside this package. Resolves { path } of the installed module, or { reason } when it cannot.
+ * Installs npm package `name@version`, a node-gyp addon over libsystemd, into bench/scratch/<name>,
+ * outside this package; `built` is its addon's path inside the package and `probe` a call that
+ * must succeed once it is loaded. Resolves { path, version } of the module, or { reason }.
  */
-function installSdNotify() {
-  const dir = path.join(SCRATCH_DIR, 'sd-notify')
-  const modDir = path.join(dir, 'node_modules', 'sd-notify')
-  const built = path.join(modDir, 'build', 'Release', 'notify.node')
+function installNative({ name, version, built, probe }) {
+  const dir = path.join(SCRATCH_DIR, name)
+  const modDir = path.join(dir, 'node_modules', name)
   const tryLoad = () => {
-    const r = cp.spawnSync(process.execPath, ['-e', `require(${JSON.stringify(modDir)}).watchdogInterval()`], { encoding: 'utf8' })
+    const r = cp.spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(modDir)}); ${probe}`], { encoding: 'utf8' })
     return r.status === 0 ? null : (r.stderr || '').trim().split('\n').slice(0, 3).join(' ')
   }
-  if (fs.existsSync(built) && !tryLoad()) return { path: modDir, version: SD_NOTIFY_VERSION }
+  if (fs.existsSync(path.join(modDir, built)) && !tryLoad()) return { path: modDir, version }
   if (!fs.existsSync('/usr/include/systemd/sd-daemon.h')) {
     return { reason: 'libsystemd-dev is not installed (/usr/include/systemd/sd-daemon.h missing): `apt-get install libsystemd-dev`' }
   }
   const nodedir = fs.existsSync('/usr/include/node/node.h') ? '/usr' : null
   if (!nodedir) return { reason: 'no Node headers in /usr/include/node, and node-gyp cannot download them here' }
-  log(`installing sd-notify@${SD_NOTIFY_VERSION} into ${path.relative(REPO_ROOT, dir)} (node-gyp, nodedir=${nodedir})`)
+  log(`installing ${name}@${version} into ${path.relative(REPO_ROOT, dir)} (node-gyp, nodedir=${nodedir})`)
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n')
-  const r = cp.spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--foreground-scripts', `sd-notify@${SD_NOTIFY_VERSION}`], {
+  const r = cp.spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--foreground-scripts', `${name}@${version}`], {
     cwd: dir,
     encoding: 'utf8',
     env: { ...process.env, npm_config_nodedir: nodedir },
   })
-  if (r.status !== 0 || !fs.existsSync(built)) {
+  if (r.status !== 0 || !fs.existsSync(path.join(modDir, built))) {
     const out = `${r.stdout || ''}${r.stderr || ''}`.trim().split('\n').slice(-6).join(' | ')
-    return { reason: `npm install sd-notify@${SD_NOTIFY_VERSION} failed to build: ${out || r.error}` }
+    return { reason: `npm install ${name}@${version} failed to build: ${out || r.error}` }
   }
   const err = tryLoad()
-  return err ? { reason: `sd-notify built but does not load: ${err}` } : { path: modDir, version: SD_NOTIFY_VERSION }
+  return err ? { reason: `${name} built but does not load: ${err}` } : { path: modDir, version }
 }
+
+/** The `sd-notify` npm package (node-gyp + libsystemd), the incumbent. */
+const installSdNotify = () => installNative({ name: 'sd-notify', version: SD_NOTIFY_VERSION, built: 'build/Release/notify.node', probe: 'm.watchdogInterval()' })
+
+/** The `systemd-journald` npm package (node-gyp + libsystemd), a journal writer. */
+const installSystemdJournald = () =>
+  installNative({ name: 'systemd-journald', version: SYSTEMD_JOURNALD_VERSION, built: 'build/Release/journal_send.node', probe: "if (typeof m.info !== 'function') throw new Error('no info()')" })
 
 /** The real interpreter behind `python3` (pyenv's shim is a bash script that would be timed too). */
 function findPython() {
@@ -188,6 +196,7 @@ module.exports = {
   buildFloor,
   startDrainer,
   installSdNotify,
+  installSystemdJournald,
   findPython,
   machineInfo,
 }

@@ -2,7 +2,8 @@
 // Part: one journal entry from JavaScript. Every contender sends the same three-field entry to the
 // same receiver (the floor program's drainer) bound at journald's path, /run/systemd/journal/socket,
 // because libsystemd (under sd-notify's journalPrint) cannot be pointed anywhere else. So this part
-// runs only where that path is free (no journald here: the e2e tests boot their own). The stdout
+// runs only where that path is free (no journald here: the e2e tests boot their own). The same
+// holds for the systemd-journald npm package (sd_journal_sendv). The stdout
 // row is a child process printing the same entry as a JSON line to a pipe the parent drains.
 
 const cp = require('node:child_process')
@@ -66,7 +67,7 @@ async function checkEncoding(ours) {
   }
 }
 
-async function run({ sdNotify, rounds = 15, n = 20000 }) {
+async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
   if (fs.existsSync(JOURNAL_DIR)) return { unavailable: `${JOURNAL_DIR} exists (a journald runs here): the receiver cannot take its path` }
   const ours = require(REPO_ROOT)
   await checkEncoding(ours)
@@ -78,6 +79,7 @@ async function run({ sdNotify, rounds = 15, n = 20000 }) {
     const env = { ...process.env, NOTIFY_SOCKET: JOURNAL_SOCKET }
     const journal = new ours.Journal({ identifier: 'bench' })
     const sdn = sdNotify.path ? require(sdNotify.path) : null
+    const sjd = systemdJournald.path ? require(systemdJournald.path) : null
     const contenders = [
       { key: 'floor', label: 'floor: one `sendmsg` of the same bytes on an open socket (Rust)', run: (k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', 'floor', ENTRY, String(k)], { env, encoding: 'utf8' })), n },
       { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: timedLoop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
@@ -86,6 +88,14 @@ async function run({ sdNotify, rounds = 15, n = 20000 }) {
     ]
     if (sdn) {
       contenders.push({ key: 'sdNotify', label: `\`sd-notify\` ${sdNotify.version} \`journalPrint(6, MESSAGE)\` (node-gyp + libsystemd; text only)`, run: timedLoop(`api.journalPrint(6, ${JSON.stringify(MESSAGE)})`).bind(null, sdn), n })
+    }
+    if (sjd) {
+      contenders.push({
+        key: 'systemdJournald',
+        label: `\`systemd-journald\` ${systemdJournald.version} \`Journald.info(MESSAGE, { X_REQ_ID })\` (node-gyp + libsystemd)`,
+        run: timedLoop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, sjd),
+        n,
+      })
     }
     for (const c of contenders) c.run(Math.min(2000, c.n)) // warm-up
     const samples = Object.fromEntries(contenders.map((c) => [c.key, []]))
@@ -117,6 +127,8 @@ async function run({ sdNotify, rounds = 15, n = 20000 }) {
       pino: { rows: pinoRows, n },
       oursOverFloor: paired('ours', 'floor'),
       oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
+      oursOverSystemdJournald: sjd ? paired('ours', 'systemdJournald') : null,
+      systemdJournald,
       oursOverStdout: paired('ours', 'stdout'),
       sdNotify,
     }
