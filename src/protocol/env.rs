@@ -15,12 +15,29 @@ use std::str::FromStr;
 
 use super::error::{NotifyError, Result};
 
+/// The main thread's `pthread_self()`, once it has asked (0 before): comparing with it costs less
+/// than a thread-local in a shared library. The main thread lives as long as the process, so its
+/// id is never reused by another thread.
+static MAIN_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Whether the calling thread is the process's main thread (its tid is the pid).
 pub fn on_main_thread() -> bool {
-  thread_local! {
-    static MAIN: bool = nix::unistd::gettid() == nix::unistd::getpid();
+  use std::sync::atomic::Ordering;
+  // SAFETY: pthread_self has no preconditions.
+  let me = unsafe { libc::pthread_self() } as usize;
+  match MAIN_THREAD.load(Ordering::Relaxed) {
+    0 => {
+      thread_local! {
+        static MAIN: bool = nix::unistd::gettid() == nix::unistd::getpid();
+      }
+      let main = MAIN.with(|m| *m);
+      if main {
+        MAIN_THREAD.store(me, Ordering::Relaxed);
+      }
+      main
+    }
+    main => me == main,
   }
-  MAIN.with(|m| *m)
 }
 
 /// Reads variable `name` into `out` for a thread that is not the main thread; `false` when unset.

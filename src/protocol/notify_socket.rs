@@ -2,7 +2,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -38,24 +38,24 @@ pub fn with_notify_socket<T>(f: impl FnOnce(&[u8]) -> T) -> Option<T> {
 
 /// The last `NOTIFY_SOCKET` value seen and its parsed address: parsing costs more than it
 /// takes to compare the variable with what it held at the previous call.
-static LAST_ADDRESS: Mutex<Option<(Vec<u8>, NotifyAddress)>> = Mutex::new(None);
+static LAST_ADDRESS: Mutex<Option<(Vec<u8>, Arc<NotifyAddress>)>> = Mutex::new(None);
 
 /// Sends `payload` (and `fds`) to the address in `NOTIFY_SOCKET`.
 /// `Ok(false)`: not under a service manager, nothing sent.
 pub fn send_to_env(payload: &[u8], fds: &[RawFd]) -> Result<bool> {
   let Some(addr) = with_notify_socket(cached_address) else { return Ok(false) };
-  send(&addr?, payload, fds)?;
+  send(&*addr?, payload, fds)?;
   Ok(true)
 }
 
 /// The parsed address of `raw`, parsed again only when `NOTIFY_SOCKET` changed.
-fn cached_address(raw: &[u8]) -> Result<NotifyAddress> {
+fn cached_address(raw: &[u8]) -> Result<Arc<NotifyAddress>> {
   let mut last = lock(&LAST_ADDRESS);
   match &*last {
-    Some((seen, addr)) if seen.as_slice() == raw => Ok(addr.clone()),
+    Some((seen, addr)) if seen.as_slice() == raw => Ok(Arc::clone(addr)),
     _ => {
-      let addr = address::parse(raw)?;
-      *last = Some((raw.to_vec(), addr.clone()));
+      let addr = Arc::new(address::parse(raw)?);
+      *last = Some((raw.to_vec(), Arc::clone(&addr)));
       Ok(addr)
     }
   }
@@ -63,7 +63,9 @@ fn cached_address(raw: &[u8]) -> Result<NotifyAddress> {
 
 /// Sends one datagram to `addr`.
 pub fn send(addr: &NotifyAddress, payload: &[u8], fds: &[RawFd]) -> Result<()> {
-  validate_fds(fds)?;
+  if !fds.is_empty() {
+    validate_fds(fds)?;
+  }
   match addr {
     NotifyAddress::Unix(unix) => match UNIX_SOCKET.send(unix, &[IoSlice::new(payload)], fds, MsgFlags::empty()) {
       Ok(_) => Ok(()),

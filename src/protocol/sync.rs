@@ -54,10 +54,15 @@ pub mod probe {
     ARMED.store(armed, Ordering::Release);
   }
 
+  #[inline]
   pub(super) fn fire_if_armed(during: &str) {
-    if !ARMED.load(Ordering::Relaxed) {
-      return;
+    if ARMED.load(Ordering::Relaxed) {
+      fire(during);
     }
+  }
+
+  #[cold]
+  fn fire(during: &str) {
     let mut site = super::lock(&SITE);
     if site.as_deref() == Some(during) {
       *site = None;
