@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const http = require('node:http')
 const net = require('node:net')
 const { once } = require('node:events')
-const { sd, useFileListener } = require('./helpers')
+const { sd, useFileListener, statFd } = require('./helpers')
 
 const manager = useFileListener()
 const { receive, assertNothingArrives } = manager
@@ -84,7 +84,7 @@ test('fdStore takes any descriptor, not only sockets', async () => {
   try {
     sd.fdStore(fd, { name: 'config' })
     const m = await receive()
-    assert.equal(fs.fstatSync(m.fds[0]).ino, fs.fstatSync(fd).ino)
+    assert.equal(statFd(m.fds[0]).ino, fs.fstatSync(fd).ino)
   } finally {
     fs.closeSync(fd)
   }

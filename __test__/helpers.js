@@ -62,10 +62,16 @@ function useFileListener() {
     manager.listener.close()
   })
   afterEach(() => {
-    for (const fd of manager.received.splice(0)) fs.closeSync(fd)
+    manager.listener.closeFds(manager.received.splice(0))
   })
   return manager
 }
+
+/**
+ * fs.Stats of what descriptor `fd` refers to, through /proc/self/fd: for descriptors a listener
+ * received, which a runtime's fs may not know (Deno's fs only knows descriptors it opened).
+ */
+const statFd = (fd) => fs.statSync(`/proc/self/fd/${fd}`)
 
 /**
  * Resolves with the JSON report a child process prints on stdout, once it exited with 0; rejects
@@ -89,4 +95,4 @@ function childReport(child) {
   })
 }
 
-module.exports = { sd, useListener, useFileListener, assertRefused, childReport }
+module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd }

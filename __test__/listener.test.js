@@ -20,7 +20,7 @@ test('barrier() resolves true once the manager closes its copy of the passed fd'
   barrier.then(() => (settled = true))
   await new Promise((r) => setTimeout(r, 50))
   assert.equal(settled, false, 'it stays pending while the manager holds the fd')
-  fs.closeSync(m.fds[0])
+  l.closeFds(m.fds)
   assert.equal(await barrier, true)
 })
 
@@ -28,7 +28,7 @@ test('barrier() rejects with ETIMEDOUT when the manager never closes the fd', as
   const l = useListener(t)
   const barrier = sd.barrier(200)
   const m = await l.receive(2000)
-  t.after(() => fs.closeSync(m.fds[0]))
+  t.after(() => l.closeFds(m.fds))
   await assert.rejects(barrier, (err) => {
     assert.equal(err.code, 'ETIMEDOUT')
     assert.ok(err instanceof Error)
@@ -46,8 +46,25 @@ test('barrier() does not block the event loop while it waits', async (t) => {
   await new Promise((r) => setTimeout(r, 100))
   clearInterval(timer)
   assert.ok(ticks >= 3, `timers ran ${ticks} times while the barrier waited`)
-  fs.closeSync(m.fds[0])
+  l.closeFds(m.fds)
   assert.equal(await barrier, true)
+})
+
+test('closeFds() closes received descriptors natively, once; anything else is ERR_SD_NOTIFY_INVALID_FD and closes nothing', async (t) => {
+  const l = useListener(t)
+  const own = fs.openSync(__filename, 'r')
+  t.after(() => fs.closeSync(own))
+  sd.notify({ FDSTORE: 1 }, { fds: [own, own] })
+  const { fds } = await l.receive(2000)
+  const isOpen = (fd) => fs.existsSync(`/proc/self/fd/${fd}`)
+  for (const bad of [[own], [fds[0], fds[0]], [fds[0], 99999]]) {
+    assert.throws(() => l.closeFds(bad), { code: 'ERR_SD_NOTIFY_INVALID_FD' }, JSON.stringify(bad))
+  }
+  assert.ok(fds.every(isOpen) && isOpen(own), 'a refused call closes nothing')
+  l.closeFds(fds)
+  assert.ok(!fds.some(isOpen), 'both closed')
+  assert.throws(() => l.closeFds([fds[0]]), { code: 'ERR_SD_NOTIFY_INVALID_FD' }, 'closed already')
+  l.closeFds([])
 })
 
 test('NotifyListener.receive() rejects with ETIMEDOUT when nothing arrives', async (t) => {
