@@ -84,6 +84,21 @@ const GAPS = {
 }
 
 /**
+ * CLOCK_MONOTONIC now, in microseconds (a bigint), or null where this process cannot read it:
+ * Node's process.hrtime is that clock; Bun's and Deno's count from their own start, so there
+ * the kernel's own "now" is read from /proc/timer_list (readable by root only).
+ */
+function monotonicUsec() {
+  if (RUNTIME === 'node') return process.hrtime.bigint() / 1000n
+  try {
+    const now = /^now at (\d+) nsecs$/m.exec(fs.readFileSync('/proc/timer_list', 'latin1'))
+    return now ? BigInt(now[1]) / 1000n : null
+  } catch {
+    return null
+  }
+}
+
+/**
  * fs.Stats of what descriptor `fd` refers to, through /proc/self/fd: for descriptors a listener
  * received, which a runtime's fs may not know (Deno's fs only knows descriptors it opened).
  */
@@ -111,4 +126,4 @@ function childReport(child) {
   })
 }
 
-module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd, RUNTIME, runtimeGap, GAPS }
+module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd, RUNTIME, runtimeGap, GAPS, monotonicUsec }
