@@ -161,8 +161,9 @@ test('watchdogEnabled() follows sd_watchdog_enabled rules', async () => {
   const own = await new Promise((resolve) => {
     const child = spawn(
       '/bin/sh',
-      ['-c', `WATCHDOG_PID=$$ exec "$0" -e 'console.log(JSON.stringify([process.pid, require(process.argv[1]).watchdogEnabled()]))' "$1"`, process.execPath, path.join(__dirname, '..')],
-      { env: { PATH: process.env.PATH, WATCHDOG_USEC: '1000' }, stdio: ['ignore', 'pipe', 'inherit'] },
+      // `deno eval` is Deno's `node -e` (only a direct spawn of process.execPath gets node's flags translated).
+      ['-c', `WATCHDOG_PID=$$ exec "$0" ${process.versions.deno ? 'eval' : '-e'} 'console.log(JSON.stringify([process.pid, require(process.env.SD_TEST_PKG).watchdogEnabled()]))'`, process.execPath],
+      { env: { PATH: process.env.PATH, WATCHDOG_USEC: '1000', SD_TEST_PKG: path.join(__dirname, '..') }, stdio: ['ignore', 'pipe', 'inherit'] },
     )
     let out = ''
     child.stdout.on('data', (d) => (out += d))

@@ -13,6 +13,7 @@ const { spawn } = require('node:child_process')
 const { join } = require('node:path')
 const { performance } = require('node:perf_hooks')
 const { NotifyListener } = require('..')
+const { runtimeGap } = require('./helpers')
 
 const FIXTURES = join(__dirname, 'fixtures')
 const HARD_LIMIT_MS = 30_000
@@ -252,7 +253,7 @@ test('SIGTERM ends a process with a running watchdog promptly', async () => {
   assert.ok(killedAt > 0 && r.at - killedAt < 5000)
 })
 
-test('a SIGTERM handler that stops the watchdog and exits runs promptly', async () => {
+test('a SIGTERM handler that stops the watchdog and exits runs promptly', runtimeGap({ deno: "child_process reports a child it sent SIGTERM as killed by it even when the child's handler exited 0" }), async () => {
   let killedAt = 0
   const r = await service('sigterm', { WATCHDOG_USEC: '400000', SIGTERM_HANDLER: '1' }, (m, child) => {
     if (m.fields.X_PHASE === 'waiting-for-sigterm') {
@@ -272,7 +273,8 @@ test('an uncaught exception ends a process with a running watchdog promptly, wit
 })
 
 for (const mode of ['terminate', 'terminate-blocked']) {
-  test(`a Worker running the watchdog can be terminated${mode === 'terminate-blocked' ? ' while its loop is busy' : ''}, freeing the slot`, async () => {
+  const gap = mode === 'terminate-blocked' ? { deno: "after terminate() of a Worker whose event loop is busy resolves, the Worker's environment has not been torn down: its watchdog still holds the slot" } : {}
+  test(`a Worker running the watchdog can be terminated${mode === 'terminate-blocked' ? ' while its loop is busy' : ''}, freeing the slot`, runtimeGap(gap), async () => {
     const r = await runChild('watchdog-worker.js', [mode], { WATCHDOG_USEC: '400000' })
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout)
