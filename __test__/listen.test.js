@@ -227,3 +227,30 @@ test("Bun's node:http server, which ignores listen({ fd }), is refused with ERR_
   assert.equal(r.servers[0].error.code, 'ERR_SD_NOTIFY_NO_SERVER_FD')
   assert.match(r.servers[0].error.message, /did not listen on the socket systemd passed \(fd 3\)/)
 })
+
+// A listening socket made by a Python wrapper at fd 3 of the child it then becomes: the path
+// that needs no descriptor from this process, so it runs in every runtime.
+const PY_SOCKET_WRAPPER = `
+import os, socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen()
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1', LISTEN_FDNAMES='http', SD_TEST_PASSED_PORT=str(s.getsockname()[1]))
+os.execv(sys.argv[1], sys.argv[1:])
+`
+const hasPython = cp.spawnSync('python3', ['-c', 'import socket']).status === 0
+
+test('the socket systemd passed is the one served, in every runtime (Bun: with a net.Server)', { skip: !hasPython && 'needs python3 to make the socket' }, async () => {
+  const plan = { server: RUNTIME === 'bun' ? 'net' : 'http', calls: [], listen: [{ name: 'http', port: 1 }] }
+  const child = cp.spawn('python3', ['-c', PY_SOCKET_WRAPPER, process.execPath, CHILD, JSON.stringify(plan)], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const r = await childReport(child)
+  assert.deepEqual(r.servers[0].info, { fd: 3, name: 'http', inherited: true, stored: false }, JSON.stringify(r.servers[0]))
+  assert.equal(String(r.servers[0].port), r.passedPort)
+  assert.equal(r.servers[0].answered, true)
+})
