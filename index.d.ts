@@ -387,6 +387,13 @@ export declare class NotifyListener {
    * once closed. While a receive is pending the process stays alive.
    */
   receive(timeoutMs?: number | undefined | null): Promise<NotifyMessage>
+  /**
+   * Closes descriptors that arrived at this listener (a message's `fds`), natively, in every
+   * runtime (Deno's `fs.closeSync` refuses descriptors Deno did not open). Closing the fd of a
+   * `BARRIER=1` message resolves the sender's `barrier()`. Throws `ERR_SD_NOTIFY_INVALID_FD`,
+   * closing nothing, when one did not arrive here or was closed by `closeFds()` already.
+   */
+  closeFds(fds: Array<number>): void
   /** Closes the socket: pending and later `receive()` calls reject. Idempotent. */
   close(): void
 }
@@ -544,7 +551,10 @@ export interface NotifyMessage {
   uid: number
   /** Sender's group id, from the kernel. */
   gid: number
-  /** Descriptors that came with the message (SCM_RIGHTS). They are yours: close them with `fs.closeSync`. */
+  /**
+   * Descriptors that came with the message (SCM_RIGHTS). They are yours: close them with the
+   * listener's `closeFds()` (any runtime) or `fs.closeSync` (Node.js and Bun).
+   */
   fds: Array<number>
 }
 

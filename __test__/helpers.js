@@ -62,10 +62,47 @@ function useFileListener() {
     manager.listener.close()
   })
   afterEach(() => {
-    for (const fd of manager.received.splice(0)) fs.closeSync(fd)
+    manager.listener.closeFds(manager.received.splice(0))
   })
   return manager
 }
+
+/** The JavaScript runtime running the tests: 'bun', 'deno' or 'node'. */
+const RUNTIME = process.versions.bun ? 'bun' : process.versions.deno ? 'deno' : 'node'
+
+/**
+ * Test options that skip the test under the runtimes `gaps` names (`{ bun: why, deno: why }`),
+ * saying what that runtime lacks; elsewhere the test runs.
+ */
+const runtimeGap = (gaps) => ({ skip: gaps[RUNTIME] ? `${RUNTIME} ${process.versions[RUNTIME]}: ${gaps[RUNTIME]}` : false })
+
+// The gaps several test files meet.
+const GAPS = {
+  // Bun's node:http server is no libuv-style server: no _handle, and listen({ fd }) is ignored.
+  httpFd: { bun: "node:http servers have no socket handle (server._handle): no descriptor to store, and listen({ fd }) is ignored", deno: 'servers do not expose their descriptor (server._handle.fd)' },
+  serverFd: { deno: 'servers do not expose their descriptor (server._handle.fd)' },
+}
+
+/**
+ * CLOCK_MONOTONIC now, in microseconds (a bigint), or null where this process cannot read it:
+ * Node's process.hrtime is that clock; Bun's and Deno's count from their own start, so there
+ * the kernel's own "now" is read from /proc/timer_list (readable by root only).
+ */
+function monotonicUsec() {
+  if (RUNTIME === 'node') return process.hrtime.bigint() / 1000n
+  try {
+    const now = /^now at (\d+) nsecs$/m.exec(fs.readFileSync('/proc/timer_list', 'latin1'))
+    return now ? BigInt(now[1]) / 1000n : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * fs.Stats of what descriptor `fd` refers to, through /proc/self/fd: for descriptors a listener
+ * received, which a runtime's fs may not know (Deno's fs only knows descriptors it opened).
+ */
+const statFd = (fd) => fs.statSync(`/proc/self/fd/${fd}`)
 
 /**
  * Resolves with the JSON report a child process prints on stdout, once it exited with 0; rejects
@@ -89,4 +126,4 @@ function childReport(child) {
   })
 }
 
-module.exports = { sd, useListener, useFileListener, assertRefused, childReport }
+module.exports = { sd, useListener, useFileListener, assertRefused, childReport, statFd, RUNTIME, runtimeGap, GAPS, monotonicUsec }

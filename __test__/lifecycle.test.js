@@ -22,6 +22,11 @@ async function startChild(t, listener, mode, extra = []) {
 
 const fieldsOf = async (listener) => (await listener.receive(5000)).fields
 
+// The reload channel needs Node.js >= 20.8 (abstract socket names; lib/reload.js); before, the
+// command refuses, which the last test of this group checks.
+const { abstractSocketsWork } = require('../lib/reload')
+const channel = { skip: !abstractSocketsWork() && `Node.js ${process.version} cuts abstract socket names short: no reload channel` }
+
 test('SIGHUP: RELOADING=1 with MONOTONIC_USEC in one datagram, the handler, then READY=1 with STATUS=reloaded', async (t) => {
   const listener = useListener(t)
   const child = await startChild(t, listener, 'ok')
@@ -41,7 +46,7 @@ test('a failing handler ends the reload with READY=1, the error in STATUS= and E
   assert.equal(child.exitCode, null, 'still running')
 })
 
-test('sd-notify-rs reload <pid> waits for the handler and exits 0, or 1 with the handler\'s error', async (t) => {
+test('sd-notify-rs reload <pid> waits for the handler and exits 0, or 1 with the handler\'s error', channel, async (t) => {
   const listener = useListener(t)
   const ok = await startChild(t, listener, 'ok')
   const r = cp.spawnSync(process.execPath, [BIN, 'reload', String(ok.pid)], { encoding: 'utf8' })
@@ -54,12 +59,27 @@ test('sd-notify-rs reload <pid> waits for the handler and exits 0, or 1 with the
   assert.match(f.stderr, /the reload of pid \d+ failed: bad config/)
 })
 
-test('sd-notify-rs reload of a process without onReload() fails with a message that says so', () => {
+test('sd-notify-rs reload of a process without onReload() fails with a message that says so', channel, () => {
   const r = cp.spawnSync(process.execPath, [BIN, 'reload', String(process.pid)], { encoding: 'utf8' })
   assert.equal(r.status, 1)
   assert.match(r.stderr, /does not take reload requests \(it has no onReload\(\) handler\)/)
   const usage = cp.spawnSync(process.execPath, [BIN, 'reload', 'abc'], { encoding: 'utf8' })
   assert.equal(usage.status, 2)
+})
+
+test('the reload channel is served from Node.js 20.8 on; before, sd-notify-rs reload refuses with ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM and SIGHUP still works', async (t) => {
+  for (const [node, works] of [['18.20.8', false], ['20.7.0', false], ['20.8.0', true], ['22.0.0', true], ['26.1.0', true]]) {
+    assert.equal(abstractSocketsWork({ node }), works, node)
+  }
+  if (abstractSocketsWork()) return
+  const listener = useListener(t)
+  const child = await startChild(t, listener, 'ok')
+  const r = cp.spawnSync(process.execPath, [BIN, 'reload', String(child.pid)], { encoding: 'utf8' })
+  assert.equal(r.status, 1)
+  assert.match(r.stderr, /needs Node\.js 20\.8 or later .*kill -HUP/)
+  await assert.rejects(require('../lib/reload').requestReload(child.pid), { code: 'ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM' })
+  child.kill('SIGHUP')
+  assert.equal((await fieldsOf(listener)).RELOADING, '1')
 })
 
 test('the function onReload() returns unregisters the handler and the SIGHUP listener', async (t) => {

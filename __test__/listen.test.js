@@ -12,7 +12,7 @@ const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const { EventEmitter, once } = require('node:events')
-const { sd, useFileListener, childReport } = require('./helpers')
+const { sd, useFileListener, childReport, runtimeGap, GAPS, RUNTIME } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'listen-fds-child.js')
 const SH_WRAPPER = 'export LISTEN_PID=$$; exec "$@"'
@@ -23,6 +23,10 @@ const { receive, assertNothingArrives } = manager
 afterEach(() => {
   delete process.env.FDSTORE
 })
+
+// Children get sockets this process listens on: where servers hide their descriptor (Deno)
+// there is nothing to hand them, and Bun's node:http server cannot take them.
+const childGap = { bun: GAPS.httpFd.bun, deno: `the test cannot pass its sockets to a child: ${GAPS.serverFd.deno}` }
 
 function server(t) {
   const s = http.createServer((req, res) => res.end('ok'))
@@ -47,7 +51,7 @@ async function runChild(env, plan) {
   return { ...(await childReport(child)), ports }
 }
 
-test('nothing passed: listens as server.listen(options) would and stores the socket under the name', async (t) => {
+test('nothing passed: listens as server.listen(options) would and stores the socket under the name', runtimeGap(GAPS.httpFd), async (t) => {
   const s = server(t)
   const returned = await sd.listen(s, { name: 'http', port: 0, host: '127.0.0.1', fdStore: true })
   assert.equal(returned, s)
@@ -59,7 +63,7 @@ test('nothing passed: listens as server.listen(options) would and stores the soc
   assert.equal(fs.fstatSync(m.fds[0]).ino, fs.fstatSync(s._handle.fd).ino)
 })
 
-test("fdStore 'auto' (the default) stores only when systemd set FDSTORE (systemd >= 254)", async (t) => {
+test("fdStore 'auto' (the default) stores only when systemd set FDSTORE (systemd >= 254)", runtimeGap(GAPS.httpFd), async (t) => {
   const a = server(t)
   await sd.listen(a, { name: 'a', port: 0, host: '127.0.0.1' })
   assert.equal(sd.listenInfo(a).stored, false)
@@ -78,7 +82,7 @@ test("fdStore 'auto' (the default) stores only when systemd set FDSTORE (systemd
   await assertNothingArrives()
 })
 
-test('fdStore: false never stores; poll: false stores with FDPOLL=0', async (t) => {
+test('fdStore: false never stores; poll: false stores with FDPOLL=0', runtimeGap(GAPS.httpFd), async (t) => {
   process.env.FDSTORE = '4'
   const a = server(t)
   await sd.listen(a, { name: 'a', port: 0, host: '127.0.0.1', fdStore: false })
@@ -88,7 +92,7 @@ test('fdStore: false never stores; poll: false stores with FDPOLL=0', async (t) 
   assert.equal((await receive()).text, 'FDSTORE=1\nFDPOLL=0')
 })
 
-test('not under a manager: listens, stored is false', async (t) => {
+test('not under a manager: listens, stored is false', runtimeGap(GAPS.httpFd), async (t) => {
   delete process.env.NOTIFY_SOCKET
   t.after(() => (process.env.NOTIFY_SOCKET = manager.listener.address))
   const s = server(t)
@@ -96,7 +100,7 @@ test('not under a manager: listens, stored is false', async (t) => {
   assert.deepEqual(sd.listenInfo(s), { fd: s._handle.fd, name: 'http', inherited: false, stored: false })
 })
 
-test('passed sockets are taken by name, once each; the port option is then ignored', async () => {
+test('passed sockets are taken by name, once each; the port option is then ignored', runtimeGap(childGap), async () => {
   const r = await runChild(
     { LISTEN_FDS: '2', LISTEN_FDNAMES: 'http:metrics' },
     {
@@ -120,13 +124,13 @@ test('passed sockets are taken by name, once each; the port option is then ignor
   assert.equal(http2.answered, true)
 })
 
-test('without a name the one passed socket is taken whatever its name', async () => {
+test('without a name the one passed socket is taken whatever its name', runtimeGap(childGap), async () => {
   const r = await runChild({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'stored' }, { calls: [], listen: [{}] })
   assert.deepEqual(r.servers[0].info, { fd: 3, name: 'stored', inherited: true, stored: false })
   assert.equal(r.servers[0].answered, true)
 })
 
-test('listen() still finds passed sockets after listenFds() took them (and unset the variables)', async () => {
+test('listen() still finds passed sockets after listenFds() took them (and unset the variables)', runtimeGap(childGap), async () => {
   const r = await runChild(
     { LISTEN_FDS: '2', LISTEN_FDNAMES: 'http:metrics' },
     { calls: [{ unsetEnvironment: true }], listen: [{ name: 'http' }] },
@@ -162,7 +166,7 @@ test("the server's own 'error' rejects (EADDRINUSE)", async (t) => {
   await assertNothingArrives()
 })
 
-test('a name the fd store refuses rejects with ERR_SD_NOTIFY_INVALID_FDNAME and closes the server', async (t) => {
+test('a name the fd store refuses rejects with ERR_SD_NOTIFY_INVALID_FDNAME and closes the server', runtimeGap(GAPS.httpFd), async (t) => {
   const s = server(t)
   await assert.rejects(sd.listen(s, { name: 'a:b', port: 0, host: '127.0.0.1', fdStore: true }), {
     code: 'ERR_SD_NOTIFY_INVALID_FDNAME',
@@ -201,7 +205,7 @@ test('listenInfo is null for servers listen() did not set up', (t) => {
   assert.equal(sd.listenInfo(null), null)
 })
 
-test('works for a plain net.Server', async (t) => {
+test('works for a plain net.Server', runtimeGap(GAPS.serverFd), async (t) => {
   const s = net.createServer((c) => c.end('hi'))
   t.after(() => s.close())
   await sd.listen(s, { name: 'raw', port: 0, host: '127.0.0.1', fdStore: true })
@@ -209,4 +213,44 @@ test('works for a plain net.Server', async (t) => {
   const c = net.connect(s.address().port, '127.0.0.1')
   const [data] = await once(c, 'data')
   assert.equal(String(data), 'hi')
+})
+
+test('a net.Server takes the passed socket by name (what Bun can do: its node:http server cannot)', runtimeGap({ deno: childGap.deno }), async () => {
+  const r = await runChild({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'http:metrics' }, { server: 'net', calls: [], listen: [{ name: 'metrics' }] })
+  assert.deepEqual(r.servers[0].info, { fd: 4, name: 'metrics', inherited: true, stored: false })
+  assert.equal(r.servers[0].port, r.ports[1])
+  assert.equal(r.servers[0].answered, true)
+})
+
+test("Bun's node:http server, which ignores listen({ fd }), is refused with ERR_SD_NOTIFY_NO_SERVER_FD rather than served on another port", { skip: RUNTIME !== 'bun' && 'only Bun has a server that ignores listen({ fd })' }, async () => {
+  const r = await runChild({ LISTEN_FDS: '1', LISTEN_FDNAMES: 'http' }, { calls: [], listen: [{ name: 'http' }] })
+  assert.equal(r.servers[0].error.code, 'ERR_SD_NOTIFY_NO_SERVER_FD')
+  assert.match(r.servers[0].error.message, /did not listen on the socket systemd passed \(fd 3\)/)
+})
+
+// A listening socket made by a Python wrapper at fd 3 of the child it then becomes: the path
+// that needs no descriptor from this process, so it runs in every runtime.
+const PY_SOCKET_WRAPPER = `
+import os, socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen()
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1', LISTEN_FDNAMES='http', SD_TEST_PASSED_PORT=str(s.getsockname()[1]))
+os.execv(sys.argv[1], sys.argv[1:])
+`
+const hasPython = cp.spawnSync('python3', ['-c', 'import socket']).status === 0
+
+test('the socket systemd passed is the one served, in every runtime (Bun: with a net.Server)', { skip: !hasPython && 'needs python3 to make the socket' }, async () => {
+  const plan = { server: RUNTIME === 'bun' ? 'net' : 'http', calls: [], listen: [{ name: 'http', port: 1 }] }
+  const child = cp.spawn('python3', ['-c', PY_SOCKET_WRAPPER, process.execPath, CHILD, JSON.stringify(plan)], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const r = await childReport(child)
+  assert.deepEqual(r.servers[0].info, { fd: 3, name: 'http', inherited: true, stored: false }, JSON.stringify(r.servers[0]))
+  assert.equal(String(r.servers[0].port), r.passedPort)
+  assert.equal(r.servers[0].answered, true)
 })

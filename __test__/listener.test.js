@@ -20,7 +20,7 @@ test('barrier() resolves true once the manager closes its copy of the passed fd'
   barrier.then(() => (settled = true))
   await new Promise((r) => setTimeout(r, 50))
   assert.equal(settled, false, 'it stays pending while the manager holds the fd')
-  fs.closeSync(m.fds[0])
+  l.closeFds(m.fds)
   assert.equal(await barrier, true)
 })
 
@@ -28,7 +28,7 @@ test('barrier() rejects with ETIMEDOUT when the manager never closes the fd', as
   const l = useListener(t)
   const barrier = sd.barrier(200)
   const m = await l.receive(2000)
-  t.after(() => fs.closeSync(m.fds[0]))
+  t.after(() => l.closeFds(m.fds))
   await assert.rejects(barrier, (err) => {
     assert.equal(err.code, 'ETIMEDOUT')
     assert.ok(err instanceof Error)
@@ -46,8 +46,25 @@ test('barrier() does not block the event loop while it waits', async (t) => {
   await new Promise((r) => setTimeout(r, 100))
   clearInterval(timer)
   assert.ok(ticks >= 3, `timers ran ${ticks} times while the barrier waited`)
-  fs.closeSync(m.fds[0])
+  l.closeFds(m.fds)
   assert.equal(await barrier, true)
+})
+
+test('closeFds() closes received descriptors natively, once; anything else is ERR_SD_NOTIFY_INVALID_FD and closes nothing', async (t) => {
+  const l = useListener(t)
+  const own = fs.openSync(__filename, 'r')
+  t.after(() => fs.closeSync(own))
+  sd.notify({ FDSTORE: 1 }, { fds: [own, own] })
+  const { fds } = await l.receive(2000)
+  const isOpen = (fd) => fs.existsSync(`/proc/self/fd/${fd}`)
+  for (const bad of [[own], [fds[0], fds[0]], [fds[0], 99999]]) {
+    assert.throws(() => l.closeFds(bad), { code: 'ERR_SD_NOTIFY_INVALID_FD' }, JSON.stringify(bad))
+  }
+  assert.ok(fds.every(isOpen) && isOpen(own), 'a refused call closes nothing')
+  l.closeFds(fds)
+  assert.ok(!fds.some(isOpen), 'both closed')
+  assert.throws(() => l.closeFds([fds[0]]), { code: 'ERR_SD_NOTIFY_INVALID_FD' }, 'closed already')
+  l.closeFds([])
 })
 
 test('NotifyListener.receive() rejects with ETIMEDOUT when nothing arrives', async (t) => {
@@ -82,12 +99,13 @@ test('NotifyListener reports the credentials of another process that notifies', 
     env: { ...process.env, NOTIFY_SOCKET: l.address },
     stdio: 'inherit',
   })
+  // Listened for now: on a loaded machine the child may exit before its datagram is read.
+  const exited = new Promise((r) => child.once('exit', r))
   const m = await l.receive(5000)
   assert.equal(m.text, 'READY=1\nSTATUS=child')
   assert.equal(m.pid, child.pid)
   assert.notEqual(m.pid, process.pid)
-  const code = await new Promise((r) => child.once('exit', r))
-  assert.equal(code, 0)
+  assert.equal(await exited, 0)
 })
 
 test('NotifyListener parses fields as the manager does: \\r splits lines and the first key wins', async (t) => {
@@ -98,10 +116,11 @@ s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 a=os.environ['NOTIFY_SOCKET']
 s.sendto(b'STATUS=first\\rSTATUS=second\\n\\nREADY=1', '\\0'+a[1:] if a[0]=='@' else a)`
   const child = spawn('python3', ['-c', py], { env: { ...process.env, NOTIFY_SOCKET: l.address }, stdio: 'inherit' })
+  const exited = new Promise((r) => child.once('exit', r)) // before it can have exited
   const m = await l.receive(5000)
   assert.deepEqual(m.fields, { STATUS: 'first', READY: '1' })
   assert.equal(m.raw.toString(), 'STATUS=first\rSTATUS=second\n\nREADY=1')
-  await new Promise((r) => child.once('exit', r))
+  await exited
 })
 
 test('a pending receive() keeps the process alive until a message arrives, and closing releases it', async () => {
@@ -144,8 +163,9 @@ test('watchdogEnabled() follows sd_watchdog_enabled rules', async () => {
   const own = await new Promise((resolve) => {
     const child = spawn(
       '/bin/sh',
-      ['-c', `WATCHDOG_PID=$$ exec "$0" -e 'console.log(JSON.stringify([process.pid, require(process.argv[1]).watchdogEnabled()]))' "$1"`, process.execPath, path.join(__dirname, '..')],
-      { env: { PATH: process.env.PATH, WATCHDOG_USEC: '1000' }, stdio: ['ignore', 'pipe', 'inherit'] },
+      // `deno eval` is Deno's `node -e` (only a direct spawn of process.execPath gets node's flags translated).
+      ['-c', `WATCHDOG_PID=$$ exec "$0" ${process.versions.deno ? 'eval' : '-e'} 'console.log(JSON.stringify([process.pid, require(process.env.SD_TEST_PKG).watchdogEnabled()]))'`, process.execPath],
+      { env: { PATH: process.env.PATH, WATCHDOG_USEC: '1000', SD_TEST_PKG: path.join(__dirname, '..') }, stdio: ['ignore', 'pipe', 'inherit'] },
     )
     let out = ''
     child.stdout.on('data', (d) => (out += d))

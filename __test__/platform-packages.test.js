@@ -9,8 +9,21 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const yaml = require('js-yaml')
-const { parseTriple } = require('@napi-rs/cli')
 const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/glibc-floor')
+
+// These tests check the repository's release tooling, which needs the build tool @napi-rs/cli.
+// It is an ES module graph loaded with require(): on a Node.js without require(esm) (before
+// 20.17 and 22.12, see its engines) it cannot load, and the tests that need it are skipped,
+// saying so. The library itself never loads it.
+let parseTriple
+let toolingMissing = false
+try {
+  ;({ parseTriple } = require('@napi-rs/cli'))
+} catch (err) {
+  if (err.code !== 'ERR_REQUIRE_ESM') throw err
+  toolingMissing = `the build tool @napi-rs/cli cannot load on Node.js ${process.version} (no require(esm)): release tooling only`
+}
+const needsTooling = { skip: toolingMissing }
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = require('../package.json')
@@ -28,25 +41,46 @@ const PLATFORMS = {
   'linux-s390x-gnu': { cpu: 's390x', libc: 'glibc' },
 }
 
-test('napi.targets, npm/ and optionalDependencies name the same eight platforms', () => {
+const { publishedManifest } = require('../scripts/smoke-test-package')
+const PUBLISHED = toolingMissing
+  ? null
+  : JSON.parse(require('../scripts/sync-platform-packages').expectedFiles(MAIN, { publish: true })[path.join(ROOT, 'package.json')])
+
+test('napi.targets, npm/ and the published optionalDependencies name the same eight platforms', needsTooling, () => {
   const fromTargets = MAIN.napi.targets.map((t) => parseTriple(t).platformArchABI).sort()
   const dirs = fs.readdirSync(path.join(ROOT, 'npm')).sort()
-  const optional = Object.keys(MAIN.optionalDependencies).sort()
   const expected = Object.keys(PLATFORMS).sort()
   assert.deepEqual(fromTargets, expected)
   assert.deepEqual(dirs, expected)
-  assert.deepEqual(optional, expected.map((p) => `${MAIN.name}-${p}`))
+  const names = expected.map((p) => `${MAIN.name}-${p}`)
+  assert.deepEqual(Object.keys(PUBLISHED.optionalDependencies).sort(), names)
+  // The smoke test packs what it reads from npm/: the same manifest the release publishes.
+  assert.deepEqual(publishedManifest(), PUBLISHED)
 })
 
-test('every platform package and optionalDependency is at the main package version', () => {
+test('every platform package and published optionalDependency is at the main package version', needsTooling, () => {
   for (const platform of Object.keys(PLATFORMS)) {
     const pkg = readJson(path.join(ROOT, 'npm', platform, 'package.json'))
     assert.equal(pkg.version, MAIN.version, `${pkg.name} is at ${pkg.version}`)
-    assert.equal(MAIN.optionalDependencies[pkg.name], MAIN.version, `optionalDependencies.${pkg.name}`)
+    assert.equal(PUBLISHED.optionalDependencies[pkg.name], MAIN.version, `optionalDependencies.${pkg.name}`)
   }
 })
 
-test('scripts/sync-platform-packages.js --check finds nothing out of date', () => {
+test('npm ci works from the committed files: package.json names no unpublished package and the lock file matches it', () => {
+  // The platform packages reach the registry only when released, so the committed package.json
+  // must not depend on them: `npm ci` refuses a lock file without entries for its dependencies.
+  assert.equal(MAIN.optionalDependencies, undefined)
+  const lock = readJson(path.join(ROOT, 'package-lock.json'))
+  const root = lock.packages['']
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
+    assert.deepEqual(root[field], MAIN[field], `package-lock.json's ${field} differ from package.json's: run npm install`)
+  }
+  for (const name of Object.keys({ ...MAIN.dependencies, ...MAIN.devDependencies })) {
+    assert.ok(lock.packages[`node_modules/${name}`], `package-lock.json has no entry for ${name}`)
+  }
+})
+
+test('scripts/sync-platform-packages.js --check finds nothing out of date', needsTooling, () => {
   const r = cp.spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'sync-platform-packages.js'), '--check'], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
 })
@@ -99,7 +133,7 @@ test('the glibc floor reader finds what the local build needs, no newer than the
 
 const workflow = yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'))
 
-test('the release workflow builds every target, for its platform, and checks the glibc each gnu binary needs', () => {
+test('the release workflow builds every target, for its platform, and checks the glibc each gnu binary needs', needsTooling, () => {
   const builds = workflow.jobs.build.strategy.matrix.include
   assert.deepEqual(builds.map((b) => b.target).sort(), [...MAIN.napi.targets].sort())
   for (const b of builds) {
@@ -150,6 +184,11 @@ test('the release workflow publishes with provenance, only from a tag, after eve
   assert.ok(publishes.length > 0)
   for (const line of publishes) assert.match(line, /--provenance/)
   assert.ok(runs.includes('sync-platform-packages.js --check --require-binaries'))
+  // The optionalDependencies are written before the main package is published, not after.
+  const lines = runs.split('\n')
+  const added = lines.findIndex((l) => l.includes('sync-platform-packages.js --publish'))
+  assert.ok(added >= 0, 'the published package.json never gets its optionalDependencies')
+  assert.ok(added < lines.findIndex((l) => /\bnpm publish\b/.test(l)))
   assert.deepEqual(Object.keys(workflow.on).sort(), ['push', 'workflow_dispatch'])
   assert.deepEqual(workflow.permissions, { contents: 'read' })
 })

@@ -20,6 +20,24 @@ function serverFd(server) {
   return Number.isInteger(fd) && fd >= 0 ? fd : undefined
 }
 
+/**
+ * Refuses, closing `server`, one that did not take the passed descriptor `fd`: a server with no
+ * socket handle at all (Bun's node:http server ignores `listen({ fd })` and listens on a port of
+ * its own), or whose handle holds another descriptor. A handle without a descriptor (Deno, a
+ * cluster worker) cannot be checked and is trusted.
+ */
+function assertOnPassedSocket(server, fd) {
+  const actual = serverFd(server)
+  if (server._handle && (actual === undefined || actual === fd)) return
+  server.close()
+  throw codedError(
+    'ERR_SD_NOTIFY_NO_SERVER_FD',
+    `listen(): the server did not listen on the socket systemd passed (fd ${fd})` +
+      (actual === undefined ? ': it has no socket handle' : `, but on fd ${actual}`) +
+      ". This runtime's server cannot take an inherited socket (Bun's node:http server cannot): use a net.Server.",
+  )
+}
+
 /** server.listen(options) as a promise: resolves on 'listening', rejects on 'error'. */
 function listenOn(server, options) {
   return new Promise((resolve, reject) => {
@@ -99,6 +117,7 @@ function bindListen(native) {
       try {
         const { backlog } = listenOptions
         await listenOn(server, backlog === undefined ? { fd: inherited.fd } : { fd: inherited.fd, backlog })
+        assertOnPassedSocket(server, inherited.fd)
       } catch (err) {
         claimed.delete(inherited.fd)
         throw err
@@ -116,8 +135,8 @@ function bindListen(native) {
           throw codedError(
             'ERR_SD_NOTIFY_NO_SERVER_FD',
             'listen(): cannot reach the listening socket to hand it to the fd store: server._handle.fd is missing ' +
-              '(a cluster worker in round-robin mode, or not a net.Server). Store it where the socket lives ' +
-              '(the cluster primary), or pass fdStore: false.',
+              "(a cluster worker in round-robin mode, not a net.Server, or a runtime that does not expose it: Deno, Bun's " +
+              'node:http server). Store it where the socket lives (the cluster primary), or pass fdStore: false.',
           )
         }
         const storeOptions = {}

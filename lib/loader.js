@@ -118,10 +118,13 @@ function loadNative(env = process.env, load = require) {
   }
 
   const { version, optionalDependencies = {} } = require('../package.json')
+  // The published package lists its platform packages as optionalDependencies; a checkout of the
+  // repository has them (unpublished) under npm/<platform>/ instead.
+  const published = pkgName in optionalDependencies || fs.existsSync(join(ROOT, 'npm', triple, 'package.json'))
   let fix
   if (override) {
     fix = `Point SD_NOTIFY_RS_NATIVE_PATH at a .node file built for ${triple}, or unset it to use the platform package.`
-  } else if (pkgName in optionalDependencies) {
+  } else if (published) {
     fix =
       `Install it: \`npm install ${pkgName}@${version}\`. npm installs it with ${PACKAGE} unless optional ` +
       `dependencies were left out (--omit=optional, --no-optional) or node_modules was installed on another ` +

@@ -13,6 +13,17 @@ const { codedError } = require('./errors')
 /** The reload channel's address for process `pid` (abstract: no file, gone with the process). */
 const channelPath = (pid) => `\0sd-notify-rs/reload/${pid}`
 
+/**
+ * Whether `net` passes an abstract socket name to the kernel whole: Node.js 20.8 and later
+ * (libuv's uv_pipe_bind2). Before, the name is cut at its leading NUL, so every process would
+ * listen on one and the same address and a request could reach another service: there, the
+ * channel is not served and `requestReload()` refuses (SIGHUP still reloads).
+ */
+function abstractSocketsWork(versions = process.versions) {
+  const [major, minor] = String(versions.node).split('.').map(Number)
+  return major > 20 || (major === 20 && minor >= 8)
+}
+
 function bindReload(native) {
   let handlers = []
   let running = null // the reload under way, if any
@@ -93,7 +104,7 @@ function bindReload(native) {
     if (!sighup) {
       sighup = () => void reload()
       process.on('SIGHUP', sighup)
-      if (process.platform === 'linux' && native.peerCredentials) serveChannel()
+      if (process.platform === 'linux' && native.peerCredentials && abstractSocketsWork()) serveChannel()
     }
     return function offReload() {
       handlers = handlers.filter((h) => h !== handler)
@@ -115,6 +126,10 @@ function bindReload(native) {
  */
 function requestReload(pid, timeoutMs = 90_000) {
   return new Promise((resolve, reject) => {
+    if (!abstractSocketsWork()) {
+      const why = `the reload channel needs Node.js 20.8 or later (abstract Unix socket names), this is ${process.version}: send SIGHUP instead (kill -HUP ${pid})`
+      return reject(codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', why))
+    }
     const socket = net.connect(channelPath(pid))
     const timer = setTimeout(() => socket.destroy(codedError('ETIMEDOUT', `no answer from pid ${pid} within ${timeoutMs} ms`)), timeoutMs)
     let reply = ''
@@ -136,4 +151,4 @@ function requestReload(pid, timeoutMs = 90_000) {
   })
 }
 
-module.exports = { bindReload, requestReload, channelPath }
+module.exports = { bindReload, requestReload, channelPath, abstractSocketsWork }

@@ -83,9 +83,34 @@ function npmPack(dir, dest) {
   }
 }
 
-/** Packs the main package from this checkout (only what `files` lists goes in). */
+/**
+ * The main package.json as the release publishes it: the committed one plus the platform
+ * packages under npm/ as `optionalDependencies` at the main version (what
+ * `scripts/sync-platform-packages.js --publish` writes; read from npm/ here because this script
+ * also runs where the build tools are not installed).
+ */
+function publishedManifest() {
+  const optionalDependencies = {}
+  for (const dir of fs.readdirSync(path.join(ROOT, 'npm')).sort()) {
+    const { name } = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', dir, 'package.json'), 'utf8'))
+    optionalDependencies[name] = MAIN.version
+  }
+  return { ...MAIN, optionalDependencies }
+}
+
+/**
+ * Packs the main package as the release publishes it, from a temporary copy of what `npm pack`
+ * takes from this checkout (only what `files` lists), with the published package.json.
+ */
 function packMain(dest) {
-  return npmPack(ROOT, dest)
+  const listed = JSON.parse(run(process.execPath, [npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: cleanEnv() }))
+  const stage = fs.mkdtempSync(path.join(dest, 'stage-main-'))
+  for (const { path: file } of listed[0].files) {
+    fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true })
+    fs.copyFileSync(path.join(ROOT, file), path.join(stage, file))
+  }
+  fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(publishedManifest(), null, 2)}\n`)
+  return npmPack(stage, dest)
 }
 
 /** Packs npm/<platform> with `binary` copied in, from a temporary copy (the checkout is not touched). */
@@ -213,6 +238,7 @@ module.exports = {
   cleanEnv,
   isolatedToolDir,
   packMain,
+  publishedManifest,
   packPlatform,
   installConsumer,
   notifyFromConsumer,

@@ -1,12 +1,17 @@
 'use strict'
 // Keeps the platform packages in step with the main package. For every Rust target in
-// package.json's `napi.targets` it writes npm/<platform>/package.json and README.md, and it sets
-// the main package's `optionalDependencies` to exactly those packages, all at the main version.
+// package.json's `napi.targets` it writes npm/<platform>/package.json and README.md.
+//
+// The main package's `optionalDependencies` on those packages exist only in what is published:
+// the committed package.json has none, because the packages are not on the registry until the
+// release publishes them, and `npm ci` refuses a lock file that cannot hold them. `--publish`
+// adds them, all at the main version, right before the release workflow's `npm publish`.
 //
 //   node scripts/sync-platform-packages.js                     write (also run by `npm version`)
 //   node scripts/sync-platform-packages.js --check             change nothing; exit 1 if out of date
 //   node scripts/sync-platform-packages.js --check --require-binaries
 //                                                              also exit 1 if a .node file is missing (release)
+//   node scripts/sync-platform-packages.js --publish           also write the optionalDependencies (release only)
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -66,8 +71,12 @@ function platformReadme(main, target) {
 
 const json = (value) => `${JSON.stringify(value, null, 2)}\n`
 
-/** Every file this script owns, with the content it should have: `{ file: content }`. */
-function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) {
+/**
+ * Every file this script owns, with the content it should have: `{ file: content }`. The main
+ * package.json has the platform packages as `optionalDependencies` when `publish` is true (the
+ * form npm publishes) and no `optionalDependencies` otherwise (the committed form).
+ */
+function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8')), { publish = false } = {}) {
   const files = {}
   const optionalDependencies = {}
   for (const target of targets(main)) {
@@ -77,7 +86,8 @@ function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) {
     files[path.join(dir, 'README.md')] = platformReadme(main, target)
     optionalDependencies[pkg.name] = main.version
   }
-  files[MAIN_JSON] = json({ ...main, optionalDependencies })
+  const manifest = { ...main, optionalDependencies: publish ? optionalDependencies : undefined }
+  files[MAIN_JSON] = json(manifest) // JSON.stringify leaves out the undefined field
   return files
 }
 
@@ -91,7 +101,8 @@ function missingBinaries(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) 
 if (require.main === module) {
   const check = process.argv.includes('--check')
   const stale = []
-  for (const [file, content] of Object.entries(expectedFiles())) {
+  const publish = process.argv.includes('--publish')
+  for (const [file, content] of Object.entries(expectedFiles(undefined, { publish }))) {
     const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null
     if (current === content) continue
     stale.push(path.relative(ROOT, file))

@@ -8,7 +8,8 @@ const { run } = require('./exec')
 const { pidNamespaceOf } = require('./proc')
 const { sleep, randomId } = require('./util')
 
-const NODE = fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath
+// The node the services run with: SD_NOTIFY_RS_E2E_NODE (the version matrix sets it to the one it tests).
+const NODE = process.env.SD_NOTIFY_RS_E2E_NODE || (fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath)
 const REPO_ROOT = path.resolve(__dirname, '..')
 
 function parseProperties(text) {

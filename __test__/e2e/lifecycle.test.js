@@ -7,10 +7,16 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { abstractSocketsWork } = require('../../lib/reload')
 const { useSystemd, NODE, REPO_ROOT, sleep } = require('./harness')
 
 const e2e = useSystemd()
 const BIN = path.join(REPO_ROOT, 'bin', 'sd-notify-rs.js')
+
+// `sd-notify-rs reload` needs Node.js >= 20.8 (lib/reload.js): asked of the node the services run.
+const serviceNode = execFileSync(NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+const channel = { skip: !abstractSocketsWork({ node: serviceNode }) && `the services' Node.js ${serviceNode} has no reload channel (abstract socket names need 20.8)` }
 
 async function reloadService(sd, t, name, args) {
   const unit = sd.unitName(name, t)
@@ -23,7 +29,7 @@ async function reloadService(sd, t, name, args) {
   return unit
 }
 
-test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns after the handler, with its status', async (t) => {
+test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns after the handler, with its status', channel, async (t) => {
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = await reloadService(sd, t, 'reload-ok', [1000])
@@ -36,7 +42,7 @@ test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns afte
   assert.equal(report.reloads, 1)
 })
 
-test('a failing handler makes systemctl reload fail, while the unit stays active with the error in StatusText', async (t) => {
+test('a failing handler makes systemctl reload fail, while the unit stays active with the error in StatusText', channel, async (t) => {
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = await reloadService(sd, t, 'reload-fail', [100, 'fail'])

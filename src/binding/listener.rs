@@ -28,7 +28,8 @@ pub struct NotifyMessage {
   pub uid: u32,
   /// Sender's group id, from the kernel.
   pub gid: u32,
-  /// Descriptors that came with the message (SCM_RIGHTS). They are yours: close them with `fs.closeSync`.
+  /// Descriptors that came with the message (SCM_RIGHTS). They are yours: close them with the
+  /// listener's `closeFds()` (any runtime) or `fs.closeSync` (Node.js and Bun).
   pub fds: Vec<i32>,
 }
 
@@ -110,6 +111,15 @@ impl NotifyListener {
   #[napi(skip_typescript)]
   pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
     guard("NotifyListener.receiveJournal", || receive_on_a_thread(env, &self.inner, timeout_ms, super::journal::to_entry))
+  }
+
+  /// Closes descriptors that arrived at this listener (a message's `fds`), natively, in every
+  /// runtime (Deno's `fs.closeSync` refuses descriptors Deno did not open). Closing the fd of a
+  /// `BARRIER=1` message resolves the sender's `barrier()`. Throws `ERR_SD_NOTIFY_INVALID_FD`,
+  /// closing nothing, when one did not arrive here or was closed by `closeFds()` already.
+  #[napi]
+  pub fn close_fds(&self, fds: Vec<i32>) -> Result<()> {
+    self.inner.close_received(&fds).js()
   }
 
   /// Closes the socket: pending and later `receive()` calls reject. Idempotent.

@@ -8,10 +8,15 @@
 //! binding installs, for the duration of each call, a reader of that thread's own `process.env`
 //! (Node serialises those reads itself). Threads without JavaScript (the watchdog's) get what
 //! they need up front and never read the environment.
+//!
+//! Runtimes whose `process.env` is not the C environment (Bun keeps assignments to itself:
+//! `getenv` never sees them) make the main thread read through such a reader too: the binding
+//! detects that once and calls [`read_main_thread_through_reader`].
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::error::{NotifyError, Result};
 
@@ -40,7 +45,21 @@ pub fn on_main_thread() -> bool {
   }
 }
 
-/// Reads variable `name` into `out` for a thread that is not the main thread; `false` when unset.
+static MAIN_THROUGH_READER: AtomicBool = AtomicBool::new(false);
+
+/// From now on the main thread reads the environment through its installed reader, like any
+/// other thread: for a runtime whose `process.env` writes never reach the C environment.
+pub fn read_main_thread_through_reader() {
+  MAIN_THROUGH_READER.store(true, Ordering::Relaxed);
+}
+
+/// Whether this thread reads the C environment in place (the main thread, unless
+/// [`read_main_thread_through_reader`] was called).
+fn reads_in_place() -> bool {
+  on_main_thread() && !MAIN_THROUGH_READER.load(Ordering::Relaxed)
+}
+
+/// Reads variable `name` into `out` for a thread that does not read in place; `false` when unset.
 pub type ThreadReader = Box<dyn Fn(&CStr, &mut Vec<u8>) -> bool>;
 
 thread_local! {
@@ -69,7 +88,7 @@ impl Drop for ReaderGuard {
 /// On the main thread only (see the module comment); elsewhere through the thread's reader, and
 /// a copy as the last resort of a thread with no JavaScript.
 pub fn with_var<T>(name: &CStr, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
-  if !on_main_thread() {
+  if !reads_in_place() {
     let mut buf = Vec::new();
     let found = READER.with(|r| r.borrow().as_ref().map(|read| read(name, &mut buf)));
     return match found {

@@ -1,12 +1,13 @@
 //! A stand-in for the service manager's notification socket: binds an AF_UNIX datagram socket
 //! with SO_PASSCRED and receives notifications with the sender's credentials and passed fds.
 
+use std::collections::HashSet;
 use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -37,6 +38,8 @@ pub struct Listener {
   address: String,
   unlink_on_close: Option<PathBuf>,
   closed: AtomicBool,
+  /// Descriptors received and not yet closed by [`Listener::close_received`].
+  received: Mutex<HashSet<RawFd>>,
 }
 
 fn random_suffix() -> u64 {
@@ -71,7 +74,13 @@ impl Listener {
     setsockopt(&fd, sockopt::PassCred, &true).map_err(|e| NotifyError::os("setsockopt(SO_PASSCRED)", e))?;
     bind(fd.as_raw_fd(), &unix).map_err(|e| NotifyError::os("bind", e))?;
     let unlink_on_close = unix.path().map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p.as_os_str().as_bytes())));
-    Ok(Self { fd: RwLock::new(Some(fd)), address, unlink_on_close, closed: AtomicBool::new(false) })
+    Ok(Self {
+      fd: RwLock::new(Some(fd)),
+      address,
+      unlink_on_close,
+      closed: AtomicBool::new(false),
+      received: Mutex::new(HashSet::new()),
+    })
   }
 
   /// The value to put in NOTIFY_SOCKET.
@@ -95,7 +104,10 @@ impl Listener {
         _ => return Err(NotifyError::ListenerClosed),
       };
       match try_receive(fd) {
-        Ok(r) => return Ok(r),
+        Ok(r) => {
+          self.received.lock().unwrap_or_else(|p| p.into_inner()).extend(&r.fds);
+          return Ok(r);
+        }
         Err(NotifyError::Os { errno: Errno::EAGAIN, .. }) => {}
         Err(e) => return Err(e),
       }
@@ -118,6 +130,30 @@ impl Listener {
         Err(e) => return Err(e),
       }
     }
+  }
+
+  /// Closes descriptors this listener received, with close(2) itself: for runtimes whose own
+  /// `close` knows only the descriptors they opened (Deno). All are checked first: one that did
+  /// not arrive here, or was closed by this already, is ERR_SD_NOTIFY_INVALID_FD and nothing is
+  /// closed.
+  pub fn close_received(&self, fds: &[RawFd]) -> Result<()> {
+    let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+    let mut seen = HashSet::new();
+    if let Some(fd) = fds.iter().find(|fd| !received.contains(fd) || !seen.insert(**fd)) {
+      let reason =
+        if seen.contains(fd) { "it is listed twice" } else { "it did not arrive at this listener, or was closed already" };
+      return Err(NotifyError::InvalidFd { reason: format!("cannot close {fd}: {reason}") });
+    }
+    let mut first_error = None;
+    for fd in fds {
+      received.remove(fd);
+      // SAFETY: `fd` arrived with a message (SCM_RIGHTS) and belongs to the caller, who hands it
+      // back here to be closed; it is forgotten before anything else can reuse its number.
+      if unsafe { libc::close(*fd) } != 0 && first_error.is_none() {
+        first_error = Some(NotifyError::os("close", Errno::last()));
+      }
+    }
+    first_error.map_or(Ok(()), Err)
   }
 
   /// Wakes every pending `receive` (they fail with ERR_SD_NOTIFY_LISTENER_CLOSED), closes the
@@ -201,6 +237,22 @@ mod tests {
     let again = Listener::bind(Some(listeners[0].address())).unwrap();
     assert_eq!(listeners[0].receive(None).unwrap_err(), NotifyError::ListenerClosed);
     again.close();
+  }
+
+  #[test]
+  fn close_received_closes_what_arrived_here_once_and_nothing_else() {
+    let l = Listener::bind(None).unwrap();
+    let addr = address::parse(l.address().as_bytes()).unwrap();
+    let file = std::fs::File::open("/dev/null").unwrap();
+    send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
+    let r = l.receive(Some(Duration::from_secs(5))).unwrap();
+    let fd = r.fds[0];
+    assert_eq!(l.close_received(&[fd, fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+    assert_eq!(l.close_received(&[file.as_raw_fd()]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+    assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "a refused call closes nothing");
+    l.close_received(&[fd]).unwrap();
+    assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "closed");
+    assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   }
 
   #[test]

