@@ -119,7 +119,7 @@ impl NotifyListener {
   /// closing nothing, when one did not arrive here or was closed by `closeFds()` already.
   #[napi]
   pub fn close_fds(&self, fds: Vec<i32>) -> Result<()> {
-    self.inner.close_received(&fds).js()
+    guard("NotifyListener.closeFds", || self.inner.close_received(&fds).js())
   }
 
   /// Closes the socket: pending and later `receive()` calls reject. Idempotent.
