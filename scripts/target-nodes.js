@@ -42,7 +42,8 @@ const installed = (pkg) =>
 /** patchelf and each foreign architecture's libc6 and libstdc++6 (what Node links against). */
 function installHostPackages() {
   const archs = [...new Set(Object.values(NODES).map((n) => n.debArch).filter(Boolean))]
-  const wanted = ['patchelf', ...archs.flatMap((a) => [`libc6:${a}`, `libstdc++6:${a}`])]
+  // Node for armv7 also needs libatomic.
+  const wanted = ['patchelf', 'libatomic1:armhf', ...archs.flatMap((a) => [`libc6:${a}`, `libstdc++6:${a}`])]
   const missing = wanted.filter((p) => !installed(p))
   if (!missing.length) return
   for (const arch of archs) mustRun('dpkg', ['--add-architecture', arch])
@@ -88,14 +89,18 @@ function trixieQemu(arch) {
   return bin
 }
 
+const BINFMT_DIR = '/proc/sys/fs/binfmt_misc'
+/** Our binfmt_misc entry for `arch`: it must still be there when a run ends (apt triggers reset them). */
+const binfmtEntry = (arch) => path.join(BINFMT_DIR, `sd-notify-rs-qemu-${arch}`)
+
 /**
  * Makes the kernel start trixie's qemu-<arch> for every executable of target `t`'s architecture:
  * a binfmt_misc entry of our own, matched on the ELF header (class, byte order, executable or
  * shared object, machine). Entries registered later are tried first, so ours wins over any other.
  */
 function enableBinfmt(t, arch) {
-  const dir = '/proc/sys/fs/binfmt_misc'
-  const name = `sd-notify-rs-qemu-${arch}`
+  const dir = BINFMT_DIR
+  const name = path.basename(binfmtEntry(arch))
   if (fs.existsSync(path.join(dir, name))) return
   if (!fs.existsSync(path.join(dir, 'register'))) spawnSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', dir], { stdio: 'inherit' })
   const u16 = (v) => (t.endian === 'LE' ? [v & 0xff, v >> 8] : [v >> 8, v & 0xff])
@@ -103,8 +108,13 @@ function enableBinfmt(t, arch) {
   // OS ABI byte ignored; e_type 2 or 3 (ET_EXEC, ET_DYN): its lowest bit masked off.
   const mask = [...Array(7).fill(0xff), 0, ...Array(8).fill(0xff), ...u16(0xfffe), 0xff, 0xff]
   const hex = (bytes) => bytes.map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')
+  const entry = `:${name}:M::${hex(magic)}:${hex(mask)}:${trixieQemu(arch)}:F\n`
   try {
-    fs.writeFileSync(path.join(dir, 'register'), `:${name}:M::${hex(magic)}:${hex(mask)}:${trixieQemu(arch)}:F\n`)
+    // Also in /etc/binfmt.d: systemd-binfmt, which apt triggers run, drops every entry and
+    // registers only those it finds there.
+    fs.mkdirSync('/etc/binfmt.d', { recursive: true })
+    fs.writeFileSync(`/etc/binfmt.d/${name}.conf`, entry)
+    fs.writeFileSync(path.join(dir, 'register'), entry)
   } catch (err) {
     throw new Error(`cannot register ${name} with binfmt_misc (needs root and ${dir} mounted): ${err.message}`, { cause: err })
   }
@@ -167,4 +177,4 @@ function describeHost() {
   return `${version} user mode via binfmt_misc, ${require('node:os').cpus().length} cores`
 }
 
-module.exports = { NODES, CACHE, prepare, describeHost }
+module.exports = { NODES, CACHE, prepare, describeHost, binfmtEntry }
