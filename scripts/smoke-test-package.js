@@ -33,8 +33,7 @@ function npmCli() {
 /** This process's environment without the npm_* variables `npm test` adds, which would steer a nested npm. */
 function cleanEnv(extra = {}) {
   const env = {}
-  // npm_config_libc stays: it is how a musl Node on a glibc host (the target matrix) tells npm its libc.
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) || /^npm_config_libc$/i.test(k)) env[k] = v
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v
   return { ...env, ...extra }
 }
 
