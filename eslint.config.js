@@ -4,7 +4,7 @@ const js = require('@eslint/js')
 const globals = require('globals')
 
 module.exports = [
-  { ignores: ['node_modules/', 'target/', 'bench/scratch/', 'bench/floor/target/', 'npm/', 'fuzz/'] },
+  { ignores: ['node_modules/', 'target/', 'bench/scratch/', 'bench/floor/target/', 'npm/', 'fuzz/', '.cache/'] },
   js.configs.recommended,
   {
     files: ['**/*.js'],

@@ -10,14 +10,20 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { isMusl, platformTriple, targetPlatform, loadNative } = require('../lib/loader')
+const { isMusl, platformTriple, readInterpreter, targetPlatform, loadNative } = require('../lib/loader')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = require('../package.json')
 const missing = () => {
   throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' })
 }
-const probe = (overrides) => ({ reportHeader: () => undefined, readLdd: missing, listLib: missing, ...overrides })
+const probe = (overrides) => ({
+  readInterpreter: missing,
+  reportHeader: () => undefined,
+  readLdd: missing,
+  listLib: missing,
+  ...overrides,
+})
 
 test('glibc is recognised from the process report header alone', () => {
   assert.equal(isMusl(probe({ reportHeader: () => ({ glibcVersionRuntime: '2.36' }) })), false)
@@ -49,9 +55,27 @@ test('with no source saying musl, the answer is glibc', () => {
   assert.equal(isMusl(probe({})), false)
 })
 
-test('this machine (Debian, glibc) is linux-x64-gnu, read through the real probes', { skip: process.platform !== 'linux' }, () => {
-  assert.equal(isMusl(), false)
-  assert.equal(platformTriple(), `linux-${process.arch}-gnu`)
+test("the running executable's interpreter decides first, whatever the machine's ldd says", () => {
+  const glibcHost = { readLdd: () => "echo 'ldd (GLIBC 2.36)'", listLib: () => ['ld-linux-x86-64.so.2'] }
+  assert.equal(isMusl(probe({ ...glibcHost, readInterpreter: () => '/opt/node/ld-musl-x86_64.so.1' })), true)
+  const muslHost = { readLdd: () => 'exec /lib/ld-musl-aarch64.so.1 --list', listLib: () => ['ld-musl-aarch64.so.1'] }
+  for (const glibc of ['/lib/ld-linux-aarch64.so.1', '/lib64/ld64.so.2', '/lib/ld64.so.1', '/lib/ld-linux-armhf.so.3']) {
+    assert.equal(isMusl(probe({ ...muslHost, readInterpreter: () => glibc })), false, glibc)
+  }
+  // A static executable (no interpreter) or an unknown one leaves it to the next source.
+  assert.equal(isMusl(probe({ ...muslHost, readInterpreter: () => null })), true)
+  assert.equal(isMusl(probe({ ...glibcHost, readInterpreter: () => '/opt/ld.so' })), false)
+})
+
+test('the interpreter is read from the ELF header of a real executable', { skip: process.platform !== 'linux' }, () => {
+  assert.match(readInterpreter(process.execPath), /^\/.+\/ld[-.\w]*\.so\.\d$/)
+  assert.throws(() => readInterpreter(__filename), /is not an ELF file/)
+})
+
+test("this process's libc, read through the real probes, is the one its process report names", { skip: process.platform !== 'linux' }, () => {
+  const musl = !process.report.getReport().header.glibcVersionRuntime
+  assert.equal(isMusl(), musl)
+  assert.equal(platformTriple(), `linux-${process.arch}-${musl ? 'musl' : 'gnu'}`.replace('arm-gnu', 'arm-gnueabihf'))
 })
 
 test('the triple names the libc for each architecture the way the platform packages do', () => {
@@ -112,7 +136,8 @@ test('a file that is there but is no loadable binary is reported as found but fa
       () => loadNative({ SD_NOTIFY_RS_NATIVE_PATH: file }),
       (err) => {
         assert.equal(err.code, 'ERR_SD_NOTIFY_NO_BINARY')
-        assert.match(err.message, /found but failed to load: .*(invalid ELF header|file too short)/)
+        // glibc and musl word the dlopen failure differently.
+        assert.match(err.message, /found but failed to load: .*(invalid ELF header|file too short|Exec format error)/)
         assert.equal(err.cause.errors.length, 1)
         // Deno's failed dlopen carries no code; Node's and Bun's say ERR_DLOPEN_FAILED.
         if (!process.versions.deno) assert.equal(err.cause.errors[0].code, 'ERR_DLOPEN_FAILED')

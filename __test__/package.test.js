@@ -18,7 +18,11 @@ const { runtimeGap } = require('./helpers')
 const ROOT = path.join(__dirname, '..')
 const MAIN = require('../package.json')
 const PLATFORM = platformTriple()
-const BINARY = path.join(ROOT, `${MAIN.napi.binaryName}.${PLATFORM}.node`)
+// The local build (npm run build), or else the one npm run build:all left in npm/<platform>/.
+const BINARY = [
+  path.join(ROOT, `${MAIN.napi.binaryName}.${PLATFORM}.node`),
+  path.join(ROOT, 'npm', PLATFORM, `${MAIN.napi.binaryName}.${PLATFORM}.node`),
+].find((file) => fs.existsSync(file)) ?? path.join(ROOT, `${MAIN.napi.binaryName}.${PLATFORM}.node`)
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare']
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'))
@@ -31,7 +35,7 @@ describe('the packed package, installed from its tarballs', () => {
   let project
 
   before(() => {
-    assert.ok(fs.existsSync(BINARY), `${BINARY} is missing: run \`npm run build\` first`)
+    assert.ok(fs.existsSync(BINARY), `${BINARY} is missing: run \`npm run build\` (or \`npm run build:all\`) first`)
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-package-'))
     tools = smoke.isolatedToolDir(work)
     main = smoke.packMain(work)

@@ -32,7 +32,40 @@ function reportHeader() {
   }
 }
 
+/**
+ * The program interpreter (PT_INTERP) of the running executable, e.g. `/lib/ld-musl-x86_64.so.1`,
+ * or null for a static executable: the libc this very process was started with.
+ */
+function readInterpreter(exe = '/proc/self/exe') {
+  const fd = fs.openSync(exe, 'r')
+  try {
+    const read = (at, length) => {
+      const buf = Buffer.alloc(length)
+      return buf.subarray(0, fs.readSync(fd, buf, 0, length, at))
+    }
+    const h = read(0, 64)
+    if (h.length < 52 || h.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${exe} is not an ELF file`)
+    const is64 = h[4] === 2
+    const le = h[5] === 1
+    const u16 = (b, o) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o))
+    const u32 = (b, o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o))
+    const word = (b, o) => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o))
+    const [phoff, phentsize, phnum] = [word(h, is64 ? 0x20 : 0x1c), u16(h, is64 ? 0x36 : 0x2a), u16(h, is64 ? 0x38 : 0x2c)]
+    const table = read(phoff, phentsize * phnum)
+    for (let i = 0; i < phnum; i++) {
+      const ph = i * phentsize
+      if (u32(table, ph) !== 3) continue // PT_INTERP
+      const path = read(word(table, ph + (is64 ? 8 : 4)), word(table, ph + (is64 ? 32 : 16)))
+      return path.toString('latin1').replace(/\0.*$/s, '')
+    }
+    return null
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
 const systemProbe = {
+  readInterpreter: () => readInterpreter(),
   reportHeader,
   readLdd: () => fs.readFileSync('/usr/bin/ldd', 'latin1'),
   listLib: () => fs.readdirSync('/lib'),
@@ -40,11 +73,19 @@ const systemProbe = {
 
 /**
  * True when this Linux process runs on musl libc (Alpine) rather than glibc. Asks, in order: the
- * text of /usr/bin/ldd, Node's report header, then whether musl's dynamic loader
- * /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is skipped, never taken as glibc.
+ * interpreter of the running executable, the text of /usr/bin/ldd, Node's report header, then
+ * whether musl's dynamic loader /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is
+ * skipped, never taken as glibc.
  */
 function isMusl(probe = systemProbe) {
-  // /usr/bin/ldd first: reading it is cheap and decisive where it exists. process.report is
+  // The executable's own interpreter first: it is about this process, not the machine, so a musl
+  // Node on a glibc host (or the reverse) is told right, and reading it costs a few small reads.
+  try {
+    const interpreter = probe.readInterpreter()
+    if (/\/ld-musl-[^/]+$/.test(interpreter)) return true
+    if (/\/ld(64|-linux[^/]*)\.so\.\d$/.test(interpreter)) return false
+  } catch {}
+  // /usr/bin/ldd next: reading it is cheap and decisive where it exists. process.report is
   // authoritative but costs ~3.5 ms at require() time, so it only settles what ldd cannot.
   try {
     const ldd = probe.readLdd()
@@ -145,4 +186,4 @@ function loadNative(env = process.env, load = require) {
   throw err
 }
 
-module.exports = { loadNative, platformTriple, targetPlatform, isMusl }
+module.exports = { loadNative, platformTriple, targetPlatform, isMusl, readInterpreter }

@@ -11,15 +11,16 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 /**
- * The oldest glibc each glibc platform package runs on: the glibc of the toolchain it is linked
- * against (napi-rs' cross toolchains ship glibc 2.17; riscv64, which glibc only supports since 2.27,
- * is linked by zig against Rust's own minimum for that target, 2.29: see release.yml).
+ * The oldest glibc each glibc platform package runs on: scripts/build-all.js has zig link each
+ * binary against exactly this glibc, whatever glibc the build machine has: 2.17, Rust's own
+ * minimum, except where glibc came later: ppc64le's ELFv2 ABI (2.19, the oldest zig provides) and
+ * riscv64 (Rust's minimum for that target, 2.29).
  */
 const GLIBC_FLOOR = {
   'linux-x64-gnu': '2.17',
   'linux-arm64-gnu': '2.17',
   'linux-arm-gnueabihf': '2.17',
-  'linux-ppc64-gnu': '2.17',
+  'linux-ppc64-gnu': '2.19',
   'linux-s390x-gnu': '2.17',
   'linux-riscv64-gnu': '2.29',
 }

@@ -1,0 +1,159 @@
+'use strict'
+// Builds every target in package.json's napi.targets into npm/<platform>/ and checks each binary
+// (ELF machine, class, byte order, ABI flags, glibc floor, size): what is built and checked here is
+// what the release ships.
+//
+//   node scripts/build-all.js [--target <triple>]... [--check-only] [--no-install]
+//
+// Runs on Debian bookworm (a CI container or this machine). The toolchain is installed on first
+// use: Debian's rustc-web (rustc and cargo 1.96, beside any rustup toolchain) with rust-web-src
+// for targets whose standard library Debian does not ship prebuilt (compiled with -Zbuild-std),
+// and zig from PyPI as the linker of every target, so glibc binaries link against the old glibc
+// that scripts/glibc-floor.js promises instead of the build machine's.
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { GLIBC_FLOOR } = require('./glibc-floor')
+const { target, binaryPath, checkBinary, releaseTargets } = require('./targets')
+
+const ROOT = path.join(__dirname, '..')
+const CACHE = path.join(ROOT, '.cache')
+const ZIG_PYPI = 'ziglang==0.17.1'
+const ZIG_DIR = path.join(CACHE, 'pip')
+const RUSTC = '/usr/bin/rustc' // rustc-web's, whatever rustup puts first on PATH
+const CARGO = '/usr/bin/cargo'
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts })
+  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`)
+  return r.status
+}
+
+function mustRun(cmd, args, opts) {
+  const status = run(cmd, args, opts)
+  if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${status}`)
+}
+
+const installed = (pkg) =>
+  spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed')
+
+/** The Debian packages the targets need, and the foreign dpkg architectures those imply. */
+function debianNeeds(targets) {
+  const packages = new Set(['rustc-web', 'cargo-web'])
+  const archs = new Set()
+  for (const t of targets) {
+    if (t.std === 'build') packages.add('rust-web-src')
+    const arch = /^debian:(.+)$/.exec(t.std)?.[1]
+    if (arch) {
+      archs.add(arch)
+      packages.add(`libstd-rust-web-dev:${arch}`)
+    }
+  }
+  return { packages: [...packages], archs: [...archs] }
+}
+
+/** Installs what is missing (apt, then zig into .cache/pip); does nothing when all is there. */
+function installToolchain(targets) {
+  const { packages, archs } = debianNeeds(targets)
+  const missing = packages.filter((p) => !installed(p))
+  const hasPip = spawnSync('python3', ['-m', 'pip', '--version']).status === 0
+  if (!hasPip && !fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) missing.push('python3-pip')
+  if (missing.length) {
+    console.log(`installing ${missing.join(' ')} (Debian bookworm-security)`)
+    for (const arch of archs) mustRun('dpkg', ['--add-architecture', arch])
+    const lock = ['-o', 'DPkg::Lock::Timeout=600']
+    // A mirror that fails one foreign index makes update exit non-zero; the install below says
+    // whether what we need was found.
+    if (run('apt-get', [...lock, 'update', '-qq']) !== 0) console.warn('apt-get update reported errors; trying the install anyway')
+    mustRun('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+  }
+  if (!fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) {
+    console.log(`installing ${ZIG_PYPI} into ${path.relative(ROOT, ZIG_DIR)}`)
+    mustRun('python3', ['-m', 'pip', 'install', '--quiet', '--break-system-packages', '--target', ZIG_DIR, ZIG_PYPI])
+  }
+  const version = spawnSync(RUSTC, ['--version'], { encoding: 'utf8' }).stdout?.trim()
+  if (!version) throw new Error(`${RUSTC} (rustc-web) does not run: install rustc-web from bookworm-security`)
+  return version
+}
+
+/** A linker for `t`: zig, aimed at the target's libc (and, for glibc, the promised floor). */
+function linkerFor(t) {
+  const zigTarget = t.musl ? t.zig : `${t.zig}.${GLIBC_FLOOR[t.platform]}`
+  const file = path.join(CACHE, 'zigcc', t.triple)
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, `#!/bin/sh\nPYTHONPATH='${ZIG_DIR}' exec python3 -m ziglang cc -target ${zigTarget} "$@"\n`, { mode: 0o755 })
+  return file
+}
+
+/** Builds `t` with cargo (the crate is a cdylib; no JavaScript is generated) into npm/<platform>/. */
+function build(t) {
+  const key = t.triple.toUpperCase().replace(/[-.]/g, '_')
+  const env = { ...process.env, RUSTC, [`CARGO_TARGET_${key}_LINKER`]: linkerFor(t) }
+  // napi-rs links musl addons dynamically: they are loaded into a Node that has its own libc.
+  if (t.musl) env[`CARGO_TARGET_${key}_RUSTFLAGS`] = '-C target-feature=-crt-static'
+  const args = ['build', '--release', '--lib', '--target', t.triple]
+  if (t.std === 'build') {
+    env.RUSTC_BOOTSTRAP = '1' // -Zbuild-std on a stable compiler
+    args.push('-Zbuild-std=std,panic_unwind')
+  }
+  mustRun(CARGO, args, { cwd: ROOT, env })
+  const out = path.join(ROOT, 'target', t.triple, 'release', 'libsd_notify_rs.so')
+  fs.copyFileSync(out, binaryPath(t))
+}
+
+function parseArgs(argv) {
+  const opts = { triples: [], checkOnly: false, install: true }
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--target') opts.triples.push(argv[++i])
+    else if (argv[i] === '--check-only') opts.checkOnly = true
+    else if (argv[i] === '--no-install') opts.install = false
+    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --check-only, --no-install`)
+  }
+  return opts
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  const targets = (opts.triples.length ? opts.triples : releaseTargets()).map(target)
+  if (!opts.checkOnly) {
+    const version = opts.install ? installToolchain(targets) : 'rustc-web (not checked: --no-install)'
+    console.log(`building ${targets.length} target(s) with ${version} and zig`)
+  }
+  const rows = []
+  for (const t of targets) {
+    const row = { target: t.triple, seconds: '-', problems: [] }
+    rows.push(row)
+    const started = Date.now()
+    try {
+      if (!opts.checkOnly) build(t)
+      row.seconds = opts.checkOnly ? '-' : ((Date.now() - started) / 1000).toFixed(0)
+      Object.assign(row, checkBinary(t))
+    } catch (err) {
+      row.problems.push(err.message)
+    }
+  }
+  console.log('\ntarget                         machine bits order glibc   size(KiB) build(s) result')
+  for (const r of rows) {
+    const cells = [r.target.padEnd(30), String(r.machine ?? '-').padEnd(7), String(r.bits ?? '-').padEnd(4), (r.endian ?? '-').padEnd(5)]
+    cells.push((r.glibc ?? (r.size ? 'none' : '-')).padEnd(7), String(r.size ? Math.round(r.size / 1024) : '-').padEnd(9), r.seconds.padEnd(8))
+    cells.push(r.problems.length ? `FAIL: ${r.problems.join('; ')}` : 'ok')
+    console.log(cells.join(' '))
+  }
+  const failed = rows.filter((r) => r.problems.length).length
+  console.log(failed ? `\n${failed} of ${rows.length} target(s) failed` : `\nall ${rows.length} target(s) built and checked`)
+  process.exit(failed ? 1 : 0)
+}
+
+if (require.main === module) {
+  try {
+    main()
+  } catch (err) {
+    console.error(`build-all: ${err.message}`)
+    process.exit(1)
+  }
+}
+
+module.exports = { debianNeeds, parseArgs }
