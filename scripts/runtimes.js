@@ -10,6 +10,7 @@
 const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { npmCli } = require('./npm-cli')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache', 'runtimes')
@@ -35,15 +36,6 @@ function runtimeSpecs() {
   ]
 }
 
-/** The npm CLI to run with this node (the one running this script). */
-function npmCli() {
-  if (process.env.npm_execpath?.endsWith('.js')) return process.env.npm_execpath
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, 'npm')
-    if (fs.existsSync(candidate)) return fs.realpathSync(candidate)
-  }
-  throw new Error('npm is not on PATH')
-}
 
 /**
  * The runtime of `spec` unpacked under .cache/runtimes/, downloaded first when missing:

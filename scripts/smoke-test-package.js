@@ -20,15 +20,6 @@ const ONE_MB = 1024 * 1024
 // What must never run during an install: compilers, build tools, and the Python node-gyp needs.
 const FORBIDDEN_TOOLS = ['cargo', 'rustc', 'rustup', 'cc', 'c++', 'gcc', 'g++', 'clang', 'ld', 'make', 'cmake', 'python', 'python3', 'node-gyp', 'zig']
 
-/** The npm CLI script behind `npm` on PATH (run it with this very node). */
-function npmCli() {
-  if (process.env.npm_execpath?.endsWith('.js')) return process.env.npm_execpath
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, 'npm')
-    if (fs.existsSync(candidate)) return fs.realpathSync(candidate)
-  }
-  throw new Error('npm is not on PATH')
-}
 
 /** This process's environment without the npm_* variables `npm test` adds, which would steer a nested npm. */
 function cleanEnv(extra = {}) {
@@ -155,6 +146,7 @@ function installConsumer(dir, tarballs, tools) {
 
 const CJS_CONSUMER = `
 const sd = require('sd-notify-rs')
+const { npmCli } = require('./npm-cli')
 const sent = sd.ready('cjs consumer')
 const binary = Object.keys(require.cache).find((f) => f.endsWith('.node'))
 console.log(JSON.stringify({ sent, binary }))

@@ -125,24 +125,30 @@ unsafe fn bus_error(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> 
   unsafe { with_raw_text(env, raw, "BUSERROR", |s| notify::send(&[Assignment::BusError(s)], &[]).js()) }
 }
 
+/// A millisecond argument as microseconds for `key`.
+unsafe fn usec(env: sys::napi_env, arg: Option<sys::napi_value>, key: &str) -> Result<u64> {
+  usec_from_ms(key, unsafe { number(env, arg, key) }?).js()
+}
+
+/// A non-negative integer argument for `key`.
+unsafe fn decimal(env: sys::napi_env, arg: Option<sys::napi_value>, key: &str) -> Result<u64> {
+  decimal_from_f64(key, unsafe { number(env, arg, key) }?).js()
+}
+
 unsafe fn set_watchdog_timeout(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  let usec = usec_from_ms("WATCHDOG_USEC", unsafe { number(env, arg, "WATCHDOG_USEC") }?).js()?;
-  notify::send(&[Assignment::WatchdogUsec(usec)], &[]).js()
+  notify::send(&[Assignment::WatchdogUsec(unsafe { usec(env, arg, "WATCHDOG_USEC") }?)], &[]).js()
 }
 
 unsafe fn extend_timeout(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  let usec = usec_from_ms("EXTEND_TIMEOUT_USEC", unsafe { number(env, arg, "EXTEND_TIMEOUT_USEC") }?).js()?;
-  notify::send(&[Assignment::ExtendTimeoutUsec(usec)], &[]).js()
+  notify::send(&[Assignment::ExtendTimeoutUsec(unsafe { usec(env, arg, "EXTEND_TIMEOUT_USEC") }?)], &[]).js()
 }
 
 unsafe fn main_pid(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  let pid = decimal_from_f64("MAINPID", unsafe { number(env, arg, "MAINPID") }?).js()?;
-  notify::send(&[Assignment::MainPid(pid)], &[]).js()
+  notify::send(&[Assignment::MainPid(unsafe { decimal(env, arg, "MAINPID") }?)], &[]).js()
 }
 
 unsafe fn errno(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  let code = decimal_from_f64("ERRNO", unsafe { number(env, arg, "ERRNO") }?).js()?;
-  notify::send(&[Assignment::Errno(code)], &[]).js()
+  notify::send(&[Assignment::Errno(unsafe { decimal(env, arg, "ERRNO") }?)], &[]).js()
 }
 
 type Entry = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
