@@ -81,6 +81,8 @@ const GAPS = {
   // Bun's node:http server is no libuv-style server: no _handle, and listen({ fd }) is ignored.
   httpFd: { bun: "node:http servers have no socket handle (server._handle): no descriptor to store, and listen({ fd }) is ignored", deno: 'servers do not expose their descriptor (server._handle.fd)' },
   serverFd: { deno: 'servers do not expose their descriptor (server._handle.fd)' },
+  // Bun's node:http server is no net.Server: its close() ends kept-alive connections at once.
+  keepAliveDrain: { bun: "node:http servers' close() ends kept-alive connections at once, so a request sent on one after SIGTERM is reset" },
 }
 
 /**

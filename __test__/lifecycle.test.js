@@ -7,7 +7,7 @@ const assert = require('node:assert/strict')
 const cp = require('node:child_process')
 const path = require('node:path')
 const { once } = require('node:events')
-const { sd, useListener } = require('./helpers')
+const { sd, useListener, runtimeGap, GAPS } = require('./helpers')
 
 const CHILD = path.join(__dirname, 'fixtures', 'reload-child.js')
 const BIN = path.join(__dirname, '..', 'bin', 'sd-notify-rs.js')
@@ -112,7 +112,7 @@ test('onReload(), drainOnStop() and clusterPrimary() refuse bad arguments with a
   assert.equal(server.listenerCount('request'), 0)
 })
 
-test('drainOnStop(): a request on a kept-alive connection after SIGTERM is answered with Connection: close, an idle one is closed after the grace, then exit(0)', async (t) => {
+test('drainOnStop(): a request on a kept-alive connection after SIGTERM is answered with Connection: close, an idle one is closed after the grace, then exit(0)', runtimeGap(GAPS.keepAliveDrain), async (t) => {
   const http = require('node:http')
   const net = require('node:net')
   // The application answers synchronously: the drain's header must already be set by then.

@@ -17,7 +17,8 @@
 const net = require('node:net')
 const { codedError } = require('./errors')
 
-const closeListening = (server, callback) => net.Server.prototype.close.call(server, callback)
+// A runtime whose http.Server is not a net.Server (Bun) has only its own close().
+const closeListening = (server, callback) => (server instanceof net.Server ? net.Server.prototype.close : server.close).call(server, callback)
 
 function bindDrain(native) {
   /**
@@ -27,7 +28,7 @@ function bindDrain(native) {
    */
   function drainOnStop(servers, options = {}) {
     const list = Array.isArray(servers) ? servers : [servers]
-    if (list.length === 0 || !list.every((s) => s instanceof net.Server)) {
+    if (list.length === 0 || !list.every((s) => s && typeof s.close === 'function' && typeof s.on === 'function')) {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers): servers must be a net.Server (http.Server, ...) or an array of them')
     }
     if (options === null || typeof options !== 'object') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers, options): options must be an object')
