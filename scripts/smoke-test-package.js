@@ -12,6 +12,7 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { npmCli } = require('./npm-cli')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -146,7 +147,6 @@ function installConsumer(dir, tarballs, tools) {
 
 const CJS_CONSUMER = `
 const sd = require('sd-notify-rs')
-const { npmCli } = require('./npm-cli')
 const sent = sd.ready('cjs consumer')
 const binary = Object.keys(require.cache).find((f) => f.endsWith('.node'))
 console.log(JSON.stringify({ sent, binary }))
