@@ -279,7 +279,10 @@ test('an uncaught exception ends a process with a running watchdog promptly, wit
 })
 
 for (const mode of ['terminate', 'terminate-blocked']) {
-  const gap = mode === 'terminate-blocked' ? { deno: "after terminate() of a Worker whose event loop is busy resolves, the Worker's environment has not been torn down: its watchdog still holds the slot" } : {}
+  // Deno resolves terminate() before the Worker's environment is torn down, so its watchdog may
+  // still hold the slot: always when the Worker's loop is busy, now and then when it is idle
+  // (seen in CI: 1 run in 3).
+  const gap = { deno: "after terminate() of a Worker resolves, the Worker's environment may not have been torn down yet: its watchdog can still hold the slot" }
   test(`a Worker running the watchdog can be terminated${mode === 'terminate-blocked' ? ' while its loop is busy' : ''}, freeing the slot`, runtimeGap(gap), async () => {
     const r = await runChild('watchdog-worker.js', [mode], { WATCHDOG_USEC: '400000' })
     assert.equal(r.code, 0, r.stderr)
