@@ -112,7 +112,9 @@ test('notify() skips undefined fields', async (t) => {
 
 test('notify() passes file descriptors with SCM_RIGHTS', async (t) => {
   const l = useListener(t)
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdn-')), 'data')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdn-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'data')
   fs.writeFileSync(file, 'passed along')
   const fd = fs.openSync(file, 'r')
   t.after(() => fs.closeSync(fd))
@@ -127,6 +129,7 @@ test('notify() passes file descriptors with SCM_RIGHTS', async (t) => {
 
 test('a filesystem socket path works as NOTIFY_SOCKET', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdn-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   const l = useListener(t, path.join(dir, 'notify.sock'))
   assert.equal(l.address, path.join(dir, 'notify.sock'))
   assert.ok(fs.statSync(l.address).isSocket())

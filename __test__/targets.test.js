@@ -6,7 +6,7 @@
 // SD_NOTIFY_RS_REQUIRE_ALL_TARGETS is set, where an absent binary fails, or
 // SD_NOTIFY_RS_REQUIRE_TARGETS names the platforms that must be there (CI builds a subset).
 
-const { test } = require('node:test')
+const { test, after } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -66,10 +66,19 @@ function fakeElf({ bits = 64, endian = 'LE', type = 3, machine = 62, flags = 0, 
   w16(type, 0x10)
   w16(machine, 0x12)
   w32(flags, bits === 64 ? 0x30 : 0x24)
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-elf-')), 'fake.node')
+  const file = path.join(fakeDir(), `fake-${++fakes}.node`)
   fs.writeFileSync(file, buf)
   return file
 }
+
+// One directory for the fake binaries of this file, removed when its tests are done.
+let dir = null
+let fakes = 0
+function fakeDir() {
+  if (!dir) dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-elf-'))
+  return dir
+}
+after(() => dir && fs.rmSync(dir, { recursive: true, force: true }))
 
 test('the check names each way a binary can be wrong', () => {
   const problems = (t, fields) => checkBinary(target(t), fakeElf(fields)).problems.join('; ')
