@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use napi::{sys, Env};
 
-use crate::protocol::env::{on_main_thread, read_main_thread_through_reader, read_with, ReaderGuard};
+use crate::protocol::env::{on_main_thread, read_main_thread_through_reader, read_with, reads_in_place, ReaderGuard};
 
 const UNKNOWN: u8 = 0;
 const IN_PLACE: u8 = 1;
@@ -20,6 +20,11 @@ static MAIN_THREAD: AtomicU8 = AtomicU8::new(UNKNOWN);
 /// until the guard drops; on the main thread, nothing (a thread-local test and an atomic load),
 /// except under a runtime whose `process.env` is not the C environment (Bun).
 pub fn this_thread(env: &Env) -> Option<ReaderGuard> {
+  // Settled (the main thread, not Bun): one comparison. The first call on the main thread asks
+  // the runtime before the core may read in place.
+  if MAIN_THREAD.load(Ordering::Relaxed) == IN_PLACE && reads_in_place() {
+    return None;
+  }
   if on_main_thread() && main_thread_reads_in_place(env) {
     return None;
   }

@@ -56,10 +56,12 @@ unsafe fn call<const N: usize, R: ToJs>(
 ) -> sys::napi_value {
   let outcome = guard(during, || {
     let (mut argc, mut argv) = (N, [ptr::null_mut(); N]);
-    // SAFETY: valid env and info (this call's), and room for the N arguments asked for.
-    let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
-    if status != sys::Status::napi_ok {
-      return Err(napi_error(napi::Error::new(napi::Status::from(status), "reading the arguments".to_owned())));
+    if N > 0 {
+      // SAFETY: valid env and info (this call's), and room for the N arguments asked for.
+      let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+      if status != sys::Status::napi_ok {
+        return Err(napi_error(napi::Error::new(napi::Status::from(status), "reading the arguments".to_owned())));
+      }
     }
     let _thread_env = this_thread(&Env::from_raw(env));
     let mut args = [None; N];

@@ -67,7 +67,7 @@ pub fn notify(env: Env, fields: Object, options: Option<NotifyOptions>) -> Resul
       let value = value_to_string(&key, value).js()?;
       msg.add(Assignment::Other(&key, &value)).js()?;
     }
-    notify::send_message(msg, &fds).js()
+    notify::send_message(&msg, &fds).js()
   })
 }
 

@@ -68,6 +68,19 @@ impl<'a> Assignment<'a> {
     }
   }
 
+  /// The whole datagram of this assignment alone when it never varies (the flags and the
+  /// watchdog's two), so sending it needs no building.
+  pub fn constant(&self) -> Option<&'static [u8]> {
+    Some(match self {
+      Self::Ready => b"READY=1",
+      Self::Reloading => b"RELOADING=1",
+      Self::Stopping => b"STOPPING=1",
+      Self::Watchdog => b"WATCHDOG=1",
+      Self::WatchdogTrigger => b"WATCHDOG=trigger",
+      _ => return None,
+    })
+  }
+
   pub fn value(&self) -> Cow<'a, str> {
     match *self {
       Self::Ready | Self::Reloading | Self::Stopping | Self::Watchdog | Self::FdStore | Self::FdStoreRemove | Self::Barrier => {

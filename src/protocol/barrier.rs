@@ -24,7 +24,7 @@ pub fn send_barrier() -> Result<Option<PendingBarrier>> {
   let (read_end, write_end) = pipe2(OFlag::O_CLOEXEC).map_err(|e| NotifyError::os("pipe2", e))?;
   let mut msg = Message::new();
   msg.add(Assignment::Barrier)?;
-  let sent = send_to_env(&msg.into_datagram()?, &[write_end.as_raw_fd()])?;
+  let sent = send_to_env(msg.datagram()?, &[write_end.as_raw_fd()])?;
   drop(write_end);
   Ok(sent.then_some(PendingBarrier { read_end }))
 }

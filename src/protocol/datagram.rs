@@ -59,7 +59,8 @@ impl DatagramSocket {
         Some(fd) => fd.as_raw_fd(),
         None => cached.insert(self.open().map_err(|errno| SendFailure { call: "socket", errno })?).as_raw_fd(),
       };
-      match sendmsg(fd, iov, cmsgs, flags, Some(addr)) {
+      let sent = if fds.is_empty() { send_plain(fd, addr, iov, flags) } else { sendmsg(fd, iov, cmsgs, flags, Some(addr)) };
+      match sent {
         Ok(n) => return Ok(n),
         Err(Errno::EBADF | Errno::ENOTSOCK) if attempt == 0 => *cached = None,
         Err(errno) => return Err(SendFailure { call: "sendmsg", errno }),
@@ -73,6 +74,21 @@ impl DatagramSocket {
     (self.setup)(&fd)?;
     Ok(fd)
   }
+}
+
+/// `sendmsg` without control data, straight to libc: nix's wrapper prepares a control buffer
+/// even when there is nothing to put in it, and this is every notification's path.
+fn send_plain<A: SockaddrLike>(fd: RawFd, addr: &A, iov: &[IoSlice<'_>], flags: MsgFlags) -> nix::Result<usize> {
+  // SAFETY: an all-zero msghdr is a valid empty one.
+  let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+  msg.msg_name = addr.as_ptr() as *mut libc::c_void;
+  msg.msg_namelen = addr.len();
+  // IoSlice is guaranteed ABI-compatible with iovec on Unix; sendmsg only reads through it.
+  msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+  msg.msg_iovlen = iov.len() as _;
+  // SAFETY: `msg` points at `addr` and `iov`, both alive for the call.
+  let n = unsafe { libc::sendmsg(fd, &msg, flags.bits()) };
+  Errno::result(n).map(|n| n as usize)
 }
 
 /// Every descriptor must be open and there may be at most [`MAX_FDS`]: checked before sending,

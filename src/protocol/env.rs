@@ -16,18 +16,17 @@
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::error::{NotifyError, Result};
 
 /// The main thread's `pthread_self()`, once it has asked (0 before): comparing with it costs less
 /// than a thread-local in a shared library. The main thread lives as long as the process, so its
 /// id is never reused by another thread.
-static MAIN_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static MAIN_THREAD: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether the calling thread is the process's main thread (its tid is the pid).
 pub fn on_main_thread() -> bool {
-  use std::sync::atomic::Ordering;
   // SAFETY: pthread_self has no preconditions.
   let me = unsafe { libc::pthread_self() } as usize;
   match MAIN_THREAD.load(Ordering::Relaxed) {
@@ -47,16 +46,30 @@ pub fn on_main_thread() -> bool {
 
 static MAIN_THROUGH_READER: AtomicBool = AtomicBool::new(false);
 
+/// The main thread's `pthread_self()` once it is known to read in place (0 otherwise): every
+/// notification asks, so the answer costs one comparison.
+static IN_PLACE_THREAD: AtomicUsize = AtomicUsize::new(0);
+
 /// From now on the main thread reads the environment through its installed reader, like any
 /// other thread: for a runtime whose `process.env` writes never reach the C environment.
 pub fn read_main_thread_through_reader() {
   MAIN_THROUGH_READER.store(true, Ordering::Relaxed);
+  IN_PLACE_THREAD.store(0, Ordering::Relaxed);
 }
 
 /// Whether this thread reads the C environment in place (the main thread, unless
 /// [`read_main_thread_through_reader`] was called).
-fn reads_in_place() -> bool {
-  on_main_thread() && !MAIN_THROUGH_READER.load(Ordering::Relaxed)
+pub fn reads_in_place() -> bool {
+  // SAFETY: pthread_self has no preconditions. A live thread's id is never 0.
+  let me = unsafe { libc::pthread_self() } as usize;
+  if me == IN_PLACE_THREAD.load(Ordering::Relaxed) {
+    return true;
+  }
+  let in_place = on_main_thread() && !MAIN_THROUGH_READER.load(Ordering::Relaxed);
+  if in_place {
+    IN_PLACE_THREAD.store(me, Ordering::Relaxed);
+  }
+  in_place
 }
 
 /// Reads variable `name` into `out` for a thread that does not read in place; `false` when unset.

@@ -1,6 +1,8 @@
 //! Building a notification datagram from `KEY=value` assignments, validated the way the
 //! service manager will read them.
 
+use std::mem::MaybeUninit;
+
 use super::assignment::Assignment;
 use super::error::{NotifyError, Result};
 
@@ -131,44 +133,53 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
   }
 }
 
-/// A notification under construction: assignments in order, each validated when added.
-#[derive(Debug, Default, Clone)]
+/// A notification under construction: assignments in order, each validated when added. The
+/// datagram is built in place, in a buffer of the manager's limit: a notification allocates
+/// nothing, and a message over the limit is only measured (for its error), never copied.
+#[derive(Clone)]
 pub struct Message {
-  payload: Vec<u8>,
-  /// How many assignments `payload` holds.
+  buf: MaybeUninit<[u8; NOTIFY_BUFFER_MAX]>,
+  /// The datagram's length so far: past `NOTIFY_BUFFER_MAX` only counted, not written.
+  len: usize,
+  /// How many assignments it holds.
   count: usize,
+  /// Whether one of them is `BARRIER=`.
+  barrier: bool,
 }
 
-thread_local! {
-  /// The last datagram's buffer, kept for the next message on this thread: a notification then
-  /// allocates nothing (see [`recycle`]).
-  static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+impl Default for Message {
+  fn default() -> Self {
+    Self::new()
+  }
 }
 
-/// Gives a sent datagram's buffer back for the next [`Message::new`] on this thread.
-pub fn recycle(mut datagram: Vec<u8>) {
-  // Only a buffer of the usual size is kept: an error path's or a huge one is freed.
-  if datagram.capacity() <= NOTIFY_BUFFER_MAX {
-    datagram.clear();
-    SCRATCH.set(datagram);
+impl std::fmt::Debug for Message {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Message").field("payload", &String::from_utf8_lossy(self.written())).field("len", &self.len).finish()
   }
 }
 
 impl Message {
+  #[inline]
   pub fn new() -> Self {
-    let mut payload = SCRATCH.take();
-    if payload.capacity() == 0 {
-      // Room for the usual one- or two-line message.
-      payload.reserve(64);
+    // Field by field: built as one value, LLVM folds the uninitialised buffer and the zeroed
+    // counters into a memset of all 4 KiB.
+    let mut m = MaybeUninit::<Self>::uninit();
+    let p = m.as_mut_ptr();
+    // SAFETY: every field but the buffer is written, and the buffer may stay uninitialised.
+    unsafe {
+      std::ptr::addr_of_mut!((*p).len).write(0);
+      std::ptr::addr_of_mut!((*p).count).write(0);
+      std::ptr::addr_of_mut!((*p).barrier).write(false);
+      m.assume_init()
     }
-    Self { payload, count: 0 }
   }
 
   /// Adds `KEY=value`, refusing keys, values and numbers the manager would misread.
   pub fn push(&mut self, key: &str, value: &str) -> Result<&mut Self> {
     validate_key(key)?;
     validate_value(key, value)?;
-    self.append(key, value);
+    self.append(key, value.as_bytes());
     Ok(self)
   }
 
@@ -178,52 +189,89 @@ impl Message {
     use Assignment::*;
     match assignment {
       Other(key, value) => return self.push(key, value),
-      Status(text) | BusError(text) | FdName(text) => validate_value(assignment.key(), text)?,
+      Status(text) | BusError(text) | FdName(text) => {
+        validate_value(assignment.key(), text)?;
+        self.append(assignment.key(), text.as_bytes());
+      }
       WatchdogUsec(n) | ExtendTimeoutUsec(n) | MonotonicUsec(n) | MainPid(n) | Errno(n) => {
         if let Some(ValueKind::Unsigned { min, max }) = known_kind(assignment.key()) {
           if !(min..=max).contains(&n) {
             return Err(NotifyError::number(assignment.key(), format!("{n} is out of range {min}..={max}")));
           }
         }
+        let mut digits = [0u8; 20];
+        self.append(assignment.key(), decimal(n, &mut digits));
       }
-      Ready | Reloading | Stopping | Watchdog | WatchdogTrigger | FdStore | FdStoreRemove | FdPoll(_) | Barrier => {}
+      Ready | Reloading | Stopping | Watchdog | WatchdogTrigger | FdStore | FdStoreRemove | FdPoll(_) | Barrier => {
+        self.append(assignment.key(), assignment.value().as_bytes());
+      }
     }
-    self.append(assignment.key(), &assignment.value());
     Ok(self)
   }
 
   /// Appends a checked `KEY=value` line.
-  fn append(&mut self, key: &str, value: &str) {
-    if !self.payload.is_empty() {
-      self.payload.push(b'\n');
+  fn append(&mut self, key: &str, value: &[u8]) {
+    if self.count > 0 {
+      self.write(b"\n");
     }
-    self.payload.extend_from_slice(key.as_bytes());
-    self.payload.push(b'=');
-    self.payload.extend_from_slice(value.as_bytes());
+    self.write(key.as_bytes());
+    self.write(b"=");
+    self.write(value);
     self.count += 1;
+    self.barrier |= key == "BARRIER";
   }
 
-  pub fn contains(&self, key: &str) -> bool {
-    // Values never hold a newline (validate_value), so lines are exactly the assignments.
-    self
-      .payload
-      .split(|b| *b == b'\n')
-      .any(|line| line.strip_prefix(key.as_bytes()).is_some_and(|rest| rest.first() == Some(&b'=')))
+  /// Copies `bytes` to the end while they fit; counts them either way.
+  #[inline]
+  fn write(&mut self, bytes: &[u8]) {
+    let end = self.len + bytes.len();
+    if end <= NOTIFY_BUFFER_MAX {
+      // SAFETY: `self.len..end` lies within the buffer, and `bytes` cannot overlap it (`bytes`
+      // is not in `self`).
+      unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.buf.as_mut_ptr().cast::<u8>().add(self.len), bytes.len()) };
+    }
+    self.len = end;
+  }
+
+  /// The bytes written so far (all of them unless the message went over the limit).
+  fn written(&self) -> &[u8] {
+    let n = self.len.min(NOTIFY_BUFFER_MAX);
+    // SAFETY: the first `n` bytes were written by `write` (it writes in order and only stops
+    // writing past the buffer's end, where `n` stops too).
+    unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) }
   }
 
   /// The datagram, or an error if it is empty or over the manager's limit.
-  pub fn into_datagram(self) -> Result<Vec<u8>> {
-    if self.payload.is_empty() {
+  pub fn datagram(&self) -> Result<&[u8]> {
+    if self.count == 0 {
       return Err(NotifyError::EmptyMessage);
     }
-    if self.payload.len() > NOTIFY_BUFFER_MAX {
-      return Err(NotifyError::MessageTooLong { len: self.payload.len() });
+    if self.len > NOTIFY_BUFFER_MAX {
+      return Err(NotifyError::MessageTooLong { len: self.len });
     }
     // BARRIER=1 must travel alone: the manager treats it specially and closes its fd.
-    if self.count > 1 && self.contains("BARRIER") {
+    if self.count > 1 && self.barrier {
       return Err(NotifyError::InvalidCombination { reason: "BARRIER=1 must be alone in its datagram; use barrier()".into() });
     }
-    Ok(self.payload)
+    Ok(self.written())
+  }
+
+  /// [`datagram`](Self::datagram), copied out.
+  pub fn into_datagram(self) -> Result<Vec<u8>> {
+    self.datagram().map(<[u8]>::to_vec)
+  }
+}
+
+/// `n` in decimal, written at the end of `out`.
+fn decimal(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+  let mut at = out.len();
+  loop {
+    at -= 1;
+    out[at] = b'0' + (n % 10) as u8;
+    n /= 10;
+    if n == 0 {
+      return &out[at..];
+    }
   }
 }
 
@@ -276,6 +324,32 @@ mod tests {
     for good in ["X_APP", "_PRIVATE", "A1", "READY"] {
       assert!(validate_key(good).is_ok(), "{good}");
     }
+  }
+
+  #[test]
+  fn numbers_are_written_in_decimal() {
+    let mut m = Message::new();
+    m.add(Assignment::MainPid(1))
+      .unwrap()
+      .add(Assignment::WatchdogUsec(u64::MAX - 1))
+      .unwrap()
+      .add(Assignment::Errno(0))
+      .unwrap();
+    assert_eq!(m.datagram().unwrap(), b"MAINPID=1\nWATCHDOG_USEC=18446744073709551614\nERRNO=0");
+  }
+
+  #[test]
+  fn an_empty_value_still_makes_an_assignment() {
+    let mut m = Message::new();
+    m.push("X_EMPTY", "").unwrap();
+    assert_eq!(m.datagram().unwrap(), b"X_EMPTY=");
+  }
+
+  #[test]
+  fn a_message_over_the_limit_reports_its_whole_length() {
+    let mut m = Message::new();
+    m.add(Assignment::Status(&"x".repeat(5000))).unwrap().add(Assignment::Ready).unwrap();
+    assert_eq!(m.datagram().unwrap_err(), NotifyError::MessageTooLong { len: 7 + 5000 + 1 + 7 });
   }
 
   #[test]

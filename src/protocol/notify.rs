@@ -11,19 +11,22 @@ use super::notify_socket::send_to_env;
 
 /// Sends `assignments` as one datagram, with optional descriptors.
 pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
+  // A lone flag (WATCHDOG=1, READY=1, ...) is a constant datagram: nothing to build or check.
+  if let ([only], []) = (assignments, fds) {
+    if let Some(datagram) = only.constant() {
+      return send_to_env(datagram, &[]);
+    }
+  }
   let mut msg = Message::new();
   for a in assignments {
     msg.add(*a)?;
   }
-  send_message(msg, fds)
+  send_message(&msg, fds)
 }
 
 /// Sends a built message with optional descriptors.
-pub fn send_message(msg: Message, fds: &[RawFd]) -> Result<bool> {
-  let datagram = msg.into_datagram()?;
-  let sent = send_to_env(&datagram, fds);
-  super::message::recycle(datagram);
-  sent
+pub fn send_message(msg: &Message, fds: &[RawFd]) -> Result<bool> {
+  send_to_env(msg.datagram()?, fds)
 }
 
 /// `flag` (+ STATUS=).
@@ -67,7 +70,7 @@ pub fn fd_store(fd: RawFd, name: Option<&str>, poll: bool) -> Result<bool> {
   if !poll {
     msg.add(Assignment::FdPoll(false))?;
   }
-  send_message(msg, &[fd])
+  send_message(&msg, &[fd])
 }
 
 /// FDSTOREREMOVE=1 + FDNAME=: the manager closes its stored fds of that name.
@@ -86,6 +89,20 @@ pub fn monotonic_usec() -> u64 {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn a_constant_datagram_is_what_the_message_would_build() {
+    use Assignment::*;
+    for a in [Ready, Reloading, Stopping, Watchdog, WatchdogTrigger, FdStore, FdStoreRemove, Barrier, FdPoll(true), FdPoll(false)]
+    {
+      let mut msg = Message::new();
+      msg.add(a).unwrap();
+      if let Some(constant) = a.constant() {
+        assert_eq!(constant, msg.datagram().unwrap(), "{a:?}");
+      }
+    }
+    assert_eq!(Status("x").constant(), None);
+  }
 
   #[test]
   fn fd_store_refuses_bad_names_and_descriptors_before_looking_for_a_manager() {

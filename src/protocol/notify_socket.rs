@@ -43,21 +43,24 @@ static LAST_ADDRESS: Mutex<Option<(Vec<u8>, Arc<NotifyAddress>)>> = Mutex::new(N
 /// Sends `payload` (and `fds`) to the address in `NOTIFY_SOCKET`.
 /// `Ok(false)`: not under a service manager, nothing sent.
 pub fn send_to_env(payload: &[u8], fds: &[RawFd]) -> Result<bool> {
-  let Some(addr) = with_notify_socket(cached_address) else { return Ok(false) };
-  send(&*addr?, payload, fds)?;
-  Ok(true)
-}
-
-/// The parsed address of `raw`, parsed again only when `NOTIFY_SOCKET` changed.
-fn cached_address(raw: &[u8]) -> Result<Arc<NotifyAddress>> {
-  let mut last = lock(&LAST_ADDRESS);
-  match &*last {
-    Some((seen, addr)) if seen.as_slice() == raw => Ok(Arc::clone(addr)),
-    _ => {
-      let addr = Arc::new(address::parse(raw)?);
-      *last = Some((raw.to_vec(), Arc::clone(&addr)));
-      Ok(addr)
+  let vsock = with_notify_socket(|raw| {
+    let mut last = lock(&LAST_ADDRESS);
+    let addr = match &*last {
+      Some((seen, addr)) if seen.as_slice() == raw => addr,
+      _ => &last.insert((raw.to_vec(), Arc::new(address::parse(raw)?))).1,
+    };
+    match &**addr {
+      // The usual case, sent under the lock: the socket's own lock serialises sends anyway.
+      NotifyAddress::Unix(_) => send(addr, payload, fds).map(|()| None),
+      // A vsock send may wait seconds for its peer: not while holding the address.
+      NotifyAddress::Vsock { .. } => Ok(Some(Arc::clone(addr))),
     }
+  });
+  match vsock {
+    None => Ok(false),
+    Some(Ok(None)) => Ok(true),
+    Some(Ok(Some(addr))) => send(&addr, payload, fds).map(|()| true),
+    Some(Err(e)) => Err(e),
   }
 }
 
