@@ -92,17 +92,25 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
   if key == "FDNAME" {
     return validate_fd_name(value);
   }
-  // The manager splits lines on both \n and \r, and drops a message holding NUL:
-  // such a value would inject assignments of the sender's choosing.
-  if let Some(c) = value.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
-    let name = match c {
-      '\n' => "a newline (\\n)",
-      '\r' => "a carriage return (\\r)",
-      _ => "a NUL byte",
-    };
-    return Err(NotifyError::value(key, format!("it contains {name}, which would let it inject other assignments; remove it")));
-  }
+  check_line(key, value)?;
   let Some(kind) = known_kind(key) else { return Ok(()) };
+  check_kind(key, value, kind)
+}
+
+/// The manager splits lines on both \n and \r, and drops a message holding NUL: such a value
+/// would inject assignments of the sender's choosing.
+fn check_line(key: &str, value: &str) -> Result<()> {
+  let Some(b) = value.bytes().find(|b| matches!(b, b'\n' | b'\r' | 0)) else { return Ok(()) };
+  let name = match b {
+    b'\n' => "a newline (\\n)",
+    b'\r' => "a carriage return (\\r)",
+    _ => "a NUL byte",
+  };
+  Err(NotifyError::value(key, format!("it contains {name}, which would let it inject other assignments; remove it")))
+}
+
+/// `value` read as the manager reads a value of `kind`.
+fn check_kind(key: &str, value: &str, kind: ValueKind) -> Result<()> {
   match kind {
     ValueKind::Flag if value != "1" => Err(NotifyError::value(key, format!("{key} only takes 1, got {value:?}"))),
     ValueKind::Boolean if value != "0" && value != "1" => {
@@ -189,9 +197,16 @@ impl Message {
     use Assignment::*;
     match assignment {
       Other(key, value) => return self.push(key, value),
-      Status(text) | BusError(text) | FdName(text) => {
-        validate_value(assignment.key(), text)?;
+      // The kind is known from the variant: no lookup by key.
+      Status(text) | BusError(text) => {
+        let kind = if let Status(_) = assignment { ValueKind::Text { max: STATUS_MAX } } else { ValueKind::ErrorName };
+        check_line(assignment.key(), text)?;
+        check_kind(assignment.key(), text, kind)?;
         self.append(assignment.key(), text.as_bytes());
+      }
+      FdName(name) => {
+        validate_fd_name(name)?;
+        self.append(assignment.key(), name.as_bytes());
       }
       WatchdogUsec(n) | ExtendTimeoutUsec(n) | MonotonicUsec(n) | MainPid(n) | Errno(n) => {
         if let Some(ValueKind::Unsigned { min, max }) = known_kind(assignment.key()) {
