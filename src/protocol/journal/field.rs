@@ -25,7 +25,34 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// Whether `value` can travel as `KEY=value\n`: text with no newline and no other control
 /// character but tab. Anything else takes the binary-safe, length-prefixed form.
 pub fn is_plain_text(value: &[u8]) -> bool {
-  value.iter().all(|&b| b >= 0x20 || b == b'\t') && std::str::from_utf8(value).is_ok()
+  find_control(value).is_none() && std::str::from_utf8(value).is_ok()
+}
+
+/// The first control byte of `bytes` other than tab (a byte below 0x20), eight bytes at a time.
+pub fn find_control(bytes: &[u8]) -> Option<usize> {
+  const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+  const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+  let is_control = |b: u8| b < 0x20 && b != b'\t';
+  let mut at = 0;
+  while let Some(word) = bytes.get(at..at + 8) {
+    let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+    // Non-zero exactly when some byte of x is below 0x20 (exact for any bound up to 0x80).
+    if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 {
+      for (i, &b) in word.iter().enumerate() {
+        if is_control(b) {
+          return Some(at + i);
+        }
+      }
+    }
+    at += 8;
+  }
+  while at < bytes.len() {
+    if is_control(bytes[at]) {
+      return Some(at);
+    }
+    at += 1;
+  }
+  None
 }
 
 #[cfg(test)]
@@ -39,6 +66,24 @@ mod tests {
     }
     for bad in ["", "_PID", "1ABC", "message", "A-B", "A B", "É", &"A".repeat(65)] {
       assert_eq!(validate_name(bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_KEY", "{bad:?}");
+    }
+  }
+
+  #[test]
+  fn the_first_control_byte_is_found_wherever_it_is() {
+    for len in 0..40 {
+      let mut text = vec![b'a'; len];
+      assert_eq!(find_control(&text), None);
+      text.extend_from_slice("\té€".as_bytes());
+      assert_eq!(find_control(&text), None, "tab and multi-byte characters are not control bytes");
+      for at in 0..text.len() {
+        for control in [0u8, b'\n', b'\r', 0x1b, 0x1f] {
+          let mut t = text.clone();
+          t[at] = control;
+          let first = t.iter().position(|&b| b < 0x20 && b != b'\t');
+          assert_eq!(find_control(&t), first, "{t:?}");
+        }
+      }
     }
   }
 
