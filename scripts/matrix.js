@@ -10,8 +10,9 @@
 // Each cell gets an explicit list of test files (`node --test <dir>` means different things
 // across Node.js versions). Node.js cells put their node first on PATH and run the e2e services
 // with it (SD_NOTIFY_RS_E2E_NODE). Bun runs the files with `bun test`, Deno with `deno test`
-// (both implement node:test); their e2e runs are left out: the services systemd starts there
-// are Node.js programs. Logs go to .cache/matrix/<cell>.log.
+// (both implement node:test); the e2e suite's services are Node.js programs, so it is left out
+// there: services run by Bun and Deno under a real systemd are __test__/e2e/runtimes.test.js,
+// which the host's `npm test` runs. Logs go to .cache/matrix/<cell>.log.
 
 const cp = require('node:child_process')
 const fs = require('node:fs')
