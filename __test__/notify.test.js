@@ -180,6 +180,26 @@ test('a datagram of 4097 bytes is refused and nothing is sent', async (t) => {
   await assertRefused(l, () => sd.status(status), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
 })
 
+test('ready(), stopping() and status() with texts around the 4096-byte limit: every length up to it is sent whole, one byte more is refused', async (t) => {
+  const l = useListener(t)
+  for (const [call, prefix] of [
+    [sd.ready, 'READY=1\nSTATUS='],
+    [sd.stopping, 'STOPPING=1\nSTATUS='],
+    [sd.status, 'STATUS='],
+  ]) {
+    const room = 4096 - prefix.length
+    // ASCII, then two-byte characters that end exactly at, one byte short of, and across the limit.
+    for (const text of ['x'.repeat(room - 8), 'x'.repeat(room - 1), 'x'.repeat(room), 'é'.repeat(room / 2), 'x' + 'é'.repeat((room - 1) / 2)]) {
+      if (Buffer.byteLength(prefix + text) > 4096) continue
+      assert.equal(call(text), true)
+      assert.equal((await l.receive(2000)).text, prefix + text, `${prefix}: ${Buffer.byteLength(text)} bytes`)
+    }
+    const over = room % 2 === 0 ? 'x' + 'é'.repeat(room / 2) : 'é'.repeat((room + 1) / 2)
+    assert.equal(Buffer.byteLength(prefix + over), 4097)
+    await assertRefused(l, () => call(over), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+  }
+})
+
 test('notify() counts every field towards the 4096-byte limit', async (t) => {
   const l = useListener(t)
   await assertRefused(l, () => sd.notify({ READY: 1, STATUS: 'y'.repeat(4090) }), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')

@@ -15,7 +15,7 @@ use napi_derive::napi;
 use super::env::this_thread;
 use super::error::{guard, napi_error, IntoJs, Result};
 use super::journal::journal_send;
-use super::text::{with_optional_raw_text, with_raw_text};
+use super::text::{present, with_optional_raw_text, with_raw_text, with_raw_text_after};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use crate::protocol::assignment::Assignment;
 use crate::protocol::{notify, NotifyError};
@@ -104,9 +104,31 @@ unsafe fn watchdog_trigger(_: sys::napi_env, _: [Option<sys::napi_value>; 0]) ->
   notify::send(&[Assignment::WatchdogTrigger], &[]).js()
 }
 
+/// `flag` (or none) + `STATUS=` with the text of `raw`, written in place after the flag's
+/// constant prefix when it fits a stack buffer; otherwise through `general`, which words the error.
+unsafe fn with_status_text(
+  env: sys::napi_env,
+  raw: sys::napi_value,
+  flag: Option<Assignment<'_>>,
+  general: impl FnOnce(&str) -> crate::protocol::Result<bool>,
+) -> Result<bool> {
+  if let Some(prefix) = notify::status_prefix(flag) {
+    // SAFETY (both calls): per `Body`'s contract.
+    if let Some(sent) =
+      unsafe { with_raw_text_after(env, raw, "STATUS", prefix, |datagram, at| notify::send_with_status(datagram, at).js()) }
+    {
+      return sent;
+    }
+  }
+  unsafe { with_raw_text(env, raw, "STATUS", |s| general(s).js()) }
+}
+
 unsafe fn ready(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   // SAFETY (here and below): per `Body`'s contract.
-  unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::ready(s).js()) }
+  match unsafe { present(env, arg) } {
+    Some(raw) => unsafe { with_status_text(env, raw, Some(Assignment::Ready), |s| notify::ready(Some(s))) },
+    None => notify::ready(None).js(),
+  }
 }
 
 unsafe fn reloading(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
@@ -114,12 +136,15 @@ unsafe fn reloading(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> 
 }
 
 unsafe fn stopping(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  unsafe { with_optional_raw_text(env, arg, "STATUS", |s| notify::stopping(s).js()) }
+  match unsafe { present(env, arg) } {
+    Some(raw) => unsafe { with_status_text(env, raw, Some(Assignment::Stopping), |s| notify::stopping(Some(s))) },
+    None => notify::stopping(None).js(),
+  }
 }
 
 unsafe fn status(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   let Some(raw) = arg else { return Err(NotifyError::value("STATUS", "it must be a string")).js() };
-  unsafe { with_raw_text(env, raw, "STATUS", |s| notify::send(&[Assignment::Status(s)], &[]).js()) }
+  unsafe { with_status_text(env, raw, None, |s| notify::send(&[Assignment::Status(s)], &[])) }
 }
 
 unsafe fn bus_error(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {

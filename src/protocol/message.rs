@@ -97,6 +97,15 @@ fn validate_value(key: &str, value: &str) -> Result<()> {
   check_kind(key, value, kind)
 }
 
+/// A `STATUS=` text checked as [`Message::add`] checks it.
+pub fn check_status(text: &str) -> Result<()> {
+  check_line("STATUS", text)?;
+  if text.len() > STATUS_MAX {
+    return check_kind("STATUS", text, ValueKind::Text { max: STATUS_MAX });
+  }
+  Ok(())
+}
+
 /// The manager splits lines on both \n and \r, and drops a message holding NUL: such a value
 /// would inject assignments of the sender's choosing.
 fn check_line(key: &str, value: &str) -> Result<()> {
