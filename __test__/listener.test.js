@@ -101,7 +101,9 @@ test('NotifyListener reports the credentials of another process that notifies', 
   })
   // Listened for now: on a loaded machine the child may exit before its datagram is read.
   const exited = new Promise((r) => child.once('exit', r))
-  const m = await l.receive(5000)
+  // A child Node.js under QEMU on a busy machine (CI builds beside the tests) took more than 5 s
+  // to start: the wait is generous, and ends as soon as the datagram arrives.
+  const m = await l.receive(60_000)
   assert.equal(m.text, 'READY=1\nSTATUS=child')
   assert.equal(m.pid, child.pid)
   assert.notEqual(m.pid, process.pid)

@@ -46,10 +46,27 @@ test('the table shows a failed cell as FAILED', () => {
   assert.match(table([row]), /\| Deno 2\.9\.6 \| unit \(2 files\) \| 1 \| 1 \| 0 \| 3 s \| \*\*FAILED\*\* \|/)
 })
 
-test('CI runs the matrix after npm test, and a failing cell fails CI (set -e)', () => {
+test('CI runs every part of the matrix, and a failing step fails CI', () => {
   const ci = fs.readFileSync(path.join(__dirname, '..', '.ci', 'run'), 'utf8')
   const lines = ci.split('\n').map((l) => l.trim())
-  assert.ok(lines.includes('set -euo pipefail'))
-  assert.ok(lines.indexOf('node scripts/matrix.js') > lines.indexOf('npm test'))
-  assert.ok(lines.includes('npm ci --ignore-scripts --no-audit --no-fund'))
+  const at = (text) => lines.findIndex((l) => !l.startsWith('#') && l.includes(text))
+  const steps = [
+    'npm ci --ignore-scripts --no-audit --no-fund',
+    'npm test',
+    'node scripts/matrix.js',
+    'node scripts/targets-ci.js',
+    'npm run test:targets -- --platform linux-x64-gnu',
+    'SD_NOTIFY_RS_REQUIRE_ALL_TARGETS=1 node --test __test__/targets.test.js',
+  ]
+  for (const s of steps) assert.ok(at(s) >= 0, `.ci/run does not run ${s}`)
+  assert.ok(at('node scripts/matrix.js') > at('step "npm test" npm test'))
+  // Steps run under step(), which records a failure; the targets lane's status is waited for;
+  // any recorded failure is the exit status.
+  for (const s of ['npm test', 'node scripts/matrix.js', 'npm run test:targets', 'SD_NOTIFY_RS_REQUIRE_ALL_TARGETS']) {
+    assert.match(lines[at(s)], /^step "/, `${s} is not run by step()`)
+  }
+  assert.ok(at('if wait "$TARGETS_PID"; then') >= 0)
+  assert.ok(at('FAILED+=("targets lane') >= 0)
+  assert.ok(at('if [ ${#FAILED[@]} -ne 0 ]; then') >= 0)
+  assert.equal(lines[at('if [ ${#FAILED[@]} -ne 0 ]; then') + 2], 'exit 1')
 })

@@ -3,7 +3,12 @@
 // (ELF machine, class, byte order, ABI flags, glibc floor, size): what is built and checked here is
 // what the release ships.
 //
-//   node scripts/build-all.js [--target <triple>]... [--check-only] [--no-install]
+//   node scripts/build-all.js [--target <triple>]... [--jobs <n>] [--check-only] [--no-install]
+//
+// --jobs n builds n targets at a time (default 1), each lane in its own cargo build directory
+// (target/build-all-<lane>/: cargo locks a build directory for the whole build). Compiling a
+// standard library is mostly one rustc on one core, so two lanes nearly halve the wall time on two
+// cores. Output lines are prefixed with the target when lanes share the terminal.
 //
 // Runs on Debian bookworm (a CI container or this machine). The toolchain is installed on first
 // use: Debian's rustc-web (rustc and cargo 1.96, beside any rustup toolchain) with rust-web-src
@@ -11,7 +16,7 @@
 // and zig from PyPI as the linker of every target, so glibc binaries link against the old glibc
 // that scripts/glibc-floor.js promises instead of the build machine's.
 
-const { spawnSync } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { GLIBC_FLOOR } = require('./glibc-floor')
@@ -53,9 +58,14 @@ function debianNeeds(targets) {
   return { packages: [...packages], archs: [...archs] }
 }
 
-/** Installs what is missing (apt, then zig into .cache/pip); does nothing when all is there. */
-function installToolchain(targets) {
-  const { packages, archs } = debianNeeds(targets)
+/**
+ * Installs what is missing (apt, then zig into .cache/pip); does nothing when all is there.
+ * `extra` ({ packages, archs }) joins the same apt run (one index update instead of two).
+ */
+function installToolchain(targets, extra = { packages: [], archs: [] }) {
+  const needs = debianNeeds(targets)
+  const packages = [...new Set([...needs.packages, ...extra.packages])]
+  const archs = [...new Set([...needs.archs, ...extra.archs])]
   const missing = packages.filter((p) => !installed(p))
   const hasPip = spawnSync('python3', ['-m', 'pip', '--version']).status === 0
   if (!hasPip && !fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) missing.push('python3-pip')
@@ -88,72 +98,135 @@ function linkerFor(t) {
   return file
 }
 
-/** Builds `t` with cargo (the crate is a cdylib; no JavaScript is generated) into npm/<platform>/. */
-function build(t) {
+/** Lane `lane`'s cargo build directory. */
+const laneDir = (lane) => path.join(ROOT, 'target', `build-all-${lane}`)
+
+/** Runs `cmd` with its output lines prefixed by `prefix` (when given); resolves with its exit status. */
+function runPrefixed(cmd, args, opts, prefix) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', prefix ? 'pipe' : 'inherit', prefix ? 'pipe' : 'inherit'] })
+    child.on('error', (err) => reject(new Error(`${cmd} could not be started: ${err.message}`)))
+    for (const stream of prefix ? [child.stdout, child.stderr] : []) {
+      let rest = ''
+      stream.setEncoding('utf8')
+      stream.on('data', (d) => {
+        const lines = (rest + d).split('\n')
+        rest = lines.pop()
+        for (const line of lines) process.stdout.write(`${prefix} ${line}\n`)
+      })
+      stream.on('end', () => rest && process.stdout.write(`${prefix} ${rest}\n`))
+    }
+    child.on('close', (code, signal) => resolve(code ?? signal))
+  })
+}
+
+// The standard library's features when -Zbuild-std compiles it: unwinding (the addon's panic
+// boundary catches panics with catch_unwind), and no backtrace symbolization (cargo's default
+// adds std's `backtrace` feature: addr2line, gimli, object, miniz_oxide, compiled per target for
+// a panic message's backtrace, which a stripped release binary cannot symbolize anyway).
+const BUILD_STD = ['-Zbuild-std=std,panic_unwind', '-Zbuild-std-features=panic-unwind']
+
+/**
+ * Builds `t` with cargo (the crate is a cdylib; no JavaScript is generated) in lane `lane`'s build
+ * directory, then puts the binary into npm/<platform>/ (written aside and renamed: tests that run
+ * meanwhile see the old binary or the new one, never half of one). `prefix` tags output lines.
+ */
+async function build(t, lane = 0, prefix) {
   const key = t.triple.toUpperCase().replace(/[-.]/g, '_')
-  const env = { ...process.env, RUSTC, [`CARGO_TARGET_${key}_LINKER`]: linkerFor(t) }
+  const env = { ...process.env, RUSTC, CARGO_TARGET_DIR: laneDir(lane), [`CARGO_TARGET_${key}_LINKER`]: linkerFor(t) }
   // napi-rs links musl addons dynamically: they are loaded into a Node that has its own libc.
   if (t.musl) env[`CARGO_TARGET_${key}_RUSTFLAGS`] = '-C target-feature=-crt-static'
   const args = ['build', '--release', '--lib', '--target', t.triple]
   if (t.std === 'build') {
     env.RUSTC_BOOTSTRAP = '1' // -Zbuild-std on a stable compiler
-    args.push('-Zbuild-std=std,panic_unwind')
+    args.push(...BUILD_STD)
   }
-  mustRun(CARGO, args, { cwd: ROOT, env })
-  const out = path.join(ROOT, 'target', t.triple, 'release', 'libsd_notify_rs.so')
-  fs.copyFileSync(out, binaryPath(t))
+  const status = await runPrefixed(CARGO, args, { cwd: ROOT, env }, prefix)
+  if (status !== 0) throw new Error(`cargo ${args.join(' ')} exited with ${status}`)
+  const out = path.join(laneDir(lane), t.triple, 'release', 'libsd_notify_rs.so')
+  const dest = binaryPath(t)
+  fs.copyFileSync(out, `${dest}.partial`)
+  fs.renameSync(`${dest}.partial`, dest)
 }
 
-function parseArgs(argv) {
-  const opts = { triples: [], checkOnly: false, install: true }
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--target') opts.triples.push(argv[++i])
-    else if (argv[i] === '--check-only') opts.checkOnly = true
-    else if (argv[i] === '--no-install') opts.install = false
-    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --check-only, --no-install`)
+/**
+ * Runs `work(item, lane)` for every item, `jobs` at a time; each running call has a lane number
+ * (0..jobs-1) of its own. Resolves when all have settled.
+ */
+async function inLanes(items, jobs, work) {
+  const queue = [...items]
+  const lane = async (n) => {
+    while (queue.length) await work(queue.shift(), n)
   }
-  return opts
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, n) => lane(n)))
 }
 
-function main() {
-  const opts = parseArgs(process.argv.slice(2))
-  const targets = (opts.triples.length ? opts.triples : releaseTargets()).map(target)
-  if (!opts.checkOnly) {
-    const version = opts.install ? installToolchain(targets) : 'rustc-web (not checked: --no-install)'
-    console.log(`building ${targets.length} target(s) with ${version} and zig`)
-  }
-  const rows = []
-  for (const t of targets) {
-    const row = { target: t.triple, seconds: '-', problems: [] }
-    rows.push(row)
+/** Builds (unless checkOnly) and checks each target, `jobs` at a time; returns a row per target. */
+async function buildAndCheck(targets, { jobs = 1, checkOnly = false } = {}) {
+  const rows = targets.map((t) => ({ target: t.triple, seconds: '-', problems: [] }))
+  await inLanes(targets.keys(), jobs, async (i, lane) => {
+    const t = targets[i]
+    const row = rows[i]
     const started = Date.now()
     try {
-      if (!opts.checkOnly) build(t)
-      row.seconds = opts.checkOnly ? '-' : ((Date.now() - started) / 1000).toFixed(0)
+      if (!checkOnly) await build(t, lane, jobs > 1 ? `[${t.platform}]` : undefined)
+      row.seconds = checkOnly ? '-' : ((Date.now() - started) / 1000).toFixed(0)
       Object.assign(row, checkBinary(t))
     } catch (err) {
       row.problems.push(err.message)
     }
-  }
-  console.log('\ntarget                         machine bits order glibc   size(KiB) build(s) result')
+    console.log(`build-all: ${t.triple}: ${row.problems.length ? `FAIL: ${row.problems.join('; ')}` : `ok in ${row.seconds} s`}`)
+  })
+  return rows
+}
+
+/** The table build-all prints. */
+function buildTable(rows) {
+  const lines = ['target                         machine bits order glibc   size(KiB) build(s) result']
   for (const r of rows) {
     const cells = [r.target.padEnd(30), String(r.machine ?? '-').padEnd(7), String(r.bits ?? '-').padEnd(4), (r.endian ?? '-').padEnd(5)]
     cells.push((r.glibc ?? (r.size ? 'none' : '-')).padEnd(7), String(r.size ? Math.round(r.size / 1024) : '-').padEnd(9), r.seconds.padEnd(8))
     cells.push(r.problems.length ? `FAIL: ${r.problems.join('; ')}` : 'ok')
-    console.log(cells.join(' '))
+    lines.push(cells.join(' '))
   }
+  return lines.join('\n')
+}
+
+function parseArgs(argv) {
+  const opts = { triples: [], checkOnly: false, install: true, jobs: 1 }
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--target') opts.triples.push(argv[++i])
+    else if (argv[i] === '--jobs') opts.jobs = Number(argv[++i])
+    else if (argv[i] === '--check-only') opts.checkOnly = true
+    else if (argv[i] === '--no-install') opts.install = false
+    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --jobs <n>, --check-only, --no-install`)
+  }
+  if (!(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new Error('--jobs needs a whole number >= 1')
+  return opts
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  const targets = (opts.triples.length ? opts.triples : releaseTargets()).map(target)
+  if (!opts.checkOnly) {
+    const version = opts.install ? installToolchain(targets) : 'rustc-web (not checked: --no-install)'
+    console.log(`building ${targets.length} target(s) with ${version} and zig, ${opts.jobs} at a time`)
+  }
+  const rows = await buildAndCheck(targets, opts)
+  console.log(`\n${buildTable(rows)}`)
   const failed = rows.filter((r) => r.problems.length).length
   console.log(failed ? `\n${failed} of ${rows.length} target(s) failed` : `\nall ${rows.length} target(s) built and checked`)
-  process.exit(failed ? 1 : 0)
+  return failed ? 1 : 0
 }
 
 if (require.main === module) {
-  try {
-    main()
-  } catch (err) {
-    console.error(`build-all: ${err.message}`)
-    process.exit(1)
-  }
+  main().then(
+    (code) => (process.exitCode = code),
+    (err) => {
+      console.error(`build-all: ${err.message}`)
+      process.exitCode = 1
+    },
+  )
 }
 
-module.exports = { debianNeeds, parseArgs }
+module.exports = { debianNeeds, parseArgs, installToolchain, build, buildAndCheck, buildTable, inLanes }

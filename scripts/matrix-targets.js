@@ -144,12 +144,20 @@ async function main() {
   const chosen = platforms.length ? platforms.map((p) => all.find((t) => t.platform === p) ?? target(p)) : all
   const cells = []
   const started = Date.now()
-  for (const t of chosen) {
-    console.log(`${t.platform}: running`)
-    const cell = await runCell(t, only)
-    console.log(`${t.platform}: ${cell.counts ?? ''} ${cell.result}`)
-    cells.push(cell)
-  }
+  for (const t of chosen) cells.push(await runLogged(t, only))
+  return report(cells, started, markdown)
+}
+
+/** runCell with a line before and after. */
+async function runLogged(t, only) {
+  console.log(`${t.platform}: running`)
+  const cell = await runCell(t, only)
+  console.log(`${t.platform}: ${cell.counts ?? ''} ${cell.result}`)
+  return cell
+}
+
+/** Prints the table of `cells` (and writes it into `markdown`); returns the exit status. */
+function report(cells, started, markdown) {
   const minutes = ((Date.now() - started) / 60000).toFixed(1)
   const subset = EMULATED_FILES.map((f) => `${f}.test.js`).join(', ')
   const text = `${table(cells)}\n\n"binary subset" (QEMU): ${subset}.\n\nRun ${new Date().toISOString().slice(0, 16)}Z in ${minutes} min (${nodes.describeHost()}).`
@@ -157,10 +165,17 @@ async function main() {
   if (markdown) writeMarkdown(path.resolve(markdown), text)
   const failed = cells.filter((c) => c.failed).length
   if (failed) console.log(`\n${failed} cell(s) failed; logs in ${path.relative(ROOT, nodes.CACHE)}/matrix-<platform>.log`)
-  process.exit(failed ? 1 : 0)
+  return failed ? 1 : 0
 }
 
-main().catch((err) => {
-  console.error(`matrix-targets: ${err.message}`)
-  process.exit(1)
-})
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`matrix-targets: ${err.message}`)
+      process.exit(1)
+    },
+  )
+}
+
+module.exports = { runLogged, report }

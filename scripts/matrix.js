@@ -6,6 +6,8 @@
 //   node scripts/matrix.js                 every cell; the e2e suite under the oldest and newest Node.js
 //   node scripts/matrix.js --e2e=all       the e2e suite under every Node.js
 //   node scripts/matrix.js --only=node     only the Node.js cells (or bun, deno; comma-separated)
+//   node scripts/matrix.js --except-host   no cell for the Node.js version running this script
+//                                          (CI: `npm test` just ran the whole suite, e2e included, with it)
 //
 // Each cell gets an explicit list of test files (`node --test <dir>` means different things
 // across Node.js versions). Node.js cells put their node first on PATH and run the e2e services
@@ -64,7 +66,7 @@ const RUNNERS = {
 }
 
 /** The cells to run: `{ runtime, label, files, e2e }`. */
-function plan({ only, e2eEverywhere }, log) {
+function plan({ only, e2eEverywhere, exceptHost }, log) {
   const kinds = only ? new Set(only.split(',')) : null
   const wanted = runtimeSpecs().filter((r) => !kinds || kinds.has(r.kind))
   // The engines floor is its own cell unless it is the newest release of its major anyway.
@@ -76,6 +78,13 @@ function plan({ only, e2eEverywhere }, log) {
   }
   const nodes = runtimes.filter((r) => r.kind === 'node')
   const ends = new Set([nodes[0], nodes[nodes.length - 1]])
+  if (exceptHost) {
+    const host = runtimes.findIndex((r) => r.kind === 'node' && r.version === process.versions.node)
+    if (host >= 0) {
+      log(`Node.js ${process.versions.node}: no cell (--except-host): the suite already ran under it`)
+      runtimes.splice(host, 1)
+    }
+  }
   const unit = testFiles('__test__')
   const e2e = testFiles('__test__/e2e')
   return runtimes.map((runtime) => {
@@ -126,7 +135,8 @@ function table(results) {
 async function main(argv) {
   const opt = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
   const started = Date.now()
-  const cells = plan({ only: opt('only'), e2eEverywhere: opt('e2e') === 'all' }, (m) => console.log(`matrix: ${m}`))
+  const options = { only: opt('only'), e2eEverywhere: opt('e2e') === 'all', exceptHost: argv.includes('--except-host') }
+  const cells = plan(options, (m) => console.log(`matrix: ${m}`))
   const results = []
   for (const cell of cells) {
     console.log(`matrix: ${cell.label}: ${cell.files.length} test files${cell.e2e ? ' (with e2e)' : ''}`)

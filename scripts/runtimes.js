@@ -82,3 +82,12 @@ function fetchRuntime(entry, log = () => {}) {
 }
 
 module.exports = { runtimeSpecs, fetchRuntime, enginesFloor, NODE_MAJORS, CACHE }
+
+// `node scripts/runtimes.js` fetches every runtime of the matrix ahead of it (.ci/run does so
+// while other steps run: the downloads then cost the matrix no time).
+if (require.main === module) {
+  for (const entry of runtimeSpecs()) {
+    const r = fetchRuntime(entry, (m) => console.log(`runtimes: ${m}`))
+    console.log(`runtimes: ${r.spec}: ${r.version}`)
+  }
+}

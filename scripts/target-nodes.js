@@ -47,10 +47,14 @@ const installed = (pkg) =>
   spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed')
 
 /** patchelf and each foreign architecture's libc6 and libstdc++6 (what Node links against). */
-function installHostPackages() {
+function hostPackages() {
   const archs = [...new Set(Object.values(NODES).map((n) => n.debArch).filter(Boolean))]
   // Node for armv7 also needs libatomic.
-  const wanted = ['patchelf', 'libatomic1:armhf', ...archs.flatMap((a) => [`libc6:${a}`, `libstdc++6:${a}`])]
+  return { packages: ['patchelf', 'libatomic1:armhf', ...archs.flatMap((a) => [`libc6:${a}`, `libstdc++6:${a}`])], archs }
+}
+
+function installHostPackages() {
+  const { packages: wanted, archs } = hostPackages()
   const missing = wanted.filter((p) => !installed(p))
   if (!missing.length) return
   for (const arch of archs) mustRun('dpkg', ['--add-architecture', arch])
@@ -184,4 +188,21 @@ function describeHost() {
   return `${version} user mode via binfmt_misc, ${require('node:os').cpus().length} cores`
 }
 
-module.exports = { NODES, CACHE, prepare, describeHost, binfmtEntry }
+module.exports = { NODES, CACHE, prepare, describeHost, binfmtEntry, hostPackages }
+
+// `node scripts/target-nodes.js <platform>...` fetches and sets up those platforms' Node.js ahead
+// of the tests (scripts/targets-ci.js runs it beside the builds: downloads overlap compiling).
+if (require.main === module) {
+  const { target, releaseTargets } = require('./targets')
+  const all = releaseTargets().map(target)
+  try {
+    for (const platform of process.argv.slice(2)) {
+      const t = all.find((x) => x.platform === platform)
+      if (!t) throw new Error(`unknown platform ${platform}`)
+      if (NODES[platform]) console.log(`target-nodes: ${platform}: ${prepare(t)}`)
+    }
+  } catch (err) {
+    console.error(`target-nodes: ${err.message}`)
+    process.exit(1)
+  }
+}
