@@ -15,6 +15,7 @@ pub mod notify;
 pub mod notify_socket;
 pub mod peercred;
 pub mod sync;
+pub mod value;
 pub mod watchdog;
 pub mod watchdog_env;
 pub mod watchdog_timing;

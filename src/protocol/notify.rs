@@ -7,8 +7,9 @@ use super::assignment::Assignment;
 use super::datagram::validate_fds;
 use super::error::NotifyError;
 use super::error::Result;
-use super::message::{check_status, Message, NOTIFY_BUFFER_MAX};
+use super::message::{Message, NOTIFY_BUFFER_MAX};
 use super::notify_socket::send_to_env;
+use super::value::check_status;
 
 /// Sends `assignments` as one datagram, with optional descriptors.
 pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
