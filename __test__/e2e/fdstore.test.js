@@ -9,15 +9,13 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { useSystemd } = require('./harness')
+const { useSystemd, nextPort } = require('./harness')
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples')
 const CLIENTS = path.join(__dirname, 'clients')
 const RESTARTS = 20
 
 const e2e = useSystemd()
-
-let nextPort = 20000 + Math.floor(Math.random() * 20000)
 
 /**
  * An example unit file made runnable here: its name replaced by `unit`, ExecStart pointing at the
@@ -57,7 +55,7 @@ async function start(sd, unit) {
 /** The fd-store example as a unit on `port`; `storeMax` 0 makes it the same service without a store. */
 async function fdStoreService(t, sd, scenario, { storeMax = 1 } = {}) {
   const unit = sd.unitName(scenario)
-  const port = nextPort++
+  const port = nextPort()
   const text = exampleUnit(sd, 'hello-fdstore.service', {
     example: 'fd-store',
     unit,
@@ -71,7 +69,7 @@ async function fdStoreService(t, sd, scenario, { storeMax = 1 } = {}) {
 /** The socket-activation example (.socket + .service) on `port`. */
 async function socketActivated(t, sd, scenario) {
   const unit = sd.unitName(scenario)
-  const port = nextPort++
+  const port = nextPort()
   const opts = { example: 'socket-activation', unit, port }
   await install(t, sd, {
     [`${unit}.socket`]: exampleUnit(sd, 'hello-socket.socket', opts),
@@ -180,7 +178,7 @@ test(`drainOnStop() + the fd store: ${RESTARTS} restarts under keep-alive load l
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = sd.unitName('drain-keepalive')
-  const port = nextPort++
+  const port = nextPort()
   const text = exampleUnit(sd, 'drain.service', {
     example: 'drain',
     unit,

@@ -57,8 +57,19 @@ function e2eOrSkip(t, state) {
   return null
 }
 
+// The TCP ports services listen on: below the kernel's ephemeral range (32768-60999 by default),
+// from which the test clients' own connections take their local ports. A port from that range
+// can be held by such a connection (or its TIME_WAIT) when a service binds it: EADDRINUSE.
+let port = 20000 + Math.floor(Math.random() * 10000)
+
+/** A port no other test of this file (and its private systemd's network namespace) uses. */
+function nextPort() {
+  return port++
+}
+
 module.exports = {
   bootSystemd,
+  nextPort,
   useSystemd,
   e2eOrSkip,
   E2EUnavailableError,

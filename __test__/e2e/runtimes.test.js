@@ -9,7 +9,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const { randomUUID } = require('node:crypto')
-const { useSystemd, sleep } = require('./harness')
+const { useSystemd, nextPort, sleep } = require('./harness')
 const { runtimeSpecs, fetchRuntime } = require('../../scripts/runtimes')
 
 const e2e = useSystemd()
@@ -28,8 +28,6 @@ function commandFor(runtime) {
 // Where each runtime keeps its caches: the services have no HOME.
 const ENVIRONMENT = 'Environment=DENO_DIR=/tmp/deno-e2e DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 BUN_INSTALL_CACHE_DIR=/tmp/bun-e2e'
 
-let nextPort = 20000 + Math.floor(Math.random() * 20000)
-
 for (const kind of ['bun', 'deno']) {
   let runtime
   const setUp = (t) => {
@@ -44,7 +42,7 @@ for (const kind of ['bun', 'deno']) {
     const sd = setUp(t)
     if (!sd) return
     const unit = sd.unitName(`${kind}-http`)
-    const port = nextPort++
+    const port = nextPort()
     const exec = [...commandFor(runtime), sd.service('runtime-http.js')].join(' ')
     await sd.installUnit(`${unit}.socket`, `[Socket]\nListenStream=127.0.0.1:${port}\nFileDescriptorName=http\n`)
     await sd.installUnit(`${unit}.service`, `[Unit]\nRequires=${unit}.socket\nAfter=${unit}.socket\n[Service]\nType=notify\n${ENVIRONMENT}\nExecStart=${exec}\n`)
@@ -78,7 +76,7 @@ for (const kind of ['bun', 'deno']) {
     const sd = setUp(t)
     if (!sd) return
     const unit = sd.unitName(`${kind}-fdstore`)
-    const port = nextPort++
+    const port = nextPort()
     const exec = [...commandFor(runtime), sd.service('runtime-http.js'), 'store'].join(' ')
     await sd.installUnit(
       `${unit}.service`,
