@@ -123,12 +123,23 @@ unsafe fn with_status_text(
   unsafe { with_raw_text(env, raw, "STATUS", |s| general(s).js()) }
 }
 
+/// `flag` with the optional status `arg`: `send` is the verb's general path (`notify::ready`, ...).
+unsafe fn flag_with_status(
+  env: sys::napi_env,
+  arg: Option<sys::napi_value>,
+  flag: Assignment<'static>,
+  send: fn(Option<&str>) -> crate::protocol::Result<bool>,
+) -> Result<bool> {
+  // SAFETY (both calls): per `Body`'s contract.
+  match unsafe { present(env, arg) } {
+    Some(raw) => unsafe { with_status_text(env, raw, Some(flag), |s| send(Some(s))) },
+    None => send(None).js(),
+  }
+}
+
 unsafe fn ready(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
   // SAFETY (here and below): per `Body`'s contract.
-  match unsafe { present(env, arg) } {
-    Some(raw) => unsafe { with_status_text(env, raw, Some(Assignment::Ready), |s| notify::ready(Some(s))) },
-    None => notify::ready(None).js(),
-  }
+  unsafe { flag_with_status(env, arg, Assignment::Ready, notify::ready) }
 }
 
 unsafe fn reloading(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
@@ -136,10 +147,7 @@ unsafe fn reloading(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> 
 }
 
 unsafe fn stopping(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
-  match unsafe { present(env, arg) } {
-    Some(raw) => unsafe { with_status_text(env, raw, Some(Assignment::Stopping), |s| notify::stopping(Some(s))) },
-    None => notify::stopping(None).js(),
-  }
+  unsafe { flag_with_status(env, arg, Assignment::Stopping, notify::stopping) }
 }
 
 unsafe fn status(env: sys::napi_env, [arg]: [Option<sys::napi_value>; 1]) -> Result<bool> {
