@@ -161,6 +161,11 @@ for (const [name, fields, code] of [
   ['an empty name', { '': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
   ['a name with a dash', { 'A-B': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
   ['a name with a non-ASCII letter', { 'É': 'x' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  // As text lines these would read as A = "B=c" and a line without '=': found out natively.
+  ['a name holding = (a string value)', { MESSAGE: 'x', 'A=B': 'c' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name holding = (a number value)', { 'A=B': 1 }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name holding a line break', { MESSAGE: 'x', 'A\nB': 'c' }, 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name holding = with repeated values', { 'A=B': ['c', 'd'] }, 'ERR_SD_NOTIFY_INVALID_KEY'],
   ['a plain object value', { MESSAGE: 'x', DATA: { a: 1 } }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
   ['a nested array', { TAG: [['a']] }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
   ['a function value', { MESSAGE: () => 'x' }, 'ERR_SD_NOTIFY_INVALID_VALUE'],
@@ -180,11 +185,23 @@ for (const [name, call, code] of [
   ['an unknown level name', () => journal.print('loud', 'x'), 'ERR_SD_NOTIFY_INVALID_VALUE'],
   ['a message that is not a string or Error', () => journal.info(42), 'ERR_SD_NOTIFY_INVALID_VALUE'],
   ['an invalid name among valid fields', () => journal.info('x', { ok: 1 }), 'ERR_SD_NOTIFY_INVALID_KEY'],
+  ['a name holding = among valid fields', () => journal.info('x', { X_OK: 1, 'A=B': 'c' }), 'ERR_SD_NOTIFY_INVALID_KEY'],
 ]) {
   test(`print() refuses ${name} with ${code} and sends nothing`, async () => {
     await assertRefused(call, code)
   })
 }
+
+test('a name holding = or a line break is refused by that name, not read as other fields', () => {
+  const quiet = new Journal({ socket: listener.address, identifier: false })
+  for (const [fields, shown] of [
+    [{ 'A=B': 'c' }, '"A=B"'],
+    [{ X_OK: 1, 'PRIORITY=0\nX': 'c' }, '"PRIORITY=0\\nX"'],
+  ]) {
+    assert.throws(() => quiet.send(fields), (err) => err.code === 'ERR_SD_NOTIFY_INVALID_KEY' && err.message.includes(shown))
+    assert.throws(() => quiet.info('x', fields), (err) => err.code === 'ERR_SD_NOTIFY_INVALID_KEY' && err.message.includes(shown))
+  }
+})
 
 test('new Journal() refuses options it cannot use', () => {
   assert.throws(() => new Journal({ socket: '' }), { code: 'ERR_SD_NOTIFY_INVALID_ADDRESS' })

@@ -46,11 +46,13 @@ async function run() {
   // the journal part of the bench, checked and sent to the same receiver. The floor has no
   // journal function (its row shows "–").
   const entry = 'MESSAGE=GET /api/orders 200 in 12 ms\nPRIORITY=6\nX_REQ_ID=7f3a9c21\nSYSLOG_IDENTIFIER=bench\n'
+  // The bytes of its names, which the native half checks the lines against.
+  const ENTRY_NAMES = [...entry.matchAll(/^([A-Z_0-9]+)=/gm)].reduce((n, m) => n + m[1].length, 0)
   const ops = [
     { name: 'watchdog()', call: 'api.watchdog()' },
     { name: "status('x')", call: "api.status('x')" },
     { name: 'ready()', call: 'api.ready()' },
-    { name: 'journalSend(entry)', call: `api.journalSend(${JSON.stringify(drainer.address)}, ${JSON.stringify(entry)}, undefined)`, oursOnly: true },
+    { name: 'journalSend(entry)', call: `api.journalSend(${JSON.stringify(entry)}, ${ENTRY_NAMES}, ${JSON.stringify(drainer.address)})`, oursOnly: true },
   ]
   const rows = []
   try {

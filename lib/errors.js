@@ -14,6 +14,9 @@ const CODES = Object.freeze({
   WATCHDOG_UNHEALTHY: 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY',
   WATCHDOG_START: 'ERR_SD_NOTIFY_WATCHDOG_START',
   NO_SERVER_FD: 'ERR_SD_NOTIFY_NO_SERVER_FD',
+  // Native too (NotifyError::InvalidFieldName); JavaScript throws it for a journal field name
+  // that holds = or a line break, should the native side ever fail to name it.
+  INVALID_KEY: 'ERR_SD_NOTIFY_INVALID_KEY',
   // Native (NotifyError::Panic); JavaScript passes it on to the watchdog's onError.
   PANIC: 'ERR_SD_NOTIFY_PANIC',
   ETIMEDOUT: 'ETIMEDOUT',

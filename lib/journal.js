@@ -24,8 +24,12 @@ const PRIORITIES = Object.freeze({
 /** `PRIORITY=n\n` for each priority, built once. */
 const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
 
-/** What the native send reports, by its return value. */
-const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal']
+/**
+ * What the native send reports, by its return value. `split`: nothing was sent, because a name
+ * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
+ * names put in): the entry is built again with every name checked, for the precise error.
+ */
+const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split'] // `undefined`: sent
 
 /** This package's own files: never reported as the caller's CODE_FILE. */
 const OWN_FILES = [__dirname + sep, join(__dirname, '..', 'index.js'), join(__dirname, '..', 'index.mjs')]
@@ -55,26 +59,43 @@ const NEEDS_BINARY = /[\x00-\x08\x0a-\x1f]/
 // eslint-disable-next-line no-control-regex -- likewise
 const NEEDS_BINARY_ALL = /[\x00-\x08\x0a-\x1f]/g
 
+/** A name that would split its `KEY=value` line elsewhere than meant. */
+const SPLITS_LINE = /[=\n]/
+
 /**
  * An entry being built: plain fields as `KEY=value\n` text (one string for the native side to
  * read and check: one N-API call instead of two per field), the others as `[name, value, ...]`
- * for the binary-safe form, sent after the plain ones.
+ * for the binary-safe form, sent after the plain ones. `names` counts the bytes of the names in
+ * the text, which the native side checks: a name holding `=` or a line break is found out there,
+ * at no cost here. `strict` (the second try after that) checks each name here instead and sends
+ * such a name the binary way, where the native side refuses it by name.
  */
 class Fields {
-  constructor(text = '') {
+  constructor(text = '', names = 0, strict = false) {
     this.text = text
+    this.names = names
+    this.strict = strict
     this.binary = undefined
   }
 
+  /** Whether `key` may go into the text lines (always, but on the strict try). */
+  plainName(key) {
+    return !this.strict || !SPLITS_LINE.test(key)
+  }
+
   add(key, value) {
-    if (typeof value === 'string' && !NEEDS_BINARY.test(value)) this.text += `${key}=${value}\n`
-    else (this.binary ??= []).push(key, value)
+    if (typeof value === 'string' && !NEEDS_BINARY.test(value) && this.plainName(key)) {
+      this.text += `${key}=${value}\n`
+      this.names += key.length
+    } else (this.binary ??= []).push(key, value)
   }
 
   /** All values of a repeated field in one form, so their order is kept. */
   addAll(key, values) {
-    if (values.every((v) => typeof v === 'string' && !NEEDS_BINARY.test(v))) for (const v of values) this.text += `${key}=${v}\n`
-    else for (const v of values) (this.binary ??= []).push(key, v)
+    if (this.plainName(key) && values.every((v) => typeof v === 'string' && !NEEDS_BINARY.test(v))) {
+      for (const v of values) this.text += `${key}=${v}\n`
+      this.names += key.length * values.length
+    } else for (const v of values) (this.binary ??= []).push(key, v)
   }
 
   has(key) {
@@ -212,20 +233,34 @@ function bindJournal(native) {
       if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
         throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.send(fields): fields must be an object of FIELD: value')
       }
-      const out = new Fields()
+      const outcome = this.#send(fields, false)
+      return (outcome === 'split' ? this.#send(fields, true) : outcome) === true
+    }
+
+    #send(fields, strict) {
+      const out = new Fields('', 0, strict)
       for (const key of Object.keys(fields)) {
         const value = fields[key]
-        // The common case inline: a plain string or a number.
-        if (typeof value === 'string' && !NEEDS_BINARY.test(value)) out.text += key + '=' + value + '\n'
-        else if (typeof value === 'number') out.text += key + '=' + value + '\n'
-        else addField(out, key, value)
+        // The common case inline: a plain string or a number (their names checked natively).
+        if (typeof value === 'string' && !NEEDS_BINARY.test(value) && !strict) {
+          out.text += key + '=' + value + '\n'
+          out.names += key.length
+        } else if (typeof value === 'number' && !strict) {
+          out.text += key + '=' + value + '\n'
+          out.names += key.length
+        } else addField(out, key, value)
       }
       return this.#deliver(out, fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null)
     }
 
     /** Sends MESSAGE at `priority` (0..7 or a level name), with optional extra fields. */
     print(priority, message, fields) {
-      const out = new Fields(PRIORITY_LINES[toPriority(priority)])
+      const outcome = this.#print(priority, message, fields, false)
+      return (outcome === 'split' ? this.#print(priority, message, fields, true) : outcome) === true
+    }
+
+    #print(priority, message, fields, strict) {
+      const out = new Fields(PRIORITY_LINES[toPriority(priority)], 8, strict) // 'PRIORITY'
       if (message instanceof Error) addError(out, 'MESSAGE', message)
       else if (typeof message === 'string') out.add('MESSAGE', message)
       else throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message): message must be a string or an Error')
@@ -244,7 +279,10 @@ function bindJournal(native) {
         const identifier = this.identifier
         this.#identifierLine = identifier ? `SYSLOG_IDENTIFIER=${identifier.replace(NEEDS_BINARY_ALL, ' ')}\n` : ''
       }
-      if (own || !out.has('SYSLOG_IDENTIFIER')) out.text += this.#identifierLine
+      if (own || !out.has('SYSLOG_IDENTIFIER')) {
+        out.text += this.#identifierLine
+        if (this.#identifierLine) out.names += 17 // 'SYSLOG_IDENTIFIER'
+      }
       if (this.#location && (own || !out.has('CODE_FILE'))) {
         const at = callerLocation()
         if (at) {
@@ -256,7 +294,16 @@ function bindJournal(native) {
       if (!nativeSend) return false
       // Read at the first send, not at require() time: tests point children at a stand-in.
       if (this.#socket === undefined) this.#socket = process.env.SD_NOTIFY_RS_JOURNAL_SOCKET || null
-      const outcome = OUTCOMES[nativeSend(this.#socket, out.text, out.binary)]
+      // The socket and the binary fields only when there are any (see src/binding/journal.rs).
+      const socket = this.#socket
+      const code = socket === null && out.binary === undefined ? nativeSend(out.text, out.names) : nativeSend(out.text, out.names, socket, out.binary)
+      const outcome = code === undefined ? 'sent' : OUTCOMES[code]
+      if (outcome === 'split') {
+        // Checked here on the strict try, so the native side cannot find one again.
+        if (out.strict) throw codedError('ERR_SD_NOTIFY_INVALID_KEY', 'invalid journal field name: a name holds = or a line break')
+        return outcome
+      }
+      // `true` when sent or queued (the other outcomes are false).
       return outcome === 'sent' || outcome === 'queued'
     }
 

@@ -37,10 +37,13 @@ impl ToJs for bool {
   }
 }
 
-impl ToJs for u32 {
+/// `None` is `undefined`: no N-API call at all (a callback's null result is `undefined`).
+impl ToJs for Option<u32> {
   unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value) {
-    // SAFETY: per the trait's contract.
-    unsafe { sys::napi_create_uint32(env, self, out) };
+    if let Some(n) = self {
+      // SAFETY: per the trait's contract.
+      unsafe { sys::napi_create_uint32(env, n, out) };
+    }
   }
 }
 

@@ -51,49 +51,79 @@ fn journal_address(socket: Option<&str>) -> crate::protocol::Result<Arc<UnixAddr
   }
 }
 
-/// Sends one entry to `socket` (`null`: journald's): `text` holds the plain fields as
-/// `KEY=value\n` lines, `binary` the others as `[name, value, ...]` (values: strings or
-/// Uint8Arrays). lib/journal.js builds both; everything is checked again here.
-/// 0: sent, 1: queued, 2: dropped (queue full), 3: no journal here.
+/// Sends one entry: `text` holds the plain fields as `KEY=value\n` lines whose names hold
+/// `names` bytes; then, when needed, `socket` (`null`: journald's) and `binary`, the other fields
+/// as `[name, value, ...]` (values: strings or Uint8Arrays). lib/journal.js builds them and
+/// leaves out the last two when it has neither, which spares two N-API type checks; everything
+/// is checked again here.
+/// `undefined`: sent; 1: queued; 2: dropped (queue full); 3: no journal here; 4: nothing sent,
+/// because a name in `text` held `=` or a line break (lib/journal.js then builds the entry again,
+/// checking each name, for the precise error).
 /// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
 /// straight from the stack buffer it was read into.
 ///
 /// # Safety
 /// Called from fast.rs's entry with this call's env and arguments.
-pub(super) unsafe fn journal_send(env: sys::napi_env, [socket, text, binary]: [Option<sys::napi_value>; 3]) -> Result<u32> {
+pub(super) unsafe fn journal_send(
+  env: sys::napi_env,
+  [text, names, socket, binary]: [Option<sys::napi_value>; 4],
+) -> Result<Option<u32>> {
   // SAFETY (all N-API reads below): this call's env and arguments, on its thread.
   let address = match unsafe { present(env, socket) } {
     None => journal_address(None).js()?,
     Some(raw) => unsafe { with_raw_text(env, raw, "socket", |path| journal_address(Some(path)).js()) }?,
   };
   let text = text.ok_or_else(|| NotifyError::value("entry", "it is missing")).js()?;
+  let names = unsafe { name_bytes(env, names) }?;
   let binary = match unsafe { present(env, binary) } {
     None => None,
     Some(raw) => Some(unsafe { Array::from_napi_value(env, raw) }.map_err(|e| invalid_value("binary", e))?),
   };
   let outcome = unsafe {
-    with_raw_bytes(env, text, "entry", |lines| match binary {
-      None if lines.is_empty() => Err(NotifyError::EmptyMessage).js(),
-      None => {
-        check_lines(lines).js()?;
-        queue::submit(&address, lines).js()
-      }
-      Some(binary) => {
-        let mut entry = Entry::default();
-        if !lines.is_empty() {
-          entry.push_lines(lines).js()?;
+    with_raw_bytes(env, text, "entry", |lines| {
+      // `None`: the lines alone are the entry; `Some`: an entry to which the binary fields go.
+      let checked = match &binary {
+        None if lines.is_empty() => Err(NotifyError::EmptyMessage),
+        None => check_lines(lines, names).map(|_| None),
+        Some(_) if lines.is_empty() => Ok(Some(Entry::default())),
+        Some(_) => {
+          let mut entry = Entry::default();
+          let pushed = entry.push_lines(lines, names).map(|_| ());
+          pushed.map(|()| Some(entry))
         }
-        push_binary(&Env::from_raw(env), &mut entry, &binary)?;
-        queue::submit(&address, &entry.into_bytes().js()?).js()
+      };
+      match checked {
+        Err(NotifyError::FieldNamesSplit) => Ok(None),
+        Err(e) => Err(e).js(),
+        Ok(None) => queue::submit(&address, lines).js().map(Some),
+        Ok(Some(mut entry)) => {
+          if let Some(binary) = &binary {
+            push_binary(&Env::from_raw(env), &mut entry, binary)?;
+          }
+          queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
+        }
       }
     })
   }?;
   Ok(match outcome {
-    Outcome::Sent => 0,
-    Outcome::Queued => 1,
-    Outcome::Dropped => 2,
-    Outcome::NoJournal => 3,
+    Some(Outcome::Sent) => None,
+    Some(Outcome::Queued) => Some(1),
+    Some(Outcome::Dropped) => Some(2),
+    Some(Outcome::NoJournal) => Some(3),
+    None => Some(4),
   })
+}
+
+/// The `names` argument: how many bytes the names in the text lines hold.
+unsafe fn name_bytes(env: sys::napi_env, raw: Option<sys::napi_value>) -> Result<usize> {
+  let mut value = 0u32;
+  // SAFETY: per the caller's contract; fails (napi_number_expected) for anything but a number.
+  let read = raw.is_some_and(|raw| unsafe { sys::napi_get_value_uint32(env, raw, &mut value) } == sys::Status::napi_ok);
+  if read {
+    Ok(value as usize)
+  } else {
+    Err(NotifyError::number("names", "it must be the byte count of the field names")).js()
+  }
 }
 
 /// Adds the `[name, value, ...]` pairs of `binary` to `entry`.

@@ -11,6 +11,9 @@ pub enum NotifyError {
   InvalidKey { key: String },
   /// A journal field name journald would refuse (1..=64 bytes of `A-Z0-9_`, no leading digit or `_`).
   InvalidFieldName { name: String, reason: &'static str },
+  /// Prebuilt `KEY=value` lines whose names do not add up to what their writer put in: a name
+  /// held `=` or a line break, so the lines split elsewhere than the writer meant.
+  FieldNamesSplit,
   /// A journal entry over journald's limit.
   EntryTooLarge { len: usize },
   /// A value the manager would misread: control characters, a wrong flag, an unknown enum word.
@@ -53,7 +56,7 @@ impl NotifyError {
   pub fn code(&self) -> String {
     match self {
       Self::InvalidKey { .. } => "ERR_SD_NOTIFY_INVALID_KEY".into(),
-      Self::InvalidFieldName { .. } => "ERR_SD_NOTIFY_INVALID_KEY".into(),
+      Self::InvalidFieldName { .. } | Self::FieldNamesSplit => "ERR_SD_NOTIFY_INVALID_KEY".into(),
       Self::EntryTooLarge { .. } => "ERR_SD_NOTIFY_MESSAGE_TOO_LONG".into(),
       Self::InvalidValue { .. } => "ERR_SD_NOTIFY_INVALID_VALUE".into(),
       Self::InvalidNumber { .. } => "ERR_SD_NOTIFY_INVALID_NUMBER".into(),
@@ -118,6 +121,10 @@ impl fmt::Display for NotifyError {
       Self::InvalidFieldName { name, reason } => write!(
         f,
         "invalid journal field name {name:?}: {reason} (names are 1 to 64 characters of A-Z, 0-9 and _, not starting with a digit or _)"
+      ),
+      Self::FieldNamesSplit => write!(
+        f,
+        "invalid journal field name: a name holds '=' or a line break (names are 1 to 64 characters of A-Z, 0-9 and _, not starting with a digit or _)"
       ),
       Self::EntryTooLarge { len } => {
         write!(f, "journal entry is {len} bytes, over journald's limit of 768 MiB per entry; split it")

@@ -1,7 +1,7 @@
 //! Encoding one journal entry: `KEY=value\n` for plain text, and `KEY\n` + the value's length as
 //! a 64-bit little-endian integer (on every architecture) + the bytes + `\n` for anything else.
 
-use super::field::{find_control, is_plain_text, validate_name, FIELD_NAME_MAX};
+use super::field::{find_control_from, is_plain_text, validate_name, FIELD_NAME_MAX};
 use crate::protocol::error::{NotifyError, Result};
 
 /// journald's limit on an entry's data (ENTRY_SIZE_MAX, 768 MiB).
@@ -16,39 +16,49 @@ pub struct Entry {
 }
 
 /// Checks `text` as a whole entry of `KEY=value\n` lines, each as [`Entry::push`] would (a valid
-/// name, a plain value); returns how many fields it holds. An entry this check accepts can be
-/// sent as it is, with no copy.
-pub fn check_lines(text: &[u8]) -> Result<usize> {
+/// name, a plain value); returns how many fields it holds. `name_bytes` is how many bytes of
+/// names its writer put in: a name that held `=` or a line break would split its line elsewhere
+/// (`A=B` + `c` reads as `A` = `B=c`), and the names found then add up to less
+/// (ERR_SD_NOTIFY_INVALID_KEY). An entry this check accepts can be sent as it is, with no copy.
+pub fn check_lines(text: &[u8], name_bytes: usize) -> Result<usize> {
   let lines = text.strip_suffix(b"\n").ok_or_else(|| NotifyError::value("entry", "the field lines must end with a newline"))?;
   // Every log line passes here: one pass for the usual, valid entry; the precise error comes
   // from the line-by-line check only when that pass fails.
-  let fields = match count_plain_lines(lines) {
-    Some(fields) => fields,
+  let (fields, found) = match count_plain_lines(lines) {
+    Some(counted) => counted,
     None => explain_lines(lines)?,
   };
+  if found != name_bytes {
+    return Err(NotifyError::FieldNamesSplit);
+  }
   if text.len() > ENTRY_SIZE_MAX {
     return Err(NotifyError::EntryTooLarge { len: text.len() });
   }
   Ok(fields)
 }
 
-/// How many valid `KEY=value` lines `lines` holds, or `None` at the first thing wrong.
-fn count_plain_lines(lines: &[u8]) -> Option<usize> {
-  // UTF-8 once for the whole text: `\n` and `=` are ASCII, so every value is UTF-8 too.
-  std::str::from_utf8(lines).ok()?;
-  let mut fields = 0;
-  let mut rest = lines;
+/// How many valid `KEY=value` lines `lines` holds and the bytes of their names, or `None` at the
+/// first thing wrong. One pass: names through a table, values eight bytes at a time, and UTF-8
+/// checked only when a byte of a value is not ASCII (names are ASCII by the table).
+fn count_plain_lines(lines: &[u8]) -> Option<(usize, usize)> {
+  let (mut fields, mut names, mut at, mut non_ascii) = (0, 0, 0, false);
   loop {
-    rest = &rest[name_length(rest)? + 1..];
+    let name = name_length(lines.get(at..)?)?;
     fields += 1;
+    names += name;
     // The value ends at the first control byte: the newline that ends its line, or a byte a
     // plain value may not hold.
-    match find_control(rest) {
-      None => return Some(fields),
-      Some(end) if rest[end] == b'\n' => rest = &rest[end + 1..],
+    match find_control_from(lines, at + name + 1, &mut non_ascii) {
+      None => break,
+      Some(end) if lines[end] == b'\n' => at = end + 1,
       Some(_) => return None,
     }
   }
+  // `\n` and `=` are ASCII, so the whole text is UTF-8 exactly when every value is.
+  if non_ascii {
+    std::str::from_utf8(lines).ok()?;
+  }
+  Some((fields, names))
 }
 
 /// The length of the valid field name that starts `line` and ends at its `=`, or `None`.
@@ -78,11 +88,12 @@ static NAME_BYTE: [bool; 256] = {
   table
 };
 
-/// The line-by-line check, for its error.
-fn explain_lines(lines: &[u8]) -> Result<usize> {
-  let mut fields = 0;
+/// The line-by-line check, for its error; the same count as [`count_plain_lines`] otherwise.
+fn explain_lines(lines: &[u8]) -> Result<(usize, usize)> {
+  let (mut fields, mut names) = (0, 0);
   for line in lines.split(|&b| b == b'\n') {
-    let eq = line.iter().position(|&b| b == b'=').ok_or_else(|| NotifyError::value("entry", "a field line without '='"))?;
+    // A line without `=`: a name that held a line break (a value never does in this form).
+    let eq = line.iter().position(|&b| b == b'=').ok_or(NotifyError::FieldNamesSplit)?;
     let name = std::str::from_utf8(&line[..eq]).map_err(|_| NotifyError::InvalidFieldName {
       name: String::from_utf8_lossy(&line[..eq]).into_owned(),
       reason: "it holds a character other than A-Z, 0-9 and _",
@@ -92,8 +103,9 @@ fn explain_lines(lines: &[u8]) -> Result<usize> {
       return Err(NotifyError::value(name, "a value with control characters needs the binary-safe form"));
     }
     fields += 1;
+    names += eq;
   }
-  Ok(fields)
+  Ok((fields, names))
 }
 
 impl Entry {
@@ -114,9 +126,10 @@ impl Entry {
   }
 
   /// Takes `text`, already encoded as `KEY=value\n` lines (what lib/journal.js builds for plain
-  /// values), checking every line as [`push`](Self::push) would: a valid name, a plain value.
-  pub fn push_lines(&mut self, text: &[u8]) -> Result<&mut Self> {
-    self.fields += check_lines(text)?;
+  /// values) whose names hold `name_bytes` bytes, checking every line as [`push`](Self::push)
+  /// would (a valid name, a plain value) and the names as [`check_lines`] does.
+  pub fn push_lines(&mut self, text: &[u8], name_bytes: usize) -> Result<&mut Self> {
+    self.fields += check_lines(text, name_bytes)?;
     self.bytes.extend_from_slice(text);
     Ok(self)
   }
@@ -145,6 +158,12 @@ mod tests {
     let mut checked = 0;
     while let Some((text, pieces)) = stack.pop() {
       assert_eq!(count_plain_lines(&text), explain_lines(&text).ok(), "{:?}", String::from_utf8_lossy(&text));
+      if let Some((_, names)) = count_plain_lines(&text) {
+        let mut entry = text.clone();
+        entry.push(b'\n');
+        assert!(check_lines(&entry, names).is_ok());
+        assert_eq!(check_lines(&entry, names + 1), Err(NotifyError::FieldNamesSplit));
+      }
       checked += 1;
       if pieces < 6 {
         for piece in alphabet {
@@ -153,6 +172,25 @@ mod tests {
       }
     }
     assert!(checked > 1_000_000);
+  }
+
+  #[test]
+  fn a_name_holding_an_equals_sign_or_a_line_break_is_found_out() {
+    // What `A=B` = `c` and `A\nB` = `c` look like as lines: their names hold 3 bytes.
+    assert_eq!(check_lines(b"A=B=c\n", 3), Err(NotifyError::FieldNamesSplit));
+    assert_eq!(check_lines(b"A\nB=c\n", 3), Err(NotifyError::FieldNamesSplit));
+    assert_eq!(check_lines(b"A=B=c\n", 1), Ok(1), "the name A with the value B=c is fine");
+    assert_eq!(NotifyError::FieldNamesSplit.code(), "ERR_SD_NOTIFY_INVALID_KEY");
+  }
+
+  #[test]
+  fn long_and_non_ascii_values_are_checked_across_words() {
+    let long = format!("MESSAGE={}\nX=\u{e9}t\u{e9}\tok\n", "a".repeat(100));
+    assert_eq!(check_lines(long.as_bytes(), 8), Ok(2));
+    let mut bad_utf8 = b"MESSAGE=abcdefghij".to_vec();
+    bad_utf8.extend_from_slice(&[0xc3, b'\n']);
+    assert_eq!(check_lines(&bad_utf8, 7).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_VALUE");
+    assert_eq!(check_lines(b"MESSAGE=abcdefghijkl\x1bmnop\n", 7).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_VALUE");
   }
 
   #[test]
@@ -182,10 +220,10 @@ mod tests {
   #[test]
   fn prebuilt_lines_are_checked_like_pushed_fields() {
     let mut e = Entry::default();
-    e.push_lines(b"MESSAGE=hi\nPRIORITY=6\n").unwrap().push("BIN", b"\0").unwrap();
+    e.push_lines(b"MESSAGE=hi\nPRIORITY=6\n", 15).unwrap().push("BIN", b"\0").unwrap();
     assert_eq!(e.into_bytes().unwrap(), b"MESSAGE=hi\nPRIORITY=6\nBIN\n\x01\0\0\0\0\0\0\0\0\n");
     for bad in [&b"message=x\n"[..], b"MESSAGE=x", b"NOEQUALS\n", b"_PID=1\n", b"A=\x1b\n", b"\n"] {
-      assert!(Entry::default().push_lines(bad).is_err(), "{bad:?}");
+      assert!(Entry::default().push_lines(bad, bad.iter().position(|&b| b == b'=').unwrap_or(0)).is_err(), "{bad:?}");
     }
   }
 

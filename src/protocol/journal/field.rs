@@ -30,24 +30,37 @@ pub fn is_plain_text(value: &[u8]) -> bool {
 
 /// The first control byte of `bytes` other than tab (a byte below 0x20), eight bytes at a time.
 pub fn find_control(bytes: &[u8]) -> Option<usize> {
-  const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-  const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-  let is_control = |b: u8| b < 0x20 && b != b'\t';
-  let mut at = 0;
+  find_control_from(bytes, 0, &mut false)
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// [`find_control`] from `at` on, setting `non_ascii` when a byte it read on the way is 0x80 or
+/// above (it may read a few bytes past the control byte it finds, never past `bytes`). Words are
+/// read little-endian on every architecture, so the lowest flagged byte is the first.
+pub fn find_control_from(bytes: &[u8], mut at: usize, non_ascii: &mut bool) -> Option<usize> {
+  let mut high = 0;
   while let Some(word) = bytes.get(at..at + 8) {
-    let x = u64::from_ne_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
-    // Non-zero exactly when some byte of x is below 0x20 (exact for any bound up to 0x80).
-    if x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0 {
-      for (i, &b) in word.iter().enumerate() {
-        if is_control(b) {
-          return Some(at + i);
-        }
+    let x = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+    high |= x;
+    // Set for the lowest byte below 0x20 exactly (a borrow can only flag bytes above it).
+    let below = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    if below != 0 {
+      let first = at + (below.trailing_zeros() / 8) as usize;
+      if bytes[first] != b'\t' {
+        *non_ascii |= high & HIGHS != 0;
+        return Some(first);
       }
+      at = first + 1;
+      continue;
     }
     at += 8;
   }
-  while at < bytes.len() {
-    if is_control(bytes[at]) {
+  *non_ascii |= high & HIGHS != 0;
+  while let Some(&b) = bytes.get(at) {
+    *non_ascii |= b >= 0x80;
+    if b < 0x20 && b != b'\t' {
       return Some(at);
     }
     at += 1;
@@ -82,6 +95,19 @@ mod tests {
           t[at] = control;
           let first = t.iter().position(|&b| b < 0x20 && b != b'\t');
           assert_eq!(find_control(&t), first, "{t:?}");
+          for from in 0..=t.len() {
+            let mut non_ascii = false;
+            let found = find_control_from(&t, from, &mut non_ascii);
+            assert_eq!(found, t[from..].iter().position(|&b| b < 0x20 && b != b'\t').map(|i| from + i), "{t:?} from {from}");
+            // Every byte up to the one found was seen; bytes after it may have been.
+            let seen = &t[from..found.unwrap_or(t.len())];
+            if seen.iter().any(|&b| b >= 0x80) {
+              assert!(non_ascii, "{t:?} from {from}");
+            }
+            if t[from..].iter().all(|&b| b < 0x80) {
+              assert!(!non_ascii, "{t:?} from {from}");
+            }
+          }
         }
       }
     }
