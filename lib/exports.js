@@ -89,8 +89,9 @@ function lazy(obj, name, build) {
   })
 }
 
-/** The public API over `native`. */
-function api(native) {
+/** The public API over `native` (its argument refusals given registered codes: lib/coded.js). */
+function api(binding) {
+  const native = require('./coded').codedBinding(binding)
   const out = {}
   for (const name of Object.keys(NATIVE)) out[name] = native[name]
   const diagnostics = require('./diagnostics').withDiagnostics(native, out)

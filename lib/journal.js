@@ -187,7 +187,7 @@ function toPriority(priority) {
   }
   throw codedError(
     'ERR_SD_NOTIFY_INVALID_VALUE',
-    `invalid journal priority ${JSON.stringify(priority)}: use 0..7 or one of ${Object.keys(PRIORITIES).join(', ')}`,
+    `invalid journal priority ${typeof priority === 'bigint' ? `${priority}n` : String(JSON.stringify(priority) ?? typeof priority)}: use 0..7 or one of ${Object.keys(PRIORITIES).join(', ')}`,
   )
 }
 
@@ -313,7 +313,7 @@ function bindJournal(native) {
      * so it is compared with the descriptor itself.
      */
     streamConnected(fd = 2) {
-      if (!Number.isInteger(fd) || fd < 0) throw codedError('ERR_SD_NOTIFY_INVALID_FD', `streamConnected(fd): ${fd} is not a descriptor`)
+      if (!Number.isInteger(fd) || fd < 0) throw codedError('ERR_SD_NOTIFY_INVALID_FD', `streamConnected(fd): ${typeof fd === 'bigint' ? `${fd}n` : String(fd)} is not a descriptor`)
       const match = /^(\d+):(\d+)$/.exec(process.env.JOURNAL_STREAM || '')
       if (!match) return false
       let st
@@ -342,7 +342,11 @@ function bindJournal(native) {
      * Bounds the process-wide queue of entries waiting for a slow journald (default 65,536
      * entries and 64 MiB); past them an entry is dropped and counted in `stats().dropped`.
      */
-    static setQueueLimits({ entries, bytes }) {
+    static setQueueLimits(limits) {
+      if (limits === null || typeof limits !== 'object') {
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'Journal.setQueueLimits(limits): limits must be an object ({ entries, bytes })')
+      }
+      const { entries, bytes } = limits
       for (const [name, v] of [['entries', entries], ['bytes', bytes]]) {
         if (!Number.isSafeInteger(v) || v < 0 || (name === 'entries' && v > 0xffffffff)) {
           throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `Journal.setQueueLimits(): ${name} must be a non-negative integer`)
