@@ -152,3 +152,27 @@ test('the watchdogs startWatchdog() makes are still instances of the exported Wa
   assert.ok(!(listener instanceof api.Watchdog))
   assert.ok(listener instanceof api.NotifyListener)
 })
+
+test('sd-notify-rs/compat takes or refuses arguments of any type without an uncoded error', async (t) => {
+  const saved = { NOTIFY_SOCKET: process.env.NOTIFY_SOCKET, SD_NOTIFY_RS_JOURNAL_SOCKET: process.env.SD_NOTIFY_RS_JOURNAL_SOCKET }
+  delete process.env.NOTIFY_SOCKET
+  // The default journal reads this at its first send: entries go nowhere.
+  process.env.SD_NOTIFY_RS_JOURNAL_SOCKET = path.join(os.tmpdir(), `sd-notify-rs-no-journal-${process.pid}`)
+  const compat = require('sd-notify-rs/compat')
+  t.after(() => {
+    compat.stopWatchdogMode()
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  })
+  const calls = Object.entries(compat).filter(([, f]) => typeof f === 'function')
+  calls.push(...Object.entries(compat.log).map(([name, f]) => [`log.${name}`, f]))
+  assert.ok(calls.length >= 15, calls.map(([n]) => n).join(', '))
+  for (const [name, f] of calls) {
+    for (const v of WRONG) {
+      await assertCoded(`compat.${name}(${show(v)})`, () => f(v))
+      await assertCoded(`compat.${name}(${show(v)}, ${show(v)})`, () => f(v, v))
+    }
+  }
+})

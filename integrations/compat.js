@@ -20,10 +20,11 @@ let watchdogTimer = null
 function journalPrint(level, ...args) {
   // @types/sd-notify types journalPrint as `(args: string[])`: such a call logs the words at info.
   if (Array.isArray(level)) {
-    sd.journal.print(LOG_LEVELS.LOG_INFO, level.join(' '))
+    sd.journal.print(LOG_LEVELS.LOG_INFO, level.map(String).join(' '))
     return
   }
-  sd.journal.print(level, args.join(' '))
+  // String() of each word, so that a symbol is written too rather than thrown on.
+  sd.journal.print(level, args.map(String).join(' '))
 }
 
 const log = {}
@@ -89,7 +90,8 @@ module.exports = {
   },
   /** Pings every `interval` ms (default 3000) from a timer on the event loop, so a blocked loop stops the pings. */
   startWatchdogMode(interval) {
-    const ms = +interval || 3000
+    // sd-notify's leniency: anything that is no positive number means the default.
+    const ms = (typeof interval === 'symbol' ? NaN : Number(interval)) || 3000
     if (watchdogTimer) clearInterval(watchdogTimer)
     watchdogTimer = setInterval(sd.watchdog, ms)
     watchdogTimer.unref()
