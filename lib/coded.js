@@ -66,7 +66,8 @@ function codedBinding(native) {
       return options === undefined ? notify(fields) : notify(fields, options)
     }
   }
-  if (typeof native.Watchdog === 'function') {
+  // (The no-op layer's stand-in throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM itself.)
+  if (typeof native.Watchdog === 'function' && typeof native.Watchdog.prototype?.stop === 'function') {
     // startWatchdog() makes the watchdogs; `instanceof Watchdog` still recognises them.
     const Watchdog = function Watchdog() {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'Watchdog cannot be constructed: startWatchdog() returns the process\'s watchdog')
