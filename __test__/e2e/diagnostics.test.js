@@ -57,8 +57,9 @@ test('sd-notify-rs doctor, run in a unit, reports the socket, the watchdog and t
   if (!sd) return
   const unit = sd.unitName('doctor', t)
   const r = await sd.run(unit, { Type: 'notify', WatchdogSec: 5, NotifyAccess: 'all' }, ['/bin/sh', '-c', `${NODE} ${path.join(REPO_ROOT, 'bin', 'sd-notify-rs.js')} doctor; ${NODE} -e "require('${REPO_ROOT}').ready()"`])
-  assert.equal(r.code, 0, r.stderr)
   const text = await sd.journalText(unit)
+  // The unit's journal says what went wrong (its output goes there, not to systemd-run's stderr).
+  assert.equal(r.code, 0, `${r.stderr}\n${text}`)
   assert.match(text, /ok +notify +NOTIFY_SOCKET=\S+ takes datagrams/)
   assert.match(text, /ok +watchdog +WatchdogSec= asks for a ping within 5000 ms from pid \d+, the main process/)
   assert.match(text, /ok +journal +\/run\/systemd\/journal\/socket exists/)
