@@ -101,4 +101,4 @@ function codedBinding(native) {
   return out
 }
 
-module.exports = { codedBinding, recoded }
+module.exports = { codedBinding }
