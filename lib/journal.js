@@ -130,10 +130,7 @@ function bindJournal(native) {
       for (const key of Object.keys(fields)) {
         const value = fields[key]
         // The common case inline: a plain string or a number (their names checked natively).
-        if (typeof value === 'string' && !NEEDS_BINARY.test(value) && !strict) {
-          out.text += key + '=' + value + '\n'
-          out.names += key.length
-        } else if (typeof value === 'number' && !strict) {
+        if (!strict && (typeof value === 'number' || (typeof value === 'string' && !NEEDS_BINARY.test(value)))) {
           out.text += key + '=' + value + '\n'
           out.names += key.length
         } else addField(out, key, value)

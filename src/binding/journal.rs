@@ -81,28 +81,22 @@ pub(super) unsafe fn journal_send(
   };
   let outcome = unsafe {
     with_raw_bytes(env, text, "entry", |lines| {
-      // `None`: the lines alone are the entry; `Some`: an entry to which the binary fields go.
+      // The binary fields, if any, go into `entry` after the checked lines.
+      let mut entry = Entry::default();
       let checked = match &binary {
         None if lines.is_empty() => Err(NotifyError::EmptyMessage),
-        None => check_lines(lines, names).map(|_| None),
-        Some(_) if lines.is_empty() => Ok(Some(Entry::default())),
-        Some(_) => {
-          let mut entry = Entry::default();
-          let pushed = entry.push_lines(lines, names).map(|_| ());
-          pushed.map(|()| Some(entry))
-        }
+        None => check_lines(lines, names).map(|_| ()),
+        Some(_) if lines.is_empty() => Ok(()),
+        Some(_) => entry.push_lines(lines, names).map(|_| ()),
       };
       match checked {
-        Err(NotifyError::FieldNamesSplit) => Ok(None),
-        Err(e) => Err(e).js(),
-        Ok(None) => queue::submit(&address, lines).js().map(Some),
-        Ok(Some(mut entry)) => {
-          if let Some(binary) = &binary {
-            push_binary(&Env::from_raw(env), &mut entry, binary)?;
-          }
-          queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
-        }
+        // Nothing sent: lib/journal.js builds the entry again for the precise error.
+        Err(NotifyError::FieldNamesSplit) => return Ok(None),
+        checked => checked.js()?,
       }
+      let Some(binary) = &binary else { return queue::submit(&address, lines).js().map(Some) };
+      push_binary(&Env::from_raw(env), &mut entry, binary)?;
+      queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
     })
   }?;
   Ok(match outcome {
