@@ -81,20 +81,23 @@ pub(super) unsafe fn journal_send(
   };
   let outcome = unsafe {
     with_raw_bytes(env, text, "entry", |lines| {
-      // The binary fields, if any, go into `entry` after the checked lines.
-      let mut entry = Entry::default();
-      let checked = match &binary {
-        None if lines.is_empty() => Err(NotifyError::EmptyMessage),
-        None => check_lines(lines, names).map(|_| ()),
-        Some(_) if lines.is_empty() => Ok(()),
-        Some(_) => entry.push_lines(lines, names).map(|_| ()),
+      // A split name sends nothing: lib/journal.js builds the entry again for the precise error.
+      let Some(binary) = &binary else {
+        // The usual entry, text lines only: checked and sent as read.
+        if lines.is_empty() {
+          return Err(NotifyError::EmptyMessage).js();
+        }
+        return match check_lines(lines, names) {
+          Ok(_) => queue::submit(&address, lines).js().map(Some),
+          Err(NotifyError::FieldNamesSplit) => Ok(None),
+          Err(e) => Err(e).js(),
+        };
       };
-      match checked {
-        // Nothing sent: lib/journal.js builds the entry again for the precise error.
+      let mut entry = match Entry::from_lines(lines, names) {
+        Ok(entry) => entry,
         Err(NotifyError::FieldNamesSplit) => return Ok(None),
-        checked => checked.js()?,
-      }
-      let Some(binary) = &binary else { return queue::submit(&address, lines).js().map(Some) };
+        Err(e) => return Err(e).js(),
+      };
       push_binary(&Env::from_raw(env), &mut entry, binary)?;
       queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
     })

@@ -125,6 +125,16 @@ impl Entry {
     Ok(self)
   }
 
+  /// An entry that starts with `text`, checked as [`push_lines`](Self::push_lines) checks it
+  /// (empty: an empty entry).
+  pub fn from_lines(text: &[u8], name_bytes: usize) -> Result<Self> {
+    let mut entry = Self::default();
+    if !text.is_empty() {
+      entry.push_lines(text, name_bytes)?;
+    }
+    Ok(entry)
+  }
+
   /// Takes `text`, already encoded as `KEY=value\n` lines (what lib/journal.js builds for plain
   /// values) whose names hold `name_bytes` bytes, checking every line as [`push`](Self::push)
   /// would (a valid name, a plain value) and the names as [`check_lines`] does.
@@ -180,6 +190,9 @@ mod tests {
     assert_eq!(check_lines(b"A=B=c\n", 3), Err(NotifyError::FieldNamesSplit));
     assert_eq!(check_lines(b"A\nB=c\n", 3), Err(NotifyError::FieldNamesSplit));
     assert_eq!(check_lines(b"A=B=c\n", 1), Ok(1), "the name A with the value B=c is fine");
+    assert_eq!(Entry::from_lines(b"A=B=c\n", 3).unwrap_err(), NotifyError::FieldNamesSplit);
+    let mut empty = Entry::from_lines(b"", 0).unwrap();
+    assert_eq!(empty.push("BIN", b"\n").unwrap().clone().into_bytes().unwrap(), b"BIN\n\x01\0\0\0\0\0\0\0\n\n");
     assert_eq!(NotifyError::FieldNamesSplit.code(), "ERR_SD_NOTIFY_INVALID_KEY");
   }
 
