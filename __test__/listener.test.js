@@ -26,15 +26,17 @@ test('barrier() resolves true once the manager closes its copy of the passed fd'
 
 test('barrier() rejects with ETIMEDOUT when the manager never closes the fd', async (t) => {
   const l = useListener(t)
-  const barrier = sd.barrier(200)
-  const m = await l.receive(2000)
-  t.after(() => l.closeFds(m.fds))
-  await assert.rejects(barrier, (err) => {
+  // The rejection is awaited from the start: on a slow (emulated) machine the 200 ms can run out
+  // before receive() resolves, and a rejection with no handler yet fails the run.
+  const rejected = assert.rejects(sd.barrier(200), (err) => {
     assert.equal(err.code, 'ETIMEDOUT')
     assert.ok(err instanceof Error)
     assert.match(err.message, /barrier timed out after 200 ms/)
     return true
   })
+  const m = await l.receive(10_000)
+  t.after(() => l.closeFds(m.fds))
+  await rejected
 })
 
 test('barrier() does not block the event loop while it waits', async (t) => {
