@@ -67,6 +67,22 @@ async function checkEncoding(ours) {
   }
 }
 
+/**
+ * `run` (one loop of this package's sends) with a check that every entry of the loop was sent
+ * straight away, not left in the slow-journal queue: one that fell behind would time the queue
+ * instead of the send. A loop that ends with entries queued, or dropped some, counts an error.
+ */
+function sentStraight(ours, run) {
+  return (k) => {
+    const before = ours.journal.stats()
+    const r = run(k)
+    const after = ours.journal.stats()
+    const behind = after.queued + (after.dropped - before.dropped) + (after.failed - before.failed)
+    if (after.sent - before.sent === k && behind === 0) return r
+    return { ...r, errors: r.errors + 1, firstError: r.firstError ?? `the receiver fell behind: ${after.sent - before.sent} of ${k} sent in the loop, ${behind} queued or lost` }
+  }
+}
+
 async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
   if (fs.existsSync(JOURNAL_DIR)) return { unavailable: `${JOURNAL_DIR} exists (a journald runs here): the receiver cannot take its path` }
   const ours = require(REPO_ROOT)
@@ -82,8 +98,8 @@ async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
     const sjd = systemdJournald.path ? require(systemdJournald.path) : null
     const contenders = [
       { key: 'floor', label: 'floor: one `sendmsg` of the same bytes on an open socket (Rust)', run: (k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', 'floor', ENTRY, String(k)], { env, encoding: 'utf8' })), n },
-      { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: timedLoop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
-      { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: timedLoop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal), n },
+      { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: sentStraight(ours, timedLoop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal)), n },
+      { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: sentStraight(ours, timedLoop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal)), n },
       { key: 'stdout', label: '`console.log` of a JSON line to a pipe (child process)', run: stdoutRun, n },
     ]
     if (sdn) {
