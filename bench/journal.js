@@ -68,9 +68,9 @@ async function checkEncoding(ours) {
 }
 
 /**
- * `run` (one loop of this package's sends) with a check that every entry of the loop was sent
- * straight away, not left in the slow-journal queue: one that fell behind would time the queue
- * instead of the send. A loop that ends with entries queued, or dropped some, counts an error.
+ * `run` (one loop of this package's sends) with a check that every entry of the loop was sent by
+ * its end, none left in the slow-journal queue and none dropped: a receiver that fell behind would
+ * time the queue instead of the send. A loop that fails the check counts an error.
  */
 function sentStraight(ours, run) {
   return (k) => {
