@@ -93,11 +93,13 @@ async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
     // The drainer binds NOTIFY_SOCKET-style paths; give it journald's.
     drainer = await startDrainer({ mode: 'spin', address: JOURNAL_SOCKET })
     const env = { ...process.env, NOTIFY_SOCKET: JOURNAL_SOCKET }
+    const floorRun = (mode, k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', mode, ENTRY, String(k)], { env, encoding: 'utf8' }))
     const journal = new ours.Journal({ identifier: 'bench' })
     const sdn = sdNotify.path ? require(sdNotify.path) : null
     const sjd = systemdJournald.path ? require(systemdJournald.path) : null
     const contenders = [
-      { key: 'floor', label: 'floor: one `sendmsg` of the same bytes on an open socket (Rust)', run: (k) => JSON.parse(cp.execFileSync(FLOOR_BIN, ['send', 'floor', ENTRY, String(k)], { env, encoding: 'utf8' })), n },
+      { key: 'floor', label: 'floor: one `sendmsg` of the same bytes to the address on an open socket (Rust)', run: (k) => floorRun('floor', k), n },
+      { key: 'floorConnected', label: 'floor, connected: the same on a socket connected to the address once (Rust)', run: (k) => floorRun('connected', k), n },
       { key: 'ours', label: "**sd-notify-rs** `journal.send({ MESSAGE, PRIORITY, X_REQ_ID })`", run: sentStraight(ours, timedLoop(`api.send({ MESSAGE: ${JSON.stringify(MESSAGE)}, PRIORITY: 6, X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal)), n },
       { key: 'oursInfo', label: "**sd-notify-rs** `journal.info(MESSAGE, { X_REQ_ID })`", run: sentStraight(ours, timedLoop(`api.info(${JSON.stringify(MESSAGE)}, { X_REQ_ID: ${JSON.stringify(REQ_ID)} })`).bind(null, journal)), n },
       { key: 'stdout', label: '`console.log` of a JSON line to a pipe (child process)', run: stdoutRun, n },
@@ -142,6 +144,7 @@ async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
       table,
       pino: { rows: pinoRows, n },
       oursOverFloor: paired('ours', 'floor'),
+      oursOverConnectedFloor: paired('ours', 'floorConnected'),
       oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
       oursOverSystemdJournald: sjd ? paired('ours', 'systemdJournald') : null,
       systemdJournald,

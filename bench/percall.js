@@ -46,8 +46,9 @@ async function run({ sdNotify, python, rounds = 15, spawnRounds = 5, n = 20000, 
   const slowN = Math.max(1, Math.round(n / 4)) // the per-call-socket senders are ~4x slower
 
   const contenders = [
-    { key: 'floor', label: 'floor: one `sendmsg` on an open socket (Rust)', run: (op, k) => floorRun('floor', op.payload, k, env), n },
-    { key: 'napiFloor', label: 'floor in Node: a raw N-API function doing only that `sendmsg` (Rust)', run: (op, k) => op.napiFloorLoop(napiFloor.exports, k), n },
+    { key: 'floor', label: 'floor: one `sendmsg` to the address on an open socket (Rust)', run: (op, k) => floorRun('floor', op.payload, k, env), n },
+    { key: 'floorConnected', label: 'floor, connected: one `sendmsg` on a socket connected to the address once (Rust)', run: (op, k) => floorRun('connected', op.payload, k, env), n },
+    { key: 'napiFloor', label: 'floor in Node: a raw N-API function doing only that connected `sendmsg` (Rust)', run: (op, k) => op.napiFloorLoop(napiFloor.exports, k), n },
     { key: 'ours', label: '**sd-notify-rs** (this package)', run: (op, k) => op.oursLoop(ours, k), n },
     { key: 'libsystemd', label: 'libsystemd per call: socket + SO_SNDBUF + sendmsg + close (Rust)', run: (op, k) => floorRun('libsystemd', op.payload, k, env), n: slowN },
   ]
@@ -141,6 +142,7 @@ async function run({ sdNotify, python, rounds = 15, spawnRounds = 5, n = 20000, 
     sent,
     received,
     oursOverFloor: paired('ours', 'floor'),
+    oursOverConnectedFloor: paired('ours', 'floorConnected'),
     oursOverNapiFloor: paired('ours', 'napiFloor'),
     oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
     sdNotify,

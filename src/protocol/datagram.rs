@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrLike};
+use nix::sys::socket::{connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrLike};
 
 use super::error::{NotifyError, Result};
 use super::sync::lock;
@@ -29,20 +29,68 @@ impl From<SendFailure> for NotifyError {
 }
 
 /// One `SOCK_DGRAM | SOCK_CLOEXEC` socket, created on first use by `setup`'s rules and reused.
+///
+/// It is `connect()`ed to the address it last sent to, and sends without naming it: an
+/// unconnected `sendmsg` makes the kernel look the path up (and check its permissions) on every
+/// send, about a third of the cost of a small datagram. A different address connects again
+/// (`connect` on a datagram socket only changes its peer). When the socket it is connected to
+/// closes, the next send fails with ECONNREFUSED before anything is sent; the address is then
+/// looked up again and the send made once more, so a manager or journald that re-creates its
+/// socket is found at once. The one difference from an unconnected send: a socket bound to the
+/// same path *while the old one is still open* is not seen until the old one closes (no
+/// service manager does that; see README.md, "How it works").
 #[derive(Debug)]
 pub struct DatagramSocket {
-  fd: Mutex<Option<OwnedFd>>,
+  state: Mutex<Option<Open>>,
   /// Socket options for a new descriptor (send timeout, buffer size, ...).
   setup: fn(&OwnedFd) -> nix::Result<()>,
 }
 
+/// The open descriptor and the address it is connected to, if any.
+#[derive(Debug)]
+struct Open {
+  fd: OwnedFd,
+  peer: Option<Peer>,
+}
+
+/// An address's bytes, as `connect` took them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Peer {
+  len: usize,
+  bytes: [u8; PEER_MAX],
+}
+
+/// Room for any AF_UNIX address (`sockaddr_un` is 110 bytes); a longer one is never connected.
+const PEER_MAX: usize = 128;
+
+impl Peer {
+  fn of<A: SockaddrLike>(addr: &A) -> Option<Self> {
+    let len = addr.len() as usize;
+    if len > PEER_MAX {
+      return None;
+    }
+    let mut bytes = [0; PEER_MAX];
+    // SAFETY: `as_ptr` points at `len` readable bytes of the address.
+    bytes[..len].copy_from_slice(unsafe { std::slice::from_raw_parts(addr.as_ptr().cast::<u8>(), len) });
+    Some(Self { len, bytes })
+  }
+
+  /// Whether `addr` is this address, without copying it.
+  fn is<A: SockaddrLike>(&self, addr: &A) -> bool {
+    let len = addr.len() as usize;
+    // SAFETY: as above; only read when the lengths match (len <= PEER_MAX).
+    len == self.len && self.bytes[..len] == *unsafe { std::slice::from_raw_parts(addr.as_ptr().cast::<u8>(), len) }
+  }
+}
+
 impl DatagramSocket {
   pub const fn new(setup: fn(&OwnedFd) -> nix::Result<()>) -> Self {
-    Self { fd: Mutex::new(None), setup }
+    Self { state: Mutex::new(None), setup }
   }
 
   /// Sends one datagram made of `iov` (and `fds`) to `addr` with `MSG_NOSIGNAL | flags`.
-  /// A descriptor closed behind our back (a careless `closeSync`) is recreated once.
+  /// A descriptor closed behind our back (a careless `closeSync`) is recreated once, and a peer
+  /// that closed is looked up again once (see the type's documentation).
   pub fn send<A: SockaddrLike>(
     &self,
     addr: &A,
@@ -53,16 +101,43 @@ impl DatagramSocket {
     let rights = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
     let flags = flags | MsgFlags::MSG_NOSIGNAL;
-    let mut cached = lock(&self.fd);
+    let mut state = lock(&self.state);
     for attempt in 0..2 {
-      let fd = match cached.as_ref() {
-        Some(fd) => fd.as_raw_fd(),
-        None => cached.insert(self.open().map_err(|errno| SendFailure { call: "socket", errno })?).as_raw_fd(),
+      let open = match state.as_mut() {
+        Some(open) => open,
+        None => state.insert(Open { fd: self.open().map_err(|errno| SendFailure { call: "socket", errno })?, peer: None }),
       };
-      let sent = if fds.is_empty() { send_plain(fd, addr, iov, flags) } else { sendmsg(fd, iov, cmsgs, flags, Some(addr)) };
+      let fd = open.fd.as_raw_fd();
+      // Connected to `addr`: send without naming it. Otherwise connect (a longer address than
+      // PEER_MAX, never seen in practice, is named on each send instead).
+      let named = match open.peer {
+        Some(peer) if peer.is(addr) => false,
+        _ => {
+          open.peer = None;
+          match Peer::of(addr) {
+            Some(peer) => match connect(fd, addr) {
+              Ok(()) => {
+                open.peer = Some(peer);
+                false
+              }
+              Err(Errno::EBADF | Errno::ENOTSOCK) if attempt == 0 => {
+                *state = None;
+                continue;
+              }
+              Err(errno) => return Err(SendFailure { call: "connect", errno }),
+            },
+            None => true,
+          }
+        }
+      };
+      let to = named.then_some(addr);
+      let sent = if fds.is_empty() { send_plain(fd, to, iov, flags) } else { sendmsg(fd, iov, cmsgs, flags, to) };
       match sent {
         Ok(n) => return Ok(n),
-        Err(Errno::EBADF | Errno::ENOTSOCK) if attempt == 0 => *cached = None,
+        Err(Errno::EBADF | Errno::ENOTSOCK) if attempt == 0 => *state = None,
+        // The socket it was connected to has closed (the kernel has disconnected this one):
+        // nothing was sent; look the address up again.
+        Err(Errno::ECONNREFUSED | Errno::ECONNRESET | Errno::ENOTCONN) if attempt == 0 && !named => open.peer = None,
         Err(errno) => return Err(SendFailure { call: "sendmsg", errno }),
       }
     }
@@ -76,13 +151,15 @@ impl DatagramSocket {
   }
 }
 
-/// `sendmsg` without control data, straight to libc: nix's wrapper prepares a control buffer
+/// `sendmsg` without control data (to `addr`, or the connected peer), straight to libc: nix's wrapper prepares a control buffer
 /// even when there is nothing to put in it, and this is every notification's path.
-fn send_plain<A: SockaddrLike>(fd: RawFd, addr: &A, iov: &[IoSlice<'_>], flags: MsgFlags) -> nix::Result<usize> {
-  // SAFETY: an all-zero msghdr is a valid empty one.
+fn send_plain<A: SockaddrLike>(fd: RawFd, addr: Option<&A>, iov: &[IoSlice<'_>], flags: MsgFlags) -> nix::Result<usize> {
+  // SAFETY: an all-zero msghdr is a valid empty one (no name: the connected peer).
   let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-  msg.msg_name = addr.as_ptr() as *mut libc::c_void;
-  msg.msg_namelen = addr.len();
+  if let Some(addr) = addr {
+    msg.msg_name = addr.as_ptr() as *mut libc::c_void;
+    msg.msg_namelen = addr.len();
+  }
   // IoSlice is guaranteed ABI-compatible with iovec on Unix; sendmsg only reads through it.
   msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
   msg.msg_iovlen = iov.len() as _;
@@ -127,6 +204,125 @@ pub fn poll_until(fd: RawFd, events: libc::c_short, timeout: Duration, what: &'s
     let e = Errno::last();
     if e != Errno::EINTR {
       return Err(NotifyError::os("poll", e));
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use std::os::fd::FromRawFd;
+  use std::os::unix::net::UnixDatagram;
+  use std::path::Path;
+
+  use nix::sys::socket::UnixAddr;
+
+  use super::*;
+
+  fn no_setup(_: &OwnedFd) -> nix::Result<()> {
+    Ok(())
+  }
+
+  fn send(socket: &DatagramSocket, path: &Path, text: &str) -> std::result::Result<usize, SendFailure> {
+    let addr = UnixAddr::new(path).expect("a short path");
+    socket.send(&addr, &[IoSlice::new(text.as_bytes())], &[], MsgFlags::MSG_DONTWAIT)
+  }
+
+  fn recv(receiver: &UnixDatagram) -> String {
+    let mut buf = [0; 64];
+    receiver.set_nonblocking(true).expect("nonblocking");
+    let n = receiver.recv(&mut buf).expect("a datagram is waiting");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+  }
+
+  /// A private directory, removed when dropped.
+  struct Dir(std::path::PathBuf);
+
+  impl Drop for Dir {
+    fn drop(&mut self) {
+      let _ = std::fs::remove_dir_all(&self.0);
+    }
+  }
+
+  fn dir() -> Dir {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("sdn-dgram-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&path).expect("a temporary directory");
+    Dir(path)
+  }
+
+  #[test]
+  fn sends_to_whichever_address_it_is_given_in_turn() {
+    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
+    let (a, b) = (d.0.join("a"), d.0.join("b"));
+    let (ra, rb) = (UnixDatagram::bind(&a).expect("bind a"), UnixDatagram::bind(&b).expect("bind b"));
+    for i in 0..3 {
+      send(&socket, &a, &format!("A{i}")).expect("sent to a");
+      send(&socket, &b, &format!("B{i}")).expect("sent to b");
+      send(&socket, &b, &format!("b{i}")).expect("sent to b again");
+    }
+    assert_eq!([recv(&ra), recv(&ra), recv(&ra)], ["A0", "A1", "A2"]);
+    assert_eq!([recv(&rb), recv(&rb), recv(&rb), recv(&rb)], ["B0", "b0", "B1", "b1"]);
+  }
+
+  #[test]
+  fn a_receiver_recreated_at_the_same_path_gets_the_next_send() {
+    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
+    let path = d.0.join("notify");
+    let first = UnixDatagram::bind(&path).expect("bind");
+    send(&socket, &path, "one").expect("sent");
+    assert_eq!(recv(&first), "one");
+    drop(first);
+    std::fs::remove_file(&path).expect("unlink");
+    let second = UnixDatagram::bind(&path).expect("bind again");
+    send(&socket, &path, "two").expect("sent to the new receiver");
+    assert_eq!(recv(&second), "two");
+  }
+
+  #[test]
+  fn a_closed_receiver_is_an_error_naming_its_errno_then_found_again_once_back() {
+    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
+    let path = d.0.join("notify");
+    let first = UnixDatagram::bind(&path).expect("bind");
+    send(&socket, &path, "one").expect("sent");
+    drop(first);
+    // The path is still there, nobody listens: refused, as an unconnected send would be.
+    assert_eq!(send(&socket, &path, "lost").map_err(|f| f.errno), Err(Errno::ECONNREFUSED));
+    std::fs::remove_file(&path).expect("unlink");
+    assert_eq!(send(&socket, &path, "lost").map_err(|f| f.errno), Err(Errno::ENOENT));
+    let back = UnixDatagram::bind(&path).expect("bind again");
+    send(&socket, &path, "three").expect("sent once it is back");
+    assert_eq!(recv(&back), "three");
+  }
+
+  #[test]
+  fn descriptors_travel_over_the_connected_socket() {
+    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
+    let path = d.0.join("notify");
+    let receiver = UnixDatagram::bind(&path).expect("bind");
+    let addr = UnixAddr::new(&path).expect("a short path");
+    let file = std::fs::File::open("/dev/null").expect("/dev/null");
+    for text in ["FDSTORE=1", "FDSTORE=1 again"] {
+      socket
+        .send(&addr, &[IoSlice::new(text.as_bytes())], &[file.as_raw_fd()], MsgFlags::empty())
+        .expect("sent with a descriptor");
+      let mut buf = [0u8; 64];
+      let mut space = nix::cmsg_space!([RawFd; 1]);
+      let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+      let msg = nix::sys::socket::recvmsg::<()>(receiver.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT)
+        .expect("received");
+      let fds: Vec<RawFd> = msg
+        .cmsgs()
+        .expect("control messages")
+        .filter_map(|c| match c {
+          nix::sys::socket::ControlMessageOwned::ScmRights(fds) => Some(fds),
+          _ => None,
+        })
+        .flatten()
+        .collect();
+      assert_eq!(fds.len(), 1, "one descriptor arrived with {text:?}");
+      // SAFETY: the descriptor was just received and is ours to close.
+      drop(unsafe { OwnedFd::from_raw_fd(fds[0]) });
     }
   }
 }

@@ -2,6 +2,7 @@
 //!
 //!   sdbench-floor drain PATH [QLEN]        bind a datagram socket at PATH and read it continuously
 //!   sdbench-floor send floor PAYLOAD N     N x one sendmsg on one already-open socket (the floor)
+//!   sdbench-floor send connected PAYLOAD N N x the same on a socket connected to the address once
 //!   sdbench-floor send libsystemd PAYLOAD N  N x what libsystemd's sd_notify does per call
 //!
 //! `send` reads the address from NOTIFY_SOCKET and prints one JSON line:
@@ -38,11 +39,14 @@ fn dgram_socket() -> libc::c_int {
   fd
 }
 
-fn send_one(fd: libc::c_int, sa: &libc::sockaddr_un, sa_len: libc::socklen_t, payload: &[u8]) -> libc::ssize_t {
+/// One sendmsg of `payload`, to `sa` or (when `None`) to the socket's connected peer.
+fn send_one(fd: libc::c_int, to: Option<(&libc::sockaddr_un, libc::socklen_t)>, payload: &[u8]) -> libc::ssize_t {
   let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut _, iov_len: payload.len() };
   let mut msg: libc::msghdr = unsafe { zeroed() };
-  msg.msg_name = sa as *const _ as *mut _;
-  msg.msg_namelen = sa_len;
+  if let Some((sa, sa_len)) = to {
+    msg.msg_name = sa as *const _ as *mut _;
+    msg.msg_namelen = sa_len;
+  }
   msg.msg_iov = &mut iov;
   msg.msg_iovlen = 1;
   unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) }
@@ -75,7 +79,7 @@ fn libsystemd_like(payload: &[u8]) -> libc::ssize_t {
       setsockopt_int(fd, libc::SO_SNDBUFFORCE, BUF_SIZE);
     }
   }
-  let r = send_one(fd, &sa, sa_len, payload);
+  let r = send_one(fd, Some((&sa, sa_len)), payload);
   unsafe { libc::close(fd) };
   r
 }
@@ -87,12 +91,16 @@ fn send(mode: &str, payload: &[u8], n: u64) {
   });
   let (sa, sa_len) = sockaddr(std::os::unix::ffi::OsStrExt::as_bytes(addr.as_os_str()));
   let fd = dgram_socket();
+  if mode == "connected" && unsafe { libc::connect(fd, &sa as *const _ as *const _, sa_len) } != 0 {
+    die("connect");
+  }
   let mut errors = 0u64;
   let mut first_error = None;
   let mut call = |count: u64, errors: &mut u64| {
     for _ in 0..count {
       let r = match mode {
-        "floor" => send_one(fd, &sa, sa_len, payload),
+        "floor" => send_one(fd, Some((&sa, sa_len)), payload),
+        "connected" => send_one(fd, None, payload),
         _ => libsystemd_like(payload),
       };
       if r < 0 {
@@ -186,12 +194,12 @@ fn main() {
   let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
   match arg(1) {
     "drain" => drain(arg(2), args.iter().any(|a| a == "--spin")),
-    "send" if matches!(arg(2), "floor" | "libsystemd") => {
+    "send" if matches!(arg(2), "floor" | "connected" | "libsystemd") => {
       let payload = CString::new(arg(3)).expect("payload without NUL");
       send(arg(2), payload.as_bytes(), arg(4).parse().expect("N"));
     }
     _ => {
-      eprintln!("usage: sdbench-floor drain PATH [QLEN] | send floor|libsystemd PAYLOAD N");
+      eprintln!("usage: sdbench-floor drain PATH [QLEN] | send floor|connected|libsystemd PAYLOAD N");
       std::process::exit(2);
     }
   }

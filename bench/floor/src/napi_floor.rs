@@ -1,6 +1,6 @@
 //! The floor inside Node: the least an N-API addon can do per notification. `watchdog()`,
 //! `status(text)` and `ready()` each make one `sendmsg` of the same datagram as sd-notify-rs on a
-//! socket opened, and an address parsed, once. Raw N-API (the symbols come from the `node`
+//! socket opened, and connected to the address, once (as sd-notify-rs keeps its socket). Raw N-API (the symbols come from the `node`
 //! binary at load time): no binding framework, no checks, no allocation.
 
 use std::ffi::{c_char, c_void};
@@ -25,8 +25,6 @@ extern "C" {
 
 struct Target {
   fd: c_int,
-  sa: libc::sockaddr_un,
-  len: libc::socklen_t,
 }
 
 // The socket and address, from NOTIFY_SOCKET at the first call.
@@ -37,7 +35,8 @@ fn target() -> &'static Target {
     let raw = std::env::var_os("NOTIFY_SOCKET").expect("NOTIFY_SOCKET");
     let (sa, len) = addr::sockaddr(std::os::unix::ffi::OsStrExt::as_bytes(raw.as_os_str()));
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    Target { fd, sa, len }
+    assert_eq!(unsafe { libc::connect(fd, &sa as *const _ as *const _, len) }, 0, "connect to NOTIFY_SOCKET");
+    Target { fd }
   })
 }
 
@@ -45,8 +44,6 @@ unsafe fn send(env: Env, payload: &[u8]) -> Value {
   let t = target();
   let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut _, iov_len: payload.len() };
   let mut msg: libc::msghdr = std::mem::zeroed();
-  msg.msg_name = &t.sa as *const _ as *mut _;
-  msg.msg_namelen = t.len;
   msg.msg_iov = &mut iov;
   msg.msg_iovlen = 1;
   let ok = libc::sendmsg(t.fd, &msg, libc::MSG_NOSIGNAL) >= 0;
