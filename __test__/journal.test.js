@@ -52,6 +52,17 @@ test('plain fields travel as KEY=value lines in order, with the identifier last'
   assert.equal(e.memfd, false)
 })
 
+test('only own enumerable fields are sent, on the first entry and every later one', async () => {
+  const inherited = Object.create({ INHERITED: 'no' })
+  inherited.MESSAGE = 'own'
+  Object.defineProperty(inherited, 'HIDDEN', { value: 'no', enumerable: false })
+  const fresh = new Journal({ socket: listener.address, identifier: 'journal-test' })
+  for (let i = 0; i < 3; i++) {
+    assert.equal(fresh.send(inherited), true)
+    assert.equal((await listener.receive(2000)).raw.toString(), 'MESSAGE=own\nSYSLOG_IDENTIFIER=journal-test\n')
+  }
+})
+
 test('a multi-line value takes the binary-safe form with a little-endian length, after the plain fields', async () => {
   journal.send({ MESSAGE: 'line 1\nline 2' })
   const e = await listener.receive(2000)

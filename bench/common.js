@@ -67,11 +67,12 @@ function buildFloor() {
  * A separate process that reads the socket continuously, so no sender ever finds the queue full.
  * mode 'spin': never sleeps (polls with MSG_DONTWAIT, one core busy): a send never pays for
  * waking the receiver. mode 'block': sleeps in recvmmsg like a real manager sleeps in epoll.
- * The drainer uses systemd's max_dgram_qlen (512) in a private network namespace when it can.
+ * The drainer uses systemd's max_dgram_qlen (512, or `qlen`) in a private network namespace when it can.
  */
-async function startDrainer({ mode = 'block', address = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdbench-')), 'notify.sock') } = {}) {
+async function startDrainer({ mode = 'block', address = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sdbench-')), 'notify.sock'), qlen } = {}) {
   const args = ['drain', address]
   if (mode === 'spin') args.push('--spin')
+  if (qlen) args.push(`--qlen=${qlen}`)
   const child = cp.spawn(FLOOR_BIN, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = readline.createInterface({ input: child.stdout })
   const waiting = []

@@ -31,6 +31,8 @@ const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
  * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
  * names put in): the entry is built again with every name checked, for the precise error.
  */
+const hasOwn = Object.prototype.hasOwnProperty
+
 const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split'] // `undefined`: sent
 
 /** This package's own files: never reported as the caller's CODE_FILE. */
@@ -126,16 +128,30 @@ function bindJournal(native) {
     }
 
     #send(fields, strict) {
-      const out = new Fields('', 0, strict)
-      for (const key of Object.keys(fields)) {
+      // The common case inline, in locals: plain strings and numbers (their names checked
+      // natively). The first other value moves the entry into a Fields for the rest.
+      let text = ''
+      let names = 0
+      let out
+      for (const key in fields) {
+        if (!hasOwn.call(fields, key)) continue
         const value = fields[key]
-        // The common case inline: a plain string or a number (their names checked natively).
-        if (!strict && (typeof value === 'number' || (typeof value === 'string' && !NEEDS_BINARY.test(value)))) {
-          out.text += key + '=' + value + '\n'
-          out.names += key.length
-        } else addField(out, key, value)
+        if (out === undefined && !strict && (typeof value === 'number' || (typeof value === 'string' && !NEEDS_BINARY.test(value)))) {
+          text += key + '=' + value + '\n'
+          names += key.length
+        } else addField((out ??= new Fields(text, names, strict)), key, value)
       }
-      return this.#deliver(out, fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null)
+      const own = fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null
+      const socket = this.#socket
+      const line = this.#identifierLine
+      if (out === undefined && own && !this.#location && socket !== undefined && line !== undefined && nativeSend) {
+        // What #deliver does, without a Fields, once its first call has set the socket and the
+        // identifier's line: the path most entries take.
+        const count = line ? names + 17 : names // 'SYSLOG_IDENTIFIER'
+        const code = socket === null ? nativeSend(text + line, count) : nativeSend(text + line, count, socket)
+        return code === undefined ? true : this.#outcome(code, false)
+      }
+      return this.#deliver(out ?? new Fields(text, names, strict), own)
     }
 
     /** Sends MESSAGE at `priority` (0..7 or a level name), with optional extra fields. */
@@ -182,13 +198,17 @@ function bindJournal(native) {
       // The socket and the binary fields only when there are any (see src/binding/journal.rs).
       const socket = this.#socket
       const code = socket === null && out.binary === undefined ? nativeSend(out.text, out.names) : nativeSend(out.text, out.names, socket, out.binary)
-      const outcome = code === undefined ? 'sent' : OUTCOMES[code]
+      return code === undefined ? true : this.#outcome(code, out.strict)
+    }
+
+    /** `true` when sent or queued, `false` for the other outcomes, 'split' to build again. */
+    #outcome(code, strict) {
+      const outcome = OUTCOMES[code]
       if (outcome === 'split') {
         // Checked here on the strict try, so the native side cannot find one again.
-        if (out.strict) throw codedError('ERR_SD_NOTIFY_INVALID_KEY', 'invalid journal field name: a name holds = or a line break')
+        if (strict) throw codedError('ERR_SD_NOTIFY_INVALID_KEY', 'invalid journal field name: a name holds = or a line break')
         return outcome
       }
-      // `true` when sent or queued (the other outcomes are false).
       return outcome === 'sent' || outcome === 'queued'
     }
 

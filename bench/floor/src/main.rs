@@ -1,6 +1,7 @@
 //! Native side of `npm run bench` (bench/run.js):
 //!
-//!   sdbench-floor drain PATH [QLEN]        bind a datagram socket at PATH and read it continuously
+//!   sdbench-floor drain PATH [--spin] [--qlen=N]  bind a datagram socket at PATH and read it
+//!                                          continuously (its queue N deep, default systemd's 512)
 //!   sdbench-floor send floor PAYLOAD N     N x one sendmsg on one already-open socket (the floor)
 //!   sdbench-floor send connected PAYLOAD N N x the same on a socket connected to the address once
 //!   sdbench-floor send libsystemd PAYLOAD N  N x what libsystemd's sd_notify does per call
@@ -135,8 +136,8 @@ fn private_qlen(qlen: u32) -> String {
   }
 }
 
-fn drain(path: &str, spin: bool) {
-  let netns = private_qlen(SYSTEMD_QLEN);
+fn drain(path: &str, spin: bool, qlen: u32) {
+  let netns = private_qlen(qlen);
   let qlen_now = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen").unwrap_or_default();
   let _ = std::fs::remove_file(path);
   let fd = dgram_socket();
@@ -193,13 +194,16 @@ fn main() {
   let args: Vec<String> = std::env::args().collect();
   let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
   match arg(1) {
-    "drain" => drain(arg(2), args.iter().any(|a| a == "--spin")),
+    "drain" => {
+      let qlen = args.iter().find_map(|a| a.strip_prefix("--qlen=")).map(|q| q.parse().expect("--qlen=N")).unwrap_or(SYSTEMD_QLEN);
+      drain(arg(2), args.iter().any(|a| a == "--spin"), qlen)
+    }
     "send" if matches!(arg(2), "floor" | "connected" | "libsystemd") => {
       let payload = CString::new(arg(3)).expect("payload without NUL");
       send(arg(2), payload.as_bytes(), arg(4).parse().expect("N"));
     }
     _ => {
-      eprintln!("usage: sdbench-floor drain PATH [QLEN] | send floor|connected|libsystemd PAYLOAD N");
+      eprintln!("usage: sdbench-floor drain PATH [--spin] [--qlen=N] | send floor|connected|libsystemd PAYLOAD N");
       std::process::exit(2);
     }
   }
