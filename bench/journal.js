@@ -150,6 +150,9 @@ async function run({ sdNotify, systemdJournald, rounds = 15, n = 20000 }) {
       oursOverConnectedFloor: paired('ours', 'floorConnected'),
       oursOverSdNotify: sdn ? paired('ours', 'sdNotify') : null,
       oursOverSystemdJournald: sjd ? paired('ours', 'systemdJournald') : null,
+      // The least any sender can do (a connected send, no work) against each native alternative.
+      connectedFloorOverSdNotify: sdn ? paired('floorConnected', 'sdNotify') : null,
+      connectedFloorOverSystemdJournald: sjd ? paired('floorConnected', 'systemdJournald') : null,
       systemdJournald,
       oursOverStdout: paired('ours', 'stdout'),
       drain: drainer.banner.replace(/^ready /, ''),

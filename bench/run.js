@@ -121,7 +121,9 @@ function renderJournal(r) {
       ? `- At most a third of \`systemd-journald\`'s cost: **not measured** (${r.systemdJournald.reason}).`
       : `- At most a third of \`systemd-journald\`'s cost: ${ratio(r.oursOverSystemdJournald)} → ${verdict(r.oursOverSystemdJournald <= GOAL_SDNOTIFY)}.`,
     `- Against a JSON line on stdout (what most services do today, losing every field): ${ratio(r.oursOverStdout)}.`,
-    "- A third of a native alternative's cost is below the floor itself wherever that alternative is within 3× of it: libsystemd's journal calls keep one socket open and send once, as the floor does, so the most any sender can reach against them is about their own ratio to the floor (in brackets above).",
+    `- No sender can reach a third of these native alternatives' cost: libsystemd's journal calls keep one socket open and send once, so they are within 3× of the floor, and the connected floor, which does no work at all, is ${
+      r.connectedFloorOverSdNotify === null ? '–' : ratio(r.connectedFloorOverSdNotify)
+    } of \`journalPrint\` and ${r.connectedFloorOverSystemdJournald === null ? '–' : ratio(r.connectedFloorOverSystemdJournald)} of \`systemd-journald\`'s cost in this run.`,
   ]
   return `## 2. One journal entry from JavaScript
 
