@@ -1,5 +1,5 @@
 'use strict'
-// Part 5: user-space instructions per call, counted by valgrind's callgrind: deterministic where
+// Part 1, counted: user-space instructions per call, counted by valgrind's callgrind: deterministic where
 // the timings of part 1 are noisy. Only what runs inside Node's N-API trampoline
 // (v8impl::FunctionCallbackWrapper::Invoke) is counted: the addon's function, what it calls in
 // libc and N-API, not V8's call path (the same for both) nor the kernel's side of sendmsg.

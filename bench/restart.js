@@ -1,5 +1,5 @@
 'use strict'
-// Part 4: `systemctl restart` of a small HTTP service under a real systemd (the e2e harness's
+// Part 5: `systemctl restart` of a small HTTP service under a real systemd (the e2e harness's
 // private one, in its own namespaces, loopback only), by how the service reports readiness.
 // The probe runs inside the namespace: see e2e/restart-probe.js.
 

@@ -205,7 +205,7 @@ function renderStartup(r) {
     x.key === 'bare' ? '–' : `${fix(x.rssMiB, 1)} MiB`,
     x.key === 'bare' || x.key === 'none' ? '–' : `+${fix(x.addedRssMiB, 1)} MiB`,
   ])
-  return `## 2. Loading the module
+  return `## 3. Loading the module
 
 Fresh \`node\` processes, ${r.rounds} of each, interleaved; medians. Wall time is the whole process
 (spawn to exit) against \`node -e 0\`; \`require()\` is timed inside the child, and RSS is read right
@@ -229,7 +229,7 @@ function renderWatchdog(r) {
           fix(x.pingsPerMin, 0),
         ],
   )
-  return `## 3. The watchdog's idle cost
+  return `## 4. The watchdog's idle cost
 
 Idle processes pinging every 500 ms (WATCHDOG_USEC=1 s) into a draining receiver, all running at
 the same time. ${r.windows} windows of ${r.windowMs / 1000} s, medians, **extrapolated to a minute**.
@@ -241,7 +241,7 @@ ${table(['process', 'threads', 'added', 'CPU ms/min', 'CPU ms/min (ticks)', 'wak
 }
 
 function renderRestart(r) {
-  if (r.unavailable) return `## 4. Restart-to-ready under a real systemd\n\n**Not measured**: ${r.unavailable}`
+  if (r.unavailable) return `## 5. Restart-to-ready under a real systemd\n\n**Not measured**: ${r.unavailable}`
   const rows = r.rows.map((x) => [
     x.label,
     `${fix(x.restartMs, 1)} ms`,
@@ -250,7 +250,7 @@ function renderRestart(r) {
     `${fix(x.firstOkMs, 1)} ms`,
     `${fix(x.servingMs, 1)} ms`,
   ])
-  return `## 4. Restart-to-ready under a real systemd
+  return `## 5. Restart-to-ready under a real systemd
 
 \`systemctl restart\` of a small Node HTTP service (bench/e2e/http-service.js) under systemd ${r.systemd}
 booted by the e2e harness in private namespaces (${r.mode} mode), ${r.rounds} restarts each,

@@ -1,5 +1,5 @@
 'use strict'
-// Part 2: what loading the module costs: fresh `node` processes, repeated and interleaved.
+// Part 3: what loading the module costs: fresh `node` processes, repeated and interleaved.
 // Wall time of the whole process against `node -e 0`; inside the child, the time of the
 // require() call itself and the resident set size (RSS) right after it.
 

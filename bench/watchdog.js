@@ -1,5 +1,5 @@
 'use strict'
-// Part 3: what keeping the watchdog fed costs an otherwise idle process, pinging every 500 ms,
+// Part 4: what keeping the watchdog fed costs an otherwise idle process, pinging every 500 ms,
 // and how many threads the module adds. All variants run at the same time, each its own `node`
 // with its own draining receiver; we read /proc over a few windows and take the median.
 //   threads: entries in /proc/PID/task
