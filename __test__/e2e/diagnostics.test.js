@@ -56,7 +56,9 @@ test('sd-notify-rs doctor, run in a unit, reports the socket, the watchdog and t
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = sd.unitName('doctor', t)
-  const r = await sd.run(unit, { Type: 'notify', WatchdogSec: 5, NotifyAccess: 'all' }, ['/bin/sh', '-c', `${NODE} ${path.join(REPO_ROOT, 'bin', 'sd-notify-rs.js')} doctor; ${NODE} -e "require('${REPO_ROOT}').ready()"`])
+  // The barrier holds the short-lived process until the manager has read READY=1: a notifier
+  // that exits first cannot be attributed to the unit any more (README, NotifyAccess).
+  const r = await sd.run(unit, { Type: 'notify', WatchdogSec: 5, NotifyAccess: 'all' }, ['/bin/sh', '-c', `${NODE} ${path.join(REPO_ROOT, 'bin', 'sd-notify-rs.js')} doctor; ${NODE} -e "const sd = require('${REPO_ROOT}'); sd.ready(); sd.barrier(5000)"`])
   const text = await sd.journalText(unit)
   // The unit's journal says what went wrong (its output goes there, not to systemd-run's stderr).
   assert.equal(r.code, 0, `${r.stderr}\n${text}`)
