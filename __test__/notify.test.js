@@ -34,6 +34,30 @@ test('every notification returns false and sends nothing when NOTIFY_SOCKET is u
   }
 })
 
+test('a manager that re-creates its socket at the same path gets the next notification; while it is gone, sends fail with ENOENT', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sdn-again-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const address = path.join(dir, 'notify')
+  const first = useListener(t, address)
+  assert.equal(sd.status('one'), true)
+  assert.equal((await first.receive(2000)).text, 'STATUS=one')
+  first.close() // removes the socket file
+  assert.throws(() => sd.status('lost'), { code: 'ENOENT' })
+  const second = new sd.NotifyListener(address)
+  t.after(() => second.close())
+  assert.equal(sd.status('two'), true)
+  assert.equal((await second.receive(2000)).text, 'STATUS=two')
+  // Other addresses in turn, and back: each notification reaches the one NOTIFY_SOCKET names.
+  const other = new sd.NotifyListener()
+  t.after(() => other.close()) // NOTIFY_SOCKET is restored by the first useListener()
+  process.env.NOTIFY_SOCKET = other.address
+  assert.equal(sd.status('three'), true)
+  process.env.NOTIFY_SOCKET = address
+  assert.equal(sd.status('four'), true)
+  assert.equal((await other.receive(2000)).text, 'STATUS=three')
+  assert.equal((await second.receive(2000)).text, 'STATUS=four')
+})
+
 test('ready() sends READY=1 with the sender pid, uid and gid attached by the kernel', async (t) => {
   const l = useListener(t)
   assert.equal(sd.available(), true)
