@@ -26,13 +26,13 @@ const PRIORITIES = Object.freeze({
 /** `PRIORITY=n\n` for each priority, built once. */
 const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
 
+const hasOwn = Object.prototype.hasOwnProperty
+
 /**
  * What the native send reports, by its return value. `split`: nothing was sent, because a name
  * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
  * names put in): the entry is built again with every name checked, for the precise error.
  */
-const hasOwn = Object.prototype.hasOwnProperty
-
 const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split'] // `undefined`: sent
 
 /** This package's own files: never reported as the caller's CODE_FILE. */
