@@ -29,6 +29,14 @@ const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
 const hasOwn = Object.prototype.hasOwnProperty
 
 /**
+ * The most fields one entry may carry, repeated values counted one by one. journald drops an
+ * entry whose fields, with the trusted ones it adds itself (_PID, _UID, ...), pass its
+ * ENTRY_FIELD_COUNT_MAX, telling nobody: a larger entry is refused here; the transports fold the
+ * excess into one field. (Placeholder until measured against journald; see the journal issue.)
+ */
+const MAX_FIELDS = 960
+
+/**
  * What the native send reports, by its return value. `split`: nothing was sent, because a name
  * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
  * names put in): the entry is built again with every name checked, for the precise error.
@@ -284,4 +292,4 @@ function bindJournal(native) {
   return { Journal, journal: new Journal(), JournalListener }
 }
 
-module.exports = { bindJournal, PRIORITIES }
+module.exports = { bindJournal, PRIORITIES, MAX_FIELDS }
