@@ -1,5 +1,5 @@
 'use strict'
-// One registry of error codes: the native ones (NotifyError::code in src/protocol/error.rs) and
+// One registry of error codes: the native ones (NotifyError::code in crates/sd-notify-protocol/src/error.rs) and
 // the JavaScript ones (lib/errors.js) together are exactly the README's error table, and no other
 // file makes up a code of its own.
 
@@ -17,7 +17,7 @@ const readmeTable = () => {
   const section = read('README.md').split('\n## Errors\n')[1].split('\n## ')[0]
   return new Set([...section.matchAll(/^\| `(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)`/gm)].map((m) => m[1]))
 }
-const rustCodes = () => new Set([...read('src/protocol/error.rs').matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1]))
+const rustCodes = () => new Set([...read('crates/sd-notify-protocol/src/error.rs').matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1]))
 
 test("the native and JavaScript registries together are exactly the README's error table", () => {
   const registered = new Set([...rustCodes(), ...Object.values(CODES)])

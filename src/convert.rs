@@ -1,7 +1,7 @@
 //! JavaScript numbers at the boundary: the binding turns them into the protocol's integers here,
 //! so the core (`protocol`) never sees an `f64`.
 
-use crate::protocol::error::{NotifyError, Result};
+use sd_notify_protocol::error::{NotifyError, Result};
 
 /// JavaScript numbers are exact only up to 2^53 - 1.
 pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;

@@ -1,19 +1,10 @@
-#![deny(clippy::all)]
 //! sd-notify-rs: the systemd notification protocol for Node.js.
 //!
-//! `protocol` is the pure-Rust core; `binding` only converts types and errors for N-API.
+//! The protocol is the crate `sd-notify-protocol` (crates/), which knows nothing of N-API;
+//! `binding` only converts types and errors between it and JavaScript.
 
-// The core is private, so the compiler reports dead code in it; the `fuzzing` feature exposes it to
-// the fuzz targets in fuzz/.
-#[cfg(feature = "fuzzing")]
-pub mod protocol;
-// (Unit tests build without the binding, so there the binding's callers are missing.)
-#[cfg(not(feature = "fuzzing"))]
-#[cfg_attr(test, allow(dead_code, unused_imports))]
-mod protocol;
-
-// Neither unit tests nor fuzz targets run inside Node: they build without the N-API binding.
-#[cfg(not(any(test, feature = "fuzzing")))]
+// Unit tests do not run inside Node: they build without the N-API binding.
+#[cfg(not(test))]
 mod binding;
-#[cfg_attr(any(test, feature = "fuzzing"), allow(dead_code))]
+#[cfg_attr(test, allow(dead_code))]
 mod convert;

@@ -3,8 +3,8 @@
 //! little-endian lengths).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::journal::entry::Entry;
-use sd_notify_rs::protocol::journal::parse::parse_entry;
+use sd_notify_protocol::journal::entry::Entry;
+use sd_notify_protocol::journal::parse::parse_entry;
 
 fuzz_target!(|fields: Vec<(String, Vec<u8>)>| {
   let mut e = Entry::default();

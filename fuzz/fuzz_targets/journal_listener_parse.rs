@@ -2,7 +2,7 @@
 //! read past the end (binary lengths are checked against what is there).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::journal::parse::parse_entry;
+use sd_notify_protocol::journal::parse::parse_entry;
 
 fuzz_target!(|data: &[u8]| {
   if let Ok(fields) = parse_entry(data) {

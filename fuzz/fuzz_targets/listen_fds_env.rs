@@ -2,7 +2,7 @@
 //! starting at 3 with one name each, nothing, or a coded error; never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::listen_fds::parse;
+use sd_notify_protocol::listen_fds::parse;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 

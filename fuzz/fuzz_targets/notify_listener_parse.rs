@@ -2,7 +2,7 @@
 //! end (a key may be empty: the manager ignores a line that starts with `=`, and so do we).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::message::parse_assignments;
+use sd_notify_protocol::message::parse_assignments;
 
 fuzz_target!(|data: &[u8]| {
   for (k, v) in parse_assignments(data) {

@@ -2,7 +2,7 @@
 //! manager parses back into exactly those assignments (no value can inject another).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::message::{parse_assignments, Message};
+use sd_notify_protocol::message::{parse_assignments, Message};
 
 fuzz_target!(|pairs: Vec<(String, String)>| {
   let mut m = Message::new();

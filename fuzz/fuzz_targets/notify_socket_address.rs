@@ -2,7 +2,7 @@
 //! coded error, never panic, and an address must come from a `/`, `@` or `vsock` form.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::address::{parse, NotifyAddress};
+use sd_notify_protocol::address::{parse, NotifyAddress};
 
 fuzz_target!(|data: &[u8]| {
   match parse(data) {

@@ -2,7 +2,7 @@
 //! a setting is never 0 or UINT64_MAX and never for another pid.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sd_notify_rs::protocol::watchdog_env::watchdog_settings;
+use sd_notify_protocol::watchdog_env::watchdog_settings;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 

@@ -1,14 +1,17 @@
 //! The environment on a Worker's thread: read from that thread's own `process.env` through N-API
-//! for the duration of one call (see src/protocol/env.rs for why the main thread reads in place).
-//! Under Bun, whose `process.env` assignments never reach the C environment, the main thread
-//! reads this way too.
+//! for the duration of one call. Node writes the C environment only from the main thread
+//! (`process.env.X = ...`; a Worker's `process.env` is a copy unless created with `SHARE_ENV`), so
+//! the core reads it in place there (see the core's env.rs for why a read must not overlap a
+//! write). Under Bun, whose `process.env` assignments never reach the C environment, the main
+//! thread reads this way too. Threads without JavaScript (the watchdog's) get what they need up
+//! front and never read the environment.
 
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use napi::{sys, Env};
 
-use crate::protocol::env::{on_main_thread, read_main_thread_through_reader, read_with, reads_in_place, ReaderGuard};
+use sd_notify_protocol::env::{on_main_thread, read_main_thread_through_reader, read_with, reads_in_place, ReaderGuard};
 
 const UNKNOWN: u8 = 0;
 const IN_PLACE: u8 = 1;

@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, Unknown};
 use napi::Env;
 
-use crate::protocol::NotifyError;
+use sd_notify_protocol::NotifyError;
 
 /// A napi result whose error's `code` is our stable code string.
 pub type Result<T> = napi::Result<T, String>;
@@ -22,7 +22,7 @@ pub trait IntoJs<T> {
   fn js(self) -> Result<T>;
 }
 
-impl<T> IntoJs<T> for crate::protocol::Result<T> {
+impl<T> IntoJs<T> for sd_notify_protocol::Result<T> {
   fn js(self) -> Result<T> {
     self.map_err(to_js)
   }
@@ -48,14 +48,14 @@ pub fn rejection(env: Env, e: NotifyError) -> napi::Error {
 pub type Settle<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
 
 /// Settles `deferred` with `outcome` on the JS thread: fulfilled, or rejected with a coded error.
-pub fn settle<T: ToNapiValue + Send + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: crate::protocol::Result<T>) {
+pub fn settle<T: ToNapiValue + Send + 'static>(deferred: napi::JsDeferred<T, Settle<T>>, outcome: sd_notify_protocol::Result<T>) {
   deferred.resolve(Box::new(move |env| outcome.map_err(|e| rejection(env, e))));
 }
 
 /// The body of every function JavaScript calls runs in here: a panic becomes a thrown
 /// `ERR_SD_NOTIFY_PANIC` instead of aborting the process (`during` names the function).
 pub fn guard<T>(during: &'static str, body: impl FnOnce() -> Result<T>) -> Result<T> {
-  crate::protocol::sync::contain(during, body).map_err(to_js).and_then(|r| r)
+  sd_notify_protocol::sync::contain(during, body).map_err(to_js).and_then(|r| r)
 }
 
 /// A napi failure (creating a promise, say) as a thrown error whose code is napi's status name.
@@ -68,11 +68,11 @@ pub fn napi_error(e: napi::Error) -> napi::Error<String> {
 pub fn settle_on_thread<T: ToNapiValue + Send + 'static>(
   deferred: napi::JsDeferred<T, Settle<T>>,
   name: &'static str,
-  work: impl FnOnce() -> crate::protocol::Result<T> + Send + 'static,
+  work: impl FnOnce() -> sd_notify_protocol::Result<T> + Send + 'static,
 ) -> Result<()> {
-  crate::protocol::sync::small_thread()
+  sd_notify_protocol::sync::small_thread()
     .name(name.into())
-    .spawn(move || settle(deferred, crate::protocol::sync::contain(name, work).and_then(|r| r)))
+    .spawn(move || settle(deferred, sd_notify_protocol::sync::contain(name, work).and_then(|r| r)))
     .map(drop)
     .map_err(|e| {
       to_js(NotifyError::os("starting a helper thread", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN))))
@@ -83,5 +83,5 @@ pub fn settle_on_thread<T: ToNapiValue + Send + 'static>(
 /// JavaScript that each real site turns a panic into `ERR_SD_NOTIFY_PANIC`.
 #[napi_derive::napi(js_name = "__armPanicForTests", skip_typescript)]
 pub fn arm_panic_for_tests(site: Option<String>) {
-  crate::protocol::sync::probe::arm(site);
+  sd_notify_protocol::sync::probe::arm(site);
 }

@@ -17,8 +17,8 @@ use super::error::{guard, napi_error, IntoJs, Result};
 use super::journal::journal_send;
 use super::text::{present, with_optional_raw_text, with_raw_text, with_raw_text_after};
 use crate::convert::{decimal_from_f64, usec_from_ms};
-use crate::protocol::assignment::Assignment;
-use crate::protocol::{notify, NotifyError};
+use sd_notify_protocol::assignment::Assignment;
+use sd_notify_protocol::{notify, NotifyError};
 
 /// What a raw entry does with its arguments (`None` for one not passed).
 type Body<const N: usize, R> = unsafe fn(sys::napi_env, [Option<sys::napi_value>; N]) -> Result<R>;
@@ -113,7 +113,7 @@ unsafe fn with_status_text(
   env: sys::napi_env,
   raw: sys::napi_value,
   flag: Option<Assignment<'_>>,
-  general: impl FnOnce(&str) -> crate::protocol::Result<bool>,
+  general: impl FnOnce(&str) -> sd_notify_protocol::Result<bool>,
 ) -> Result<bool> {
   if let Some(prefix) = notify::status_prefix(flag) {
     // SAFETY (both calls): per `Body`'s contract.
@@ -131,7 +131,7 @@ unsafe fn flag_with_status(
   env: sys::napi_env,
   arg: Option<sys::napi_value>,
   flag: Assignment<'static>,
-  send: fn(Option<&str>) -> crate::protocol::Result<bool>,
+  send: fn(Option<&str>) -> sd_notify_protocol::Result<bool>,
 ) -> Result<bool> {
   // SAFETY (both calls): per `Body`'s contract.
   match unsafe { present(env, arg) } {

@@ -13,23 +13,23 @@ use napi_derive::napi;
 
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use super::text::{present, with_raw_bytes, with_raw_text};
-use crate::protocol::address::{self, NotifyAddress};
 use nix::sys::socket::UnixAddr;
+use sd_notify_protocol::address::{self, NotifyAddress};
 
 use crate::convert::usec_from_ms;
-use crate::protocol::journal::entry::{check_lines, Entry};
-use crate::protocol::journal::parse::parse_entry;
-use crate::protocol::journal::queue::{self, Limits, Outcome};
-use crate::protocol::journal::JOURNAL_SOCKET;
-use crate::protocol::listener::Received;
-use crate::protocol::sync::lock;
-use crate::protocol::NotifyError;
+use sd_notify_protocol::journal::entry::{check_lines, Entry};
+use sd_notify_protocol::journal::parse::parse_entry;
+use sd_notify_protocol::journal::queue::{self, Limits, Outcome};
+use sd_notify_protocol::journal::JOURNAL_SOCKET;
+use sd_notify_protocol::listener::Received;
+use sd_notify_protocol::sync::lock;
+use sd_notify_protocol::NotifyError;
 
 /// The default journal's address, and the last other address used (parsed once each).
 static DEFAULT_ADDRESS: OnceLock<std::result::Result<Arc<UnixAddr>, NotifyError>> = OnceLock::new();
 static LAST_ADDRESS: Mutex<Option<(String, Arc<UnixAddr>)>> = Mutex::new(None);
 
-fn parse_address(path: &str) -> crate::protocol::Result<Arc<UnixAddr>> {
+fn parse_address(path: &str) -> sd_notify_protocol::Result<Arc<UnixAddr>> {
   match address::parse(path.as_bytes())? {
     NotifyAddress::Unix(addr) => Ok(Arc::new(addr)),
     NotifyAddress::Vsock { .. } => {
@@ -38,7 +38,7 @@ fn parse_address(path: &str) -> crate::protocol::Result<Arc<UnixAddr>> {
   }
 }
 
-fn journal_address(socket: Option<&str>) -> crate::protocol::Result<Arc<UnixAddr>> {
+fn journal_address(socket: Option<&str>) -> sd_notify_protocol::Result<Arc<UnixAddr>> {
   let Some(path) = socket else { return DEFAULT_ADDRESS.get_or_init(|| parse_address(JOURNAL_SOCKET)).clone() };
   let mut last = lock(&LAST_ADDRESS);
   match &*last {
@@ -251,7 +251,7 @@ fn to_value(bytes: Vec<u8>) -> Either<String, Buffer> {
 }
 
 /// Reads the entry a datagram carries: its payload, or the sealed memfd passed with an empty one.
-pub(crate) fn to_entry(r: Received) -> crate::protocol::Result<JournalEntry> {
+pub(crate) fn to_entry(r: Received) -> sd_notify_protocol::Result<JournalEntry> {
   let memfd = r.data.is_empty() && r.fds.len() == 1;
   let mut fds = r.fds.into_iter().map(|fd| {
     // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.

@@ -3,7 +3,7 @@
 use napi_derive::napi;
 
 use super::error::{guard, IntoJs, Result};
-use crate::protocol::listen_fds;
+use sd_notify_protocol::listen_fds;
 
 /// One descriptor passed by the service manager.
 #[napi(object)]

@@ -10,8 +10,8 @@ use napi_derive::napi;
 
 use super::error::{guard, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use crate::convert::usec_from_ms;
-use crate::protocol::listener::{Listener, Received};
-use crate::protocol::message::parse_assignments;
+use sd_notify_protocol::listener::{Listener, Received};
+use sd_notify_protocol::message::parse_assignments;
 
 /// One notification as the manager would read it.
 #[napi(object)]
@@ -57,7 +57,7 @@ fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   listener: &Arc<Listener>,
   timeout_ms: Option<f64>,
-  convert: fn(Received) -> crate::protocol::Result<T>,
+  convert: fn(Received) -> sd_notify_protocol::Result<T>,
 ) -> Result<Object<'env>> {
   let (deferred, promise) = env.create_deferred::<T, Settle<T>>().map_err(napi_error)?;
   match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {

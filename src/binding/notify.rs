@@ -9,9 +9,9 @@ use napi_derive::napi;
 use super::env::this_thread;
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
 use crate::convert::{decimal_from_f64, usec_from_ms};
-use crate::protocol::assignment::Assignment;
-use crate::protocol::message::Message;
-use crate::protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
+use sd_notify_protocol::assignment::Assignment;
+use sd_notify_protocol::message::Message;
+use sd_notify_protocol::{barrier, booted, notify, notify_socket, watchdog_env, NotifyError};
 
 /// Options of `notify()`.
 #[napi(object)]
@@ -33,7 +33,7 @@ pub(crate) fn fds_from_js(fds: Option<Vec<f64>>) -> Result<Vec<i32>> {
   fds.unwrap_or_default().into_iter().map(fd_from_js).collect()
 }
 
-fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> crate::protocol::Result<String> {
+fn value_to_string(key: &str, value: Either4<String, f64, bool, BigInt>) -> sd_notify_protocol::Result<String> {
   Ok(match value {
     Either4::A(s) => s,
     Either4::B(n) => decimal_from_f64(key, n)?.to_string(),

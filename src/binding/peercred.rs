@@ -9,7 +9,7 @@ use super::error::{guard, IntoJs, Result};
 #[napi(skip_typescript)]
 pub fn peer_credentials(fd: i32) -> Result<Vec<f64>> {
   guard("peerCredentials", || {
-    let (pid, uid, gid) = crate::protocol::peercred::peer_credentials(fd).js()?;
+    let (pid, uid, gid) = sd_notify_protocol::peercred::peer_credentials(fd).js()?;
     Ok(vec![f64::from(pid), f64::from(uid), f64::from(gid)])
   })
 }

@@ -21,7 +21,7 @@ unsafe extern "C" fn stop_on_teardown(data: *mut std::ffi::c_void) {
   let weak = unsafe { Box::from_raw(data.cast::<Weak<Shared>>()) };
   // Nobody is left to tell of a panic here; contained all the same, since unwinding out of this
   // C callback would abort the process.
-  let _ = crate::protocol::sync::contain("the watchdog's teardown", || {
+  let _ = sd_notify_protocol::sync::contain("the watchdog's teardown", || {
     if let Some(shared) = weak.upgrade() {
       shared.stop();
     }

@@ -6,8 +6,8 @@ use std::mem::MaybeUninit;
 use napi::sys;
 
 use super::error::{IntoJs, Result};
-use crate::protocol::message::NOTIFY_BUFFER_MAX;
-use crate::protocol::NotifyError;
+use sd_notify_protocol::message::NOTIFY_BUFFER_MAX;
+use sd_notify_protocol::NotifyError;
 
 /// Room for the longest text that fits a datagram, plus napi's NUL.
 const CAPACITY: usize = NOTIFY_BUFFER_MAX + 1;

@@ -17,10 +17,10 @@ use super::error::{guard, IntoJs, Result};
 use super::teardown::TeardownHook;
 use super::watchdog_options::{option_error, WatchdogOptions};
 use crate::convert::usec_from_ms;
-use crate::protocol::address::{self, NotifyAddress};
-use crate::protocol::sync::{contain, lock};
-use crate::protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
-use crate::protocol::{notify_socket, watchdog_env, NotifyError};
+use sd_notify_protocol::address::{self, NotifyAddress};
+use sd_notify_protocol::sync::{contain, lock};
+use sd_notify_protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
+use sd_notify_protocol::{notify_socket, watchdog_env, NotifyError};
 
 /// One watchdog per process: the manager gives a process one WATCHDOG_USEC to honour.
 static RUNNING: AtomicBool = AtomicBool::new(false);
@@ -69,7 +69,7 @@ impl Shared {
 struct Slot;
 
 impl Slot {
-  fn claim() -> crate::protocol::Result<Self> {
+  fn claim() -> sd_notify_protocol::Result<Self> {
     RUNNING
       .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
       .map(|_| Slot)
@@ -164,7 +164,7 @@ fn since_epoch_ms(t: SystemTime) -> f64 {
   t.duration_since(UNIX_EPOCH).map(ms).unwrap_or(0.0)
 }
 
-fn optional_usec(key: &str, ms: Option<f64>) -> crate::protocol::Result<Option<u64>> {
+fn optional_usec(key: &str, ms: Option<f64>) -> sd_notify_protocol::Result<Option<u64>> {
   ms.map(|ms| usec_from_ms(key, ms)).transpose()
 }
 
@@ -375,8 +375,10 @@ pub fn start_watchdog_timer(
     let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
 
     let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
-    let handle =
-      crate::protocol::sync::small_thread().name("sd-notify-watchdog".into()).spawn(move || timer.run_contained()).map_err(|e| {
+    let handle = sd_notify_protocol::sync::small_thread()
+      .name("sd-notify-watchdog".into())
+      .spawn(move || timer.run_contained())
+      .map_err(|e| {
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
         NotifyError::os("starting the watchdog thread", errno)
       });

@@ -4,7 +4,7 @@
 use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
-use crate::protocol::NotifyError;
+use sd_notify_protocol::NotifyError;
 
 /// Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with
 /// `WatchdogSec=`. (The numbers and the failure action are checked here; the two functions are

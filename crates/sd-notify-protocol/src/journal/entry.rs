@@ -2,7 +2,7 @@
 //! a 64-bit little-endian integer (on every architecture) + the bytes + `\n` for anything else.
 
 use super::field::{find_control_from, is_plain_text, validate_name, FIELD_NAME_MAX};
-use crate::protocol::error::{NotifyError, Result};
+use crate::error::{NotifyError, Result};
 
 /// journald's limit on an entry's data (ENTRY_SIZE_MAX, 768 MiB).
 pub const ENTRY_SIZE_MAX: usize = 768 * 1024 * 1024;

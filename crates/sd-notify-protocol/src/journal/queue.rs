@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::socket::UnixAddr;
 
 use super::socket::{self, Delivery};
-use crate::protocol::error::Result;
-use crate::protocol::sync::lock;
+use crate::error::Result;
+use crate::sync::lock;
 
 /// What the caller learns of its entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: &[u8]) -> Result<Outcome> {
   fifo.entries.push_back((addr.clone(), entry.to_vec()));
   if !fifo.draining {
     fifo.draining = true;
-    if let Err(e) = crate::protocol::sync::small_thread().name("sd-notify-journal".into()).spawn(drain) {
+    if let Err(e) = crate::sync::small_thread().name("sd-notify-journal".into()).spawn(drain) {
       // No thread: the entries stay queued and the next submit tries again.
       fifo.draining = false;
       fifo.stats.last_error = Some(format!("could not start the journal thread: {e}"));
@@ -118,8 +118,8 @@ fn drain() {
       }
     };
     // A panic would end this thread with entries queued: it counts as a failed send instead.
-    let outcome = crate::protocol::sync::contain("sending a queued journal entry", || socket::send(&head.0, &head.1, true))
-      .and_then(|sent| sent);
+    let outcome =
+      crate::sync::contain("sending a queued journal entry", || socket::send(&head.0, &head.1, true)).and_then(|sent| sent);
     let mut fifo = lock(&FIFO);
     match outcome {
       // Still full after a wait slice: keep the head and wait again.

@@ -1,6 +1,6 @@
 //! Decoding an entry as journald does (both value forms), for the stand-in receiver.
 
-use crate::protocol::error::{NotifyError, Result};
+use crate::error::{NotifyError, Result};
 
 /// Splits `data` into its fields, in order: `(name, value)`. Refuses what journald would refuse:
 /// a line without `=` that is not followed by a complete length-prefixed value, a bad name.

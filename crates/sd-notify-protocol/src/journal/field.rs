@@ -1,7 +1,7 @@
 //! Journal field names as journald accepts them (journal_field_valid), and which of the two
 //! encodings a value needs.
 
-use crate::protocol::error::{NotifyError, Result};
+use crate::error::{NotifyError, Result};
 
 /// journald refuses longer field names.
 pub const FIELD_NAME_MAX: usize = 64;

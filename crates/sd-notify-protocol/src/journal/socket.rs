@@ -8,8 +8,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt, MsgFlags, UnixAddr};
 
-use crate::protocol::datagram::{DatagramSocket, SendFailure};
-use crate::protocol::error::{NotifyError, Result};
+use crate::datagram::{DatagramSocket, SendFailure};
+use crate::error::{NotifyError, Result};
 
 /// libsystemd raises its send buffer to this, so most entries fit one datagram.
 const SNDBUF: usize = 8 * 1024 * 1024;

@@ -42,7 +42,7 @@ pub enum NotifyError {
   WatchdogInterval { interval_usec: u64, timeout_usec: u64 },
   /// `startWatchdog()` while this process already runs a watchdog.
   WatchdogRunning,
-  /// N-API refused to set up the watchdog (its threadsafe function or thread).
+  /// The watchdog could not be set up (its callback into the embedder, or its thread).
   WatchdogStart { reason: String },
   /// A system call failed.
   Os { errno: Errno, op: &'static str },
@@ -77,15 +77,15 @@ impl NotifyError {
     }
   }
 
-  pub(crate) fn os(op: &'static str, errno: Errno) -> Self {
+  pub fn os(op: &'static str, errno: Errno) -> Self {
     Self::Os { errno, op }
   }
 
-  pub(crate) fn value(key: &str, reason: impl Into<String>) -> Self {
+  pub fn value(key: &str, reason: impl Into<String>) -> Self {
     Self::InvalidValue { key: key.into(), reason: reason.into() }
   }
 
-  pub(crate) fn number(key: &str, reason: impl Into<String>) -> Self {
+  pub fn number(key: &str, reason: impl Into<String>) -> Self {
     Self::InvalidNumber { key: key.into(), reason: reason.into() }
   }
 }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::protocol::assignment::Assignment;
-use crate::protocol::error::{NotifyError, Result};
-use crate::protocol::message::Message;
+use crate::assignment::Assignment;
+use crate::error::{NotifyError, Result};
+use crate::message::Message;
 
 /// What to send when the health check fails (throws, rejects, times out or returns `false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,16 +2,12 @@
 //! its variables share.
 //!
 //! Thread safety: `getenv`'s result is read in place, and musl's `setenv` frees a replaced value,
-//! so a read must not overlap a write. Node writes the environment only from the main thread
-//! (`process.env.X = ...`; a Worker's `process.env` is a copy unless created with `SHARE_ENV`), so
-//! the core reads it in place on the main thread only. On another JavaScript thread (a Worker) the
-//! binding installs, for the duration of each call, a reader of that thread's own `process.env`
-//! (Node serialises those reads itself). Threads without JavaScript (the watchdog's) get what
-//! they need up front and never read the environment.
-//!
-//! Runtimes whose `process.env` is not the C environment (Bun keeps assignments to itself:
-//! `getenv` never sees them) make the main thread read through such a reader too: the binding
-//! detects that once and calls [`read_main_thread_through_reader`].
+//! so a read must not overlap a write. The core reads in place only on the thread its embedder
+//! says writes the environment (by default the main thread); any other thread reads through a
+//! reader that the embedder installs for the duration of a call ([`read_with`]), and a thread
+//! with neither gets a copy through `std::env`. An embedder whose main thread's environment is
+//! not the C environment calls [`read_main_thread_through_reader`] once. Which threads and
+//! runtimes need what is the embedder's knowledge (for Node.js: src/binding/env.rs).
 
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -80,7 +76,7 @@ thread_local! {
 }
 
 /// Installs `reader` for this thread until the returned guard drops (the binding does this around
-/// each call made from a Worker).
+/// each call made from such a thread).
 pub fn read_with(reader: ThreadReader) -> ReaderGuard {
   let previous = READER.with(|r| r.borrow_mut().replace(reader));
   ReaderGuard(previous)

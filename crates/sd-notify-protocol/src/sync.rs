@@ -19,7 +19,7 @@ pub fn small_thread() -> std::thread::Builder {
 
 /// Runs `f`, turning a panic into `NotifyError::Panic`: the boundary no panic crosses. The
 /// binding runs every function JavaScript calls, every callback and every thread through it.
-pub fn contain<T>(during: &'static str, f: impl FnOnce() -> T) -> crate::protocol::Result<T> {
+pub fn contain<T>(during: &'static str, f: impl FnOnce() -> T) -> crate::Result<T> {
   let run = || {
     probe::fire_if_armed(during);
     f()
@@ -33,7 +33,7 @@ pub fn contain<T>(during: &'static str, f: impl FnOnce() -> T) -> crate::protoco
     // A payload whose own Drop panics would unwind again here: forgotten, not dropped (it is
     // only ever a small box, and only on this path).
     std::mem::forget(payload);
-    crate::protocol::NotifyError::Panic { during, message }
+    crate::NotifyError::Panic { during, message }
   })
 }
 
