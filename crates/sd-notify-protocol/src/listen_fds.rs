@@ -6,10 +6,8 @@
 //! remembers what it handed out, optionally unsets the variables.
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
-
-use nix::errno::Errno;
 
 use super::env;
 use super::error::{NotifyError, Result};
@@ -116,24 +114,12 @@ pub fn own_pidfd_id() -> Option<u64> {
   let raw = RawFd::try_from(raw).ok().filter(|fd| *fd >= 0)?;
   // SAFETY: pidfd_open just returned this descriptor; nobody else owns it.
   let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
-  let mut fs = std::mem::MaybeUninit::<libc::statfs>::zeroed();
-  // SAFETY: fs is a writable statfs buffer for the duration of the call.
-  if unsafe { libc::fstatfs(pidfd.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
-    return None;
-  }
-  // SAFETY: fstatfs succeeded and filled the buffer (it was zeroed anyway).
-  let fs = unsafe { fs.assume_init() };
+  let fs = nix::sys::statfs::fstatfs(&pidfd).ok()?;
   #[allow(clippy::unnecessary_cast)] // f_type's width differs between architectures
-  if fs.f_type as i64 != PID_FS_MAGIC {
+  if fs.filesystem_type().0 as i64 != PID_FS_MAGIC {
     return None;
   }
-  let mut st = std::mem::MaybeUninit::<libc::stat>::zeroed();
-  // SAFETY: st is a writable stat buffer for the duration of the call.
-  if unsafe { libc::fstat(pidfd.as_raw_fd(), st.as_mut_ptr()) } != 0 {
-    return None;
-  }
-  // SAFETY: fstat succeeded.
-  let st = unsafe { st.assume_init() };
+  let st = nix::sys::stat::fstat(&pidfd).ok()?;
   // On 32-bit ino_t the id is truncated and systemd itself refuses to use it.
   #[allow(clippy::unnecessary_cast)] // ino_t is not 64 bits everywhere
   let ino = st.st_ino as u64;
@@ -141,14 +127,15 @@ pub fn own_pidfd_id() -> Option<u64> {
 }
 
 fn set_cloexec(fd: RawFd) -> Result<()> {
-  // SAFETY: F_GETFD/F_SETFD only read and write the descriptor flags.
-  let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-  if flags < 0 {
-    return Err(NotifyError::os("fcntl(F_GETFD) on a descriptor LISTEN_FDS promised", Errno::last()));
-  }
-  // SAFETY: as above.
-  if flags & libc::FD_CLOEXEC == 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
-    return Err(NotifyError::os("fcntl(F_SETFD, FD_CLOEXEC)", Errno::last()));
+  use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+  // SAFETY: LISTEN_FDS promised this descriptor to the process and nothing closes it during this
+  // call; the borrow only hands its number to fcntl, which reports EBADF if it was never open.
+  let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+  let flags =
+    fcntl(fd, FcntlArg::F_GETFD).map_err(|e| NotifyError::os("fcntl(F_GETFD) on a descriptor LISTEN_FDS promised", e))?;
+  let flags = FdFlag::from_bits_truncate(flags);
+  if !flags.contains(FdFlag::FD_CLOEXEC) {
+    fcntl(fd, FcntlArg::F_SETFD(flags | FdFlag::FD_CLOEXEC)).map_err(|e| NotifyError::os("fcntl(F_SETFD, FD_CLOEXEC)", e))?;
   }
   Ok(())
 }

@@ -1,5 +1,6 @@
 //! The unit tests of listen_fds.rs: every rule of sd_listen_fds_with_names, through `parse`.
 use super::*;
+use std::os::fd::AsRawFd;
 
 #[test]
 fn a_count_beyond_what_a_process_can_hold_is_refused_without_allocating_for_it() {

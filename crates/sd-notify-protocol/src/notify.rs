@@ -105,10 +105,11 @@ pub fn fd_store_remove(name: &str) -> Result<bool> {
 
 /// CLOCK_MONOTONIC in microseconds: the clock systemd compares MONOTONIC_USEC against.
 pub fn monotonic_usec() -> u64 {
-  let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-  // SAFETY: ts is a valid timespec; CLOCK_MONOTONIC always exists on Linux.
-  unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-  (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
+  use nix::time::{clock_gettime, ClockId};
+  // CLOCK_MONOTONIC exists on every Linux: no error to report (0 would only make the manager
+  // reject MONOTONIC_USEC, never crash anything).
+  let ts = clock_gettime(ClockId::CLOCK_MONOTONIC).unwrap_or_else(|_| nix::sys::time::TimeSpec::new(0, 0));
+  (ts.tv_sec() as u64) * 1_000_000 + (ts.tv_nsec() as u64) / 1_000
 }
 
 #[cfg(test)]
