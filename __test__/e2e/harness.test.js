@@ -67,7 +67,7 @@ test("in a Debian root: the services' node runs there, and the addon loads the r
   const script = "const sd = require(process.argv[1]); console.log('E2E_ADDON', process.env.SD_NOTIFY_RS_NATIVE_PATH, typeof sd.ready, sd.booted())"
   const r = await sd.run(unit, { Type: 'oneshot' }, [sd.node, '-e', script, sd.repoRoot])
   assert.equal(r.code, 0, `${r.stderr}\n${await sd.journalText(unit)}`)
-  const line = await sd.waitForJournal(unit, 'E2E_ADDON')
+  const line = await sd.waitForJournal(unit, /^E2E_ADDON /)
   assert.equal(line.MESSAGE, `E2E_ADDON ${sd.nativePath} function true`)
 })
 

@@ -14,10 +14,14 @@ test('SYSTEMD_EXEC_PID is set from systemd 248 (what the NotifyAccess=main diagn
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = sd.unitName('exec-pid', t)
-  const r = await sd.run(unit, { Type: 'oneshot' }, ['/bin/sh', '-c', 'echo "E2E_EXEC_PID=${SYSTEMD_EXEC_PID:-unset} self=$$"'])
+  // No `$` in it: systemd expands $VAR and ${VAR} in a command line itself.
+  const SCRIPT = "console.log('E2E_EXEC_PID=' + (process.env.SYSTEMD_EXEC_PID || 'unset') + ' self=' + process.pid)"
+  const r = await sd.run(unit, { Type: 'oneshot' }, [sd.node, '-e', SCRIPT])
   assert.equal(r.code, 0, r.stderr)
-  const line = await sd.waitForJournal(unit, 'E2E_EXEC_PID=')
-  const [, execPid, self] = /E2E_EXEC_PID=(\S+) self=(\d+)/.exec(line.MESSAGE)
+  const line = await sd.waitForJournal(unit, /^E2E_EXEC_PID=/)
+  const m = /E2E_EXEC_PID=(\S+) self=(\d+)/.exec(line.MESSAGE)
+  assert.ok(m, JSON.stringify(line.MESSAGE))
+  const [, execPid, self] = m
   if (sd.version >= 248) assert.equal(execPid, self)
   else assert.equal(execPid, 'unset')
 })
