@@ -111,6 +111,10 @@ function suiteSetup(suite) {
   if (!fs.existsSync(native)) {
     throw new Error(`${native} is missing: the ${suite} root runs the release binary; build it with \`npm run build:all -- --target x86_64-unknown-linux-gnu\``)
   }
+  if (!process.env.SD_NOTIFY_RS_E2E_NODE && process.env.SD_NOTIFY_RS_SYSTEMD !== suite) {
+    // NODE (what the tests put in their units) was chosen at require() time, for the host's root.
+    throw new Error(`the suite option (${suite}) needs SD_NOTIFY_RS_SYSTEMD=${suite} or SD_NOTIFY_RS_E2E_NODE set before the harness loads: ${NODE} does not run in that root`)
+  }
   if (!fs.existsSync(NODE)) {
     throw new Error(`${NODE} is missing: the ${suite} root runs a Node.js from the npm registry; fetch it with \`node scripts/systemd-matrix.js --prepare\` or set SD_NOTIFY_RS_E2E_NODE`)
   }
