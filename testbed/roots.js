@@ -75,7 +75,15 @@ function ensureRoot(suite, log = () => {}) {
   if (fs.existsSync(path.join(dir, '.complete'))) return dir
   if (!fs.existsSync('/usr/sbin/debootstrap')) {
     log('installing debootstrap with apt-get')
-    const r = cp.spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'debootstrap'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    const install = () =>
+      cp.spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', 'debootstrap'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      })
+    let r = install()
+    // A fresh machine may have no package lists yet.
+    if (r.status !== 0 && cp.spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update', '-qq']).status === 0) r = install()
     if (r.status !== 0) throw new Error(`apt-get install debootstrap failed:\n${r.stdout}${r.stderr}`)
   }
   fs.mkdirSync(CACHE, { recursive: true })
@@ -91,8 +99,11 @@ function ensureRoot(suite, log = () => {}) {
     // What is only needed to install packages, not to boot: the downloaded .debs.
     fs.rmSync(path.join(work, 'var', 'cache', 'apt', 'archives'), { recursive: true, force: true })
     fs.writeFileSync(path.join(work, '.complete'), `${suite} ${new Date().toISOString()}\n`)
-    fs.rmSync(dir, { recursive: true, force: true })
-    fs.renameSync(work, dir)
+    // Another process made it meanwhile: keep that one (it may be booted already).
+    if (!fs.existsSync(path.join(dir, '.complete'))) {
+      fs.rmSync(dir, { recursive: true, force: true })
+      fs.renameSync(work, dir)
+    }
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
