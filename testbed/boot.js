@@ -180,7 +180,8 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir,
       E2E_MASK: mask.join(' '),
       E2E_SYSTEMD: SYSTEMD,
       E2E_LOWER: setup ? setup.lower : '/',
-      E2E_ENVIRONMENT: setup ? Object.entries(setup.env).map(([k, v]) => `${k}=${v}`).join(' ') : '',
+      // Quoted: DefaultEnvironment= splits on spaces, and a checkout's path may have one.
+      E2E_ENVIRONMENT: setup ? Object.entries(setup.env).map(([k, v]) => `"${k}=${v}"`).join(' ') : '',
     },
   })
   fs.closeSync(logFd)
