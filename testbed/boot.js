@@ -24,7 +24,9 @@
 // before hook throws the E2E_UNAVAILABLE error and every test of the file fails.
 //
 // The handle bootSystemd() resolves with:
-//   pid, nsId, mode ('namespace' | 'host'), version (e.g. 252), bootState, cgroup
+//   pid, nsId, mode ('namespace' | 'host'), version (e.g. 252), bootState, cgroup,
+//   suite (the Debian root booted: 'bullseye', 'trixie', or null for the host's), nativePath (the
+//   addon binary the services load in that root, or null: the loader's own choice)
 //   exec(cmd, args, { timeout, env, input }) -> { code, signal, stdout, stderr, ms }, run where the manager is
 //   systemctl(...args), run(unit, props, argv, { noBlock }) (systemd-run), runService(unit, props, script, args)
 //   installUnit(unit, text): a unit file in /run/systemd/system + daemon-reload
@@ -43,7 +45,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { run, CLEAN_PATH } = require('./exec')
-const { makeSystemd, useHostSystemd, readVersion, REPO_ROOT } = require('./manager')
+const { makeSystemd, useHostSystemd, readVersion, REPO_ROOT, NODE } = require('./manager')
+const { SUITES, RELEASE_BINARY, rootDir, checkSuite } = require('./roots')
 const { pidNamespaceOf, processesInNamespace, childrenOf, cgroupV2Parent, removeCgroupTree, cgroupTreeProcesses } = require('./proc')
 const { sleep, sleepSync, withTimeout, randomId, isAlive, readText, tail } = require('./util')
 
@@ -89,21 +92,62 @@ function hostSystemdUsable() {
 }
 
 /**
+ * What booting `suite`'s Debian root (testbed/roots.js) needs: the root as the overlay's lower
+ * layer, the node and the release binary the services use there (bound in when outside the
+ * checkout), and the environment that makes the addon's loader take that binary
+ * (SD_NOTIFY_RS_NATIVE_PATH: the only place it then looks, so a binary that cannot load there
+ * fails loudly rather than a fallback passing). SD_NOTIFY_RS_E2E_NATIVE_PATH picks another binary
+ * (e.g. the host build, to watch it fail on bullseye's glibc).
+ */
+function suiteSetup(suite) {
+  checkSuite(suite)
+  const lower = rootDir(suite)
+  if (!fs.existsSync(path.join(lower, '.complete'))) {
+    throw Object.assign(new Error(`the ${suite} root is not made yet: run \`node testbed/roots.js ${suite}\` (or scripts/systemd-matrix.js) first`), {
+      code: 'E2E_ROOT_MISSING',
+    })
+  }
+  const native = path.resolve(process.env.SD_NOTIFY_RS_E2E_NATIVE_PATH || RELEASE_BINARY)
+  if (!fs.existsSync(native)) {
+    throw new Error(`${native} is missing: the ${suite} root runs the release binary; build it with \`npm run build:all -- --target x86_64-unknown-linux-gnu\``)
+  }
+  if (!process.env.SD_NOTIFY_RS_E2E_NODE && process.env.SD_NOTIFY_RS_SYSTEMD !== suite) {
+    // NODE (what the tests put in their units) was chosen at require() time, for the host's root.
+    throw new Error(`the suite option (${suite}) needs SD_NOTIFY_RS_SYSTEMD=${suite} or SD_NOTIFY_RS_E2E_NODE set before the harness loads: ${NODE} does not run in that root`)
+  }
+  if (!fs.existsSync(NODE)) {
+    throw new Error(`${NODE} is missing: the ${suite} root runs a Node.js from the npm registry; fetch it with \`node scripts/systemd-matrix.js --prepare\` or set SD_NOTIFY_RS_E2E_NODE`)
+  }
+  if (!fs.existsSync(path.join(lower, SYSTEMD))) throw new Error(`${path.join(lower, SYSTEMD)} is missing: remake the ${suite} root (rm -r ${lower})`)
+  return { lower, native, extraBinds: [native, NODE], env: { SD_NOTIFY_RS_NATIVE_PATH: native } }
+}
+
+/**
  * Boots a private systemd (or uses the host's when it is PID 1).
  * options.binds: extra host directories (or files) made visible read-write at the same path inside;
  * the repository checkout is always bound. options.mask: units to mask in the private boot.
  * options.mode: 'auto' (default), 'namespace' or 'host'; also from SD_NOTIFY_E2E_MODE.
+ * options.suite: a Debian suite whose root (testbed/roots.js) to boot instead of the host's `/`
+ * ('bullseye': systemd 247, 'trixie': 257); also from SD_NOTIFY_RS_SYSTEMD; none or 'host': the
+ * host's root. A suite always boots in namespace mode.
  * options.servicesDir: where service(file) and runService() find their scripts.
  */
-async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir } = {}) {
+async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir, suite } = {}) {
   mode = mode || process.env.SD_NOTIFY_E2E_MODE || 'auto'
-  if (mode === 'host' || (mode === 'auto' && hostSystemdUsable())) {
+  suite = suite ?? process.env.SD_NOTIFY_RS_SYSTEMD
+  if (suite === 'host' || suite === '') suite = undefined
+  if (suite && mode === 'host') throw new Error(`systemd suite ${suite} asked for in host mode: a suite's root boots in namespace mode only`)
+  if (!suite && (mode === 'host' || (mode === 'auto' && hostSystemdUsable()))) {
     if (!hostSystemdUsable()) throw new E2EUnavailableError('host mode asked for, but systemd is not PID 1 here')
     return useHostSystemd({ servicesDir })
   }
   checkPrerequisites()
+  const setup = suite ? suiteSetup(suite) : null
+  // Bound by inner.sh in this order: a file or directory below a bound directory comes after it.
+  const inRepo = (p) => p === REPO_ROOT || p.startsWith(`${REPO_ROOT}/`)
+  const extra = setup ? setup.extraBinds.filter((p) => !inRepo(p)) : []
 
-  const bindList = [...new Set([REPO_ROOT, ...binds].map((d) => path.resolve(d)))].sort(
+  const bindList = [...new Set([REPO_ROOT, ...binds, ...extra].map((d) => path.resolve(d)))].sort(
     (a, b) => a.length - b.length,
   )
   for (const d of bindList) if (!fs.existsSync(d)) throw new Error(`bind source ${d} does not exist`)
@@ -129,7 +173,16 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir 
   const launcher = cp.spawn('/bin/sh', [path.join(SCRIPTS, 'launch.sh'), cgroup || '', path.join(SCRIPTS, 'inner.sh'), mnt, ...bindList], {
     detached: true, // setsid: no terminal, not in our process group's signals
     stdio: ['ignore', logFd, logFd],
-    env: { PATH: CLEAN_PATH, LANG: 'C.UTF-8', E2E_CGROUP2: cgroup ? '1' : '0', E2E_MASK: mask.join(' '), E2E_SYSTEMD: SYSTEMD },
+    env: {
+      PATH: CLEAN_PATH,
+      LANG: 'C.UTF-8',
+      E2E_CGROUP2: cgroup ? '1' : '0',
+      E2E_MASK: mask.join(' '),
+      E2E_SYSTEMD: SYSTEMD,
+      E2E_LOWER: setup ? setup.lower : '/',
+      // Quoted: DefaultEnvironment= splits on spaces, and a checkout's path may have one.
+      E2E_ENVIRONMENT: setup ? Object.entries(setup.env).map(([k, v]) => `"${k}=${v}"`).join(' ') : '',
+    },
   })
   fs.closeSync(logFd)
   // Not what keeps us alive: a script that forgets stop() still exits, and 'exit' cleans up.
@@ -243,7 +296,7 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir 
   reaper.stdin.on('error', () => {})
 
   const nsenter = ['-t', String(pid), '-a', '-r', '-w']
-  const execRaw = (cmd, args, opts) => run('nsenter', [...nsenter, cmd, ...args], opts)
+  const execRaw = (cmd, args, opts = {}) => run('nsenter', [...nsenter, cmd, ...args], setup ? { ...opts, env: { ...setup.env, ...opts.env } } : opts)
 
   // Wait for the boot to finish: is-system-running says running (or degraded: some unit failed).
   let state
@@ -260,13 +313,19 @@ async function bootSystemd({ binds = [], mask = DEFAULT_MASK, mode, servicesDir 
     await sleep(50)
   }
 
-  const lo = await execRaw('ip', ['link', 'set', 'lo', 'up'])
+  // The host's ip, in the private network namespace only: a minbase root has no iproute2.
+  const lo = await run('nsenter', ['-t', String(pid), '-n', 'ip', 'link', 'set', 'lo', 'up'])
   if (lo.code !== 0) return fail(new Error(`ip link set lo up failed: ${lo.stderr}`))
   const version = await readVersion(execRaw).catch(fail)
+  if (suite && version !== SUITES[suite].systemd) {
+    return fail(new Error(`the ${suite} root booted systemd ${version}, not ${SUITES[suite].systemd}: remake it (rm -r ${setup.lower})`))
+  }
 
   const sd = makeSystemd({ pid, mode: 'namespace', nsId, execRaw, stop, version, servicesDir })
   sd.bootState = state
   sd.cgroup = cgroup
+  sd.suite = suite ?? null
+  sd.nativePath = setup ? setup.native : null
   return sd
 }
 

@@ -7,10 +7,19 @@ const path = require('node:path')
 const { run } = require('./exec')
 const { pidNamespaceOf } = require('./proc')
 const { sleep, randomId } = require('./util')
+const { ROOT_NODE_SPEC } = require('./roots')
 
-// The node the services run with: SD_NOTIFY_RS_E2E_NODE (the version matrix sets it to the one it tests).
-const NODE = process.env.SD_NOTIFY_RS_E2E_NODE || (fs.existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath)
 const REPO_ROOT = path.resolve(__dirname, '..')
+// The node the services run with: SD_NOTIFY_RS_E2E_NODE (the version matrix sets it to the one it
+// tests); in a Debian root (SD_NOTIFY_RS_SYSTEMD, testbed/roots.js) the npm registry's Node.js that
+// scripts/runtimes.js keeps in the checkout's .cache/ (the root has none; the host's needs a newer glibc).
+const NODE =
+  process.env.SD_NOTIFY_RS_E2E_NODE ||
+  (process.env.SD_NOTIFY_RS_SYSTEMD && process.env.SD_NOTIFY_RS_SYSTEMD !== 'host'
+    ? path.join(REPO_ROOT, '.cache', 'runtimes', ROOT_NODE_SPEC.replace(/[/@]/g, '_'), 'package', 'bin', 'node')
+    : fs.existsSync('/usr/bin/node')
+      ? '/usr/bin/node'
+      : process.execPath)
 
 function parseProperties(text) {
   const props = {}

@@ -1,7 +1,9 @@
 'use strict'
 // The e2e tests' side of testbed/ (the private systemd every e2e test, the demo and the
 // benchmarks boot): node:test hooks that boot one systemd per test file and skip loudly where
-// that cannot be done. See testbed/boot.js for what the handle offers.
+// that cannot be done. See testbed/boot.js for what the handle offers, testbed/README.md for the
+// options. SD_NOTIFY_RS_SYSTEMD=bullseye|trixie runs a file against that Debian root's systemd
+// (247, 257) instead of the host's (`sd.version` says which; tests that need a newer one skip).
 
 const path = require('node:path')
 const { bootSystemd, E2EUnavailableError, BOOT_TIMEOUT_MS } = require('../../testbed/boot')

@@ -229,7 +229,8 @@ test('NotifyAccess=main rejects ready() from a node started by a wrapper shell t
   assert.deepEqual(state, { ActiveState: 'failed', Result: 'timeout' })
   const report = await sd.waitForReport(unit, (e) => e.event === 'ready')
   assert.equal(report.sent, true, 'the datagram was sent; the manager refused it')
-  await sd.waitForJournal(unit, 'reception only permitted for main PID')
+  // systemd 257 drops it without a line in the journal (247 and 252 log this one).
+  if (sd.version < 257) await sd.waitForJournal(unit, 'reception only permitted for main PID')
 })
 
 test('NotifyAccess=main accepts ready() from a node the wrapper shell execs', async (t) => {
