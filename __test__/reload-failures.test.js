@@ -30,13 +30,20 @@ function startChild(t, notifySocket, mode, extra = []) {
   child.stderr.setEncoding('utf8').on('data', (d) => (child.stderrText += d))
   child.stdout.setEncoding('utf8').on('data', (d) => child.lines.push(...d.split('\n').filter(Boolean)))
   child.until = async (line) => {
-    while (!child.lines.includes(line)) {
+    for (let i = 0; !child.lines.includes(line); i++) {
+      if (i === 500) throw new Error(`no "${line}" from the child: ${child.stderrText}`)
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`child exited (${child.exitCode ?? child.signalCode}) before "${line}": ${child.stderrText}`)
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     child.lines.splice(child.lines.indexOf(line), 1)
   }
   return child
+}
+
+/** Waits for `predicate()`; a bound (not a timing assertion) so that a missing event fails the test instead of hanging it. */
+async function eventually(predicate, what, child) {
+  for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.ok(predicate(), `never happened: ${what}; the child's stderr: ${child.stderrText}`)
 }
 
 const alive = (child) => child.exitCode === null && child.signalCode === null
@@ -56,7 +63,7 @@ test('a notify socket that is not there: SIGHUP still runs the reload, the servi
   await child.until('ready')
   child.kill('SIGHUP')
   await child.until('handled')
-  while (!child.stderrText.includes('SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED')) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(() => child.stderrText.includes('SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED'), 'the warning SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED', child)
   assert.match(child.stderrText, /the reload ran, but the service manager did not get RELOADING=1 \(ENOENT/)
   child.kill('SIGHUP')
   await child.until('handled')
@@ -123,7 +130,7 @@ test('a squatter of another uid on the reload channel: the service warns, sd-not
   await once(squatter.stdout, 'data')
   child.stdin.write('go\n')
   await child.until('ready')
-  while (!child.stderrText.includes('SD_NOTIFY_RS_RELOAD_CHANNEL')) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(() => child.stderrText.includes('SD_NOTIFY_RS_RELOAD_CHANNEL'), 'the warning SD_NOTIFY_RS_RELOAD_CHANNEL', child)
   assert.match(child.stderrText, /reload channel .* could not listen: EADDRINUSE.*ExecReload=\/bin\/kill -HUP \$MAINPID/s)
   const r = await runBin(['reload', String(child.pid)])
   assert.equal(r.status, 1, `sd-notify-rs reload trusted the squatter: ${r.stderr}`)
