@@ -113,7 +113,7 @@ test("doctor in ExecStartPre= (INVOCATION_ID, no NOTIFY_SOCKET, SubState=start-p
   const warned = diagnose(sd, sd, env, probe(bad)).filter(([level]) => level === 'warn').map(([, topic]) => topic)
   assert.deepEqual(warned, ['notify', 'NotifyAccess', 'sandbox'])
   // The main process (NOTIFY_SOCKET set) and a unit not in start-pre are diagnosed from the environment.
-  assert.doesNotMatch(diagnose(sd, sd, { ...env, NOTIFY_SOCKET: '' }, probe({ ...good, SubState: 'running' }))[0][2], /ExecStartPre=/)
+  assert.doesNotMatch(diagnose(sd, sd, { ...env, NOTIFY_SOCKET: '' }, probe({ ...good, SubState: 'running' }))[0][2], /running in ExecStartPre=/)
   const out = []
   diagnoseUnit({ Type: 'notify', NotifyAccess: 'none' }, (...f) => out.push(f))
   assert.ok(out.some(([level, topic]) => level === 'warn' && topic === 'NotifyAccess'))

@@ -106,7 +106,10 @@ function diagnose(sd, native, env = process.env, probe = {}) {
 
   // The notify socket.
   if (!env.NOTIFY_SOCKET) {
-    add('warn', 'notify', 'NOTIFY_SOCKET is not set: not under a Type=notify service manager, so ready() and friends send nothing (fine on a laptop; under systemd use Type=notify or Type=notify-reload)')
+    const why = env.INVOCATION_ID
+      ? "NOTIFY_SOCKET is not set in this unit: its Type= is not notify, or this is ExecStartPre= and `systemctl show` could not read the unit's settings here (run the doctor as root there, or as ExecStartPre=- so that a warning never stops the start)"
+      : 'NOTIFY_SOCKET is not set: not under a Type=notify service manager, so ready() and friends send nothing (fine on a laptop; under systemd use Type=notify or Type=notify-reload)'
+    add('warn', 'notify', why)
   } else {
     try {
       native.notify({ X_SD_NOTIFY_RS_DOCTOR: 1 })
