@@ -15,6 +15,11 @@
 
 const { parseArgs, USAGE } = require('../lib/cli')
 
+// `sd-notify-rs doctor | head`: a reader that went away is not a crash.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+})
+
 async function main(argv) {
   const args = parseArgs(argv)
   if (args.error) return fail(`sd-notify-rs: ${args.error}\n${USAGE}`, 2)
