@@ -4,7 +4,7 @@ const js = require('@eslint/js')
 const globals = require('globals')
 
 module.exports = [
-  { ignores: ['node_modules/', 'target/', 'bench/scratch/', 'bench/floor/target/', 'npm/', 'fuzz/', '.cache/'] },
+  { ignores: ['node_modules/', 'target/', 'bench/scratch/', 'bench/floor/target/', 'npm/', 'fuzz/target/', 'fuzz/artifacts/', 'fuzz/corpus/', '.cache/'] },
   js.configs.recommended,
   {
     files: ['**/*.js'],

@@ -12,6 +12,7 @@
 // Loaded at the first use, not at require('sd-notify-rs').
 const cluster = new Proxy({}, { get: (_, key) => require('node:cluster')[key] })
 const { codedError } = require('./errors')
+const { ownOptions, own } = require('./options')
 
 const MARK = 'sdNotifyRs' // the key of this package's IPC messages
 const ENV = 'SD_NOTIFY_RS_CLUSTER' // set by the primary, inherited by the workers it forks
@@ -24,7 +25,7 @@ function sendToPrimary(name, status) {
     answering = true
     // Answered from this worker's event loop: the proof of life the primary's watchdog needs.
     process.on('message', (m) => {
-      if (m && m[MARK] === 'ping') process.send({ [MARK]: 'pong', id: m.id })
+      if (own(m, MARK) === 'ping') process.send({ [MARK]: 'pong', id: m.id })
     })
   }
   process.send({ [MARK]: name, status: typeof status === 'string' ? status : undefined })
@@ -40,7 +41,7 @@ function bindPrimary(native, api) {
     if (options === null || typeof options !== 'object') {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'clusterPrimary(options): options must be an object ({ workers, healthCheckTimeoutMs })')
     }
-    const { workers, healthCheckTimeoutMs } = options
+    const { workers, healthCheckTimeoutMs } = ownOptions(options)
     if (!Number.isSafeInteger(workers) || workers < 1) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', 'clusterPrimary({ workers }): workers must be a positive integer, the number of workers to wait for')
     process.env[ENV] = '1' // forked workers inherit it
     const ready = new Set()
@@ -55,11 +56,11 @@ function bindPrimary(native, api) {
       }
     }
     cluster.on('message', (worker, m) => {
-      if (!m || typeof m !== 'object') return
-      if (m[MARK] === 'ready') {
+      const kind = own(m, MARK)
+      if (kind === 'ready') {
         ready.add(worker.id)
         report()
-      } else if (m[MARK] === 'stopping') {
+      } else if (kind === 'stopping') {
         ready.delete(worker.id)
         report()
       }
@@ -72,7 +73,7 @@ function bindPrimary(native, api) {
     let nextId = 0
     const pending = new Map()
     cluster.on('message', (worker, m) => {
-      if (m && m[MARK] === 'pong') pending.get(m.id)?.(worker.id)
+      if (own(m, MARK) === 'pong') pending.get(own(m, 'id'))?.(worker.id)
     })
     const everyWorkerAnswers = () =>
       Promise.all(

@@ -59,6 +59,20 @@ function withDiagnostics(native, api) {
 
   // Two fixed parameters, no rest/apply: no notification function takes more, and this wrapper
   // sits on the hot path of every call.
+  // The status this process last sent through the package (STATUS=), and how many it sent: a
+  // reload (lib/reload.js) restores it afterwards, or keeps the one its handler sent.
+  let statusText = null
+  let statusGeneration = 0
+  const noteStatus = (text) => {
+    if (typeof text === 'string') {
+      statusText = text
+      statusGeneration++
+    }
+  }
+  const noteFields = (fields) => {
+    if (fields !== null && typeof fields === 'object' && Object.hasOwn(fields, 'STATUS')) noteStatus(String(fields.STATUS))
+  }
+
   const wrap = (name, after) => {
     const fn = api[name]
     const canRoute = name === 'ready' || name === 'stopping'
@@ -66,15 +80,20 @@ function withDiagnostics(native, api) {
       if (canRoute && routed()) return toPrimary(name, a)
       if (first) firstNotification()
       const result = fn(a, b)
-      if (after) after()
+      if (after) after(a)
       return result
     }
     Object.defineProperty(api[name], 'name', { value: name })
   }
-  for (const name of ['reloading', 'stopping', 'status', 'watchdog', 'watchdogTrigger', 'setWatchdogTimeout', 'extendTimeout', 'mainPid', 'errno', 'busError', 'notify', 'barrier', 'fdStore', 'fdStoreRemove']) {
+  for (const name of ['watchdog', 'watchdogTrigger', 'setWatchdogTimeout', 'extendTimeout', 'mainPid', 'errno', 'busError', 'barrier', 'fdStore', 'fdStoreRemove']) {
     wrap(name)
   }
-  wrap('ready', afterReady)
+  for (const name of ['reloading', 'stopping', 'status']) wrap(name, noteStatus)
+  wrap('notify', noteFields)
+  wrap('ready', (status) => {
+    noteStatus(status)
+    afterReady()
+  })
   /** `startWatchdog` that tells these diagnostics when a watchdog runs. */
   function watched(startWatchdog) {
     const wrapped = function startWatchdogWatched(options) {
@@ -85,7 +104,9 @@ function withDiagnostics(native, api) {
     Object.defineProperty(wrapped, 'name', { value: 'startWatchdog' })
     return wrapped
   }
-  return { watched }
+  /** The last STATUS= sent through the package (null: none yet) and a count that changes with each. */
+  const lastStatus = () => ({ text: statusText, generation: statusGeneration })
+  return { watched, lastStatus }
 }
 
 module.exports = { withDiagnostics }

@@ -14,8 +14,18 @@
 // And why net.Server's close() rather than http.Server's: since Node 19 the latter also destroys
 // "idle" connections, which includes ones accepted a moment ago whose request is not read yet.
 
+//
+// A notification that cannot be sent (no socket, the manager's queue full) never stops the drain:
+// it is reported once per stop as a process warning (SD_NOTIFY_RS_DRAIN_NOTIFY_FAILED) and the
+// drain goes on. Every time is bounded to MAX_MS (2^31-1 ms, about 24.8 days): Node fires a
+// longer timer after 1 ms, which would end the drain at once or extend the timeout in a loop.
+
 const net = require('node:net')
 const { codedError } = require('./errors')
+const { ownOptions } = require('./options')
+
+/** The longest timer Node keeps as asked. */
+const MAX_MS = 2 ** 31 - 1
 
 // A runtime whose http.Server is not a net.Server (Bun) has only its own close().
 const closeListening = (server, callback) => (server instanceof net.Server ? net.Server.prototype.close : server.close).call(server, callback)
@@ -32,11 +42,13 @@ function bindDrain(native) {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers): servers must be a net.Server (http.Server, ...) or an array of them')
     }
     if (options === null || typeof options !== 'object') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers, options): options must be an object')
-    const { timeoutMs = 60_000, extendMs = 5_000, idleGraceMs = 1_000, exit = (code) => process.exit(code) } = options
+    const { timeoutMs = 60_000, extendMs = 5_000, idleGraceMs = 1_000, exit = (code) => process.exit(code) } = ownOptions(options)
     for (const [name, v] of [['timeoutMs', timeoutMs], ['extendMs', extendMs]]) {
-      if (!Number.isSafeInteger(v) || v <= 0) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `drainOnStop(): ${name} must be a positive integer`)
+      if (!Number.isSafeInteger(v) || v <= 0 || v > MAX_MS) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `drainOnStop(): ${name} must be an integer from 1 to ${MAX_MS} (ms)`)
     }
-    if (!Number.isSafeInteger(idleGraceMs) || idleGraceMs < 0) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', 'drainOnStop(): idleGraceMs must be an integer >= 0')
+    if (!Number.isSafeInteger(idleGraceMs) || idleGraceMs < 0 || idleGraceMs > MAX_MS) {
+      throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `drainOnStop(): idleGraceMs must be an integer from 0 to ${MAX_MS} (ms)`)
+    }
     if (typeof exit !== 'function') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(): exit must be a function')
 
     let draining = false
@@ -72,7 +84,20 @@ function bindDrain(native) {
       draining = true
       const started = Date.now()
       let open = list.length
-      native.stopping('draining connections')
+      let warned = false
+      const send = (fn) => {
+        try {
+          fn()
+        } catch (err) {
+          if (warned) return
+          warned = true
+          process.emitWarning(`drainOnStop(): the service manager did not get a notification of the drain (${err && err.code}: ${err && err.message}); the drain goes on.`, {
+            code: 'SD_NOTIFY_RS_DRAIN_NOTIFY_FAILED',
+            type: 'SdNotifyWarning',
+          })
+        }
+      }
+      send(() => native.stopping('draining connections'))
       const finish = (code) => {
         clearInterval(ticker)
         clearTimeout(deadline)
@@ -80,7 +105,7 @@ function bindDrain(native) {
         exit(code)
       }
       // Ask for two periods at a time, every period: a drain that stalls still ends at the deadline.
-      const extend = () => native.extendTimeout(Math.min(2 * extendMs, Math.max(1, timeoutMs - (Date.now() - started)) + 1000))
+      const extend = () => send(() => native.extendTimeout(Math.min(2 * extendMs, Math.max(1, timeoutMs - (Date.now() - started)) + 1000)))
       extend()
       let graceOver = false
       const ticker = setInterval(() => {
@@ -96,7 +121,7 @@ function bindDrain(native) {
       }, idleGraceMs)
       grace.unref()
       const deadline = setTimeout(() => {
-        native.status('drain deadline reached: closing the remaining connections')
+        send(() => native.status('drain deadline reached: closing the remaining connections'))
         for (const s of list) s.closeAllConnections?.()
         finish(1)
       }, timeoutMs)
@@ -104,7 +129,7 @@ function bindDrain(native) {
       for (const s of list) {
         closeListening(s, () => {
           if (--open === 0) {
-            native.status('drained')
+            send(() => native.status('drained'))
             finish(0)
           }
         })

@@ -33,4 +33,30 @@ function codedError(code, message, { cause, ErrorClass = Error } = {}) {
   return err
 }
 
-module.exports = { CODES, codedError }
+/** How much of a user's input a message quotes: a 50 MB key must not make a 50 MB message. */
+const ECHO_MAX = 100
+
+/**
+ * `value` as a message quotes it: JSON-quoted, and past ECHO_MAX characters cut with an ellipsis
+ * and the full length (the Rust side does the same: src/protocol/error.rs, `echo`).
+ */
+function echo(value) {
+  let text
+  try {
+    text = typeof value === 'string' ? value : String(value)
+  } catch {
+    text = Object.prototype.toString.call(value)
+  }
+  const whole = text.length <= ECHO_MAX && JSON.stringify(text)
+  if (whole && whole.length <= ECHO_MAX + 2) return whole
+  // Cut by the quoted length (an escape such as \u0000 is six characters), never inside an escape.
+  let shown = ''
+  for (const ch of text) {
+    const escaped = JSON.stringify(ch).slice(1, -1)
+    if (shown.length + escaped.length > ECHO_MAX) break
+    shown += escaped
+  }
+  return `"${shown}"… (${text.length} characters)`
+}
+
+module.exports = { CODES, codedError, echo, ECHO_MAX }

@@ -61,7 +61,7 @@ const JAVASCRIPT = {
   journal: (native) => journalParts(native).journal,
   Journal: (native) => journalParts(native).Journal,
   JournalListener: (native) => journalParts(native).JournalListener,
-  onReload: (native) => require('./reload').bindReload(native).onReload,
+  onReload: (native, api, diagnostics) => require('./reload').bindReload(native, diagnostics).onReload,
   drainOnStop: (native) => require('./drain').bindDrain(native).drainOnStop,
   clusterPrimary: (native, api) => require('./cluster').bindPrimary(native, api).clusterPrimary,
 }

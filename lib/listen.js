@@ -8,6 +8,7 @@
 const LISTEN_VARIABLES = ['LISTEN_PID', 'LISTEN_PIDFDID', 'LISTEN_FDS', 'LISTEN_FDNAMES']
 
 const { codedError } = require('./errors')
+const { ownOptions, own } = require('./options')
 
 /**
  * The listening socket's descriptor. `server._handle.fd` is Node's internal, but on Linux it has
@@ -73,7 +74,7 @@ function bindListen(native) {
     try {
       return native.listenFds(options)
     } finally {
-      if (options && options.unsetEnvironment) for (const name of LISTEN_VARIABLES) delete process.env[name]
+      if (own(options, 'unsetEnvironment')) for (const name of LISTEN_VARIABLES) delete process.env[name]
     }
   }
 
@@ -89,7 +90,8 @@ function bindListen(native) {
     if (options === null || typeof options !== 'object') {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(server, options): options must be an object', { ErrorClass: TypeError })
     }
-    const { name, fdStore = 'auto', poll, ...listenOptions } = options
+    // Own properties only (prototype pollution); listenOptions goes on to server.listen().
+    const { name, fdStore = 'auto', poll, ...listenOptions } = ownOptions(options)
     if (name !== undefined && typeof name !== 'string') {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'listen(): options.name must be a string', { ErrorClass: TypeError })
     }
@@ -115,7 +117,7 @@ function bindListen(native) {
     if (inherited) {
       claimed.add(inherited.fd)
       try {
-        const { backlog } = listenOptions
+        const backlog = own(listenOptions, 'backlog')
         await listenOn(server, backlog === undefined ? { fd: inherited.fd } : { fd: inherited.fd, backlog })
         assertOnPassedSocket(server, inherited.fd)
       } catch (err) {

@@ -6,6 +6,7 @@
 const { performance } = require('node:perf_hooks')
 
 const { codedError } = require('./errors')
+const { ownOptions } = require('./options')
 
 const isThenable = (v) => v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
 
@@ -62,7 +63,9 @@ function startWatchdogFor(native) {
     if (options === null || typeof options !== 'object') {
       throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object')
     }
-    const { intervalMs, healthCheck, healthCheckTimeoutMs, failureAction, onError } = options
+    // Own properties only (prototype pollution): the native side reads this copy too.
+    const own = ownOptions(options)
+    const { intervalMs, healthCheck, healthCheckTimeoutMs, failureAction, onError } = own
     check('intervalMs', intervalMs, 'number')
     check('healthCheckTimeoutMs', healthCheckTimeoutMs, 'number')
     check('failureAction', failureAction, 'string')
@@ -84,7 +87,7 @@ function startWatchdogFor(native) {
       if (!healthCheck) return watchdog.acknowledge(seq, true)
       runHealthCheck(healthCheck, watchdog.healthCheckTimeoutMs, (failure) => answer(seq, failure))
     }
-    watchdog = native.startWatchdogTimer(options, onRequest)
+    watchdog = native.startWatchdogTimer(own, onRequest)
     return watchdog
   }
 }

@@ -67,3 +67,24 @@ test('sd-notify-rs doctor, run in a unit, reports the socket, the watchdog and t
   assert.match(text, /ok +journal +\/run\/systemd\/journal\/socket exists/)
   assert.match(text, /info +unit +running as a systemd unit/)
 })
+
+test("sd-notify-rs doctor as ExecStartPre=: diagnoses the unit's settings (no NOTIFY_SOCKET there), the unit starts, the findings are in its journal", async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const bin = path.join(REPO_ROOT, 'bin', 'sd-notify-rs.js')
+  const good = sd.unitName('doctor-pre', t)
+  await sd.installUnit(good, `[Service]\nType=notify\nWatchdogSec=5\nExecStartPre=${NODE} ${bin} doctor\nExecStart=${NODE} ${sd.service('ready-after-delay.js')} 0\n`)
+  const r = await sd.systemctl('start', `${good}.service`)
+  const text = await sd.journalText(good)
+  assert.equal(r.code, 0, `${r.stderr}\n${text}`)
+  assert.match(text, new RegExp(`info +unit +running in ExecStartPre= of ${good}\\.service`))
+  assert.match(text, /ok +notify +Type=notify: systemd waits for ready\(\)/)
+  assert.match(text, /ok +NotifyAccess +NotifyAccess=main, ExecStart= runs node/)
+  assert.match(text, /ok +watchdog +WatchdogSec=5s/)
+  assert.doesNotMatch(text, /WARN/)
+  // A unit it finds wrong: the findings say what to change (ExecStartPre=- keeps the start going).
+  const bad = sd.unitName('doctor-pre-bad', t)
+  await sd.installUnit(bad, `[Service]\nType=simple\nExecStartPre=-${NODE} ${bin} doctor\nExecStart=/bin/sh -c 'exec sleep 30'\n`)
+  assert.equal((await sd.systemctl('start', `${bad}.service`)).code, 0)
+  await sd.waitForJournal(bad, /WARN +notify +Type=simple/)
+})

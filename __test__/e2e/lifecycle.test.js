@@ -29,7 +29,7 @@ async function reloadService(sd, t, name, args) {
   return unit
 }
 
-test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns after the handler, with its status', channel, async (t) => {
+test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns after the handler; the status from before the reload stays', channel, async (t) => {
   const sd = e2e.orSkip(t)
   if (!sd) return
   const unit = await reloadService(sd, t, 'reload-ok', [1000])
@@ -37,7 +37,8 @@ test('systemctl reload with ExecReload=sd-notify-rs reload $MAINPID returns afte
   assert.equal(r.code, 0, r.stderr)
   assert.ok(r.ms >= 1000, `systemctl reload returned after ${r.ms} ms, before the 1000 ms handler finished`)
   const state = await sd.show(unit, ['ActiveState', 'SubState', 'StatusText'])
-  assert.deepEqual(state, { ActiveState: 'active', SubState: 'running', StatusText: 'reloaded' })
+  // The service said "serving" before; the reload does not overwrite it (issue 26 item 7).
+  assert.deepEqual(state, { ActiveState: 'active', SubState: 'running', StatusText: 'serving' })
   const report = await sd.waitForReport(unit, (e) => e.event === 'reloaded')
   assert.equal(report.reloads, 1)
 })
@@ -61,7 +62,7 @@ test('plain SIGHUP reloads too: RELOADING=1, the handler, READY=1', async (t) =>
   await sd.systemctl('kill', '-s', 'SIGHUP', `${unit}.service`)
   const report = await sd.waitForReport(unit, (e) => e.event === 'reloaded')
   assert.equal(report.reloads, 1)
-  const state = await sd.waitFor(unit, (s) => s.StatusText === 'reloaded', 5000, ['ActiveState', 'StatusText'])
+  const state = await sd.waitFor(unit, (s) => s.StatusText === 'serving', 5000, ['ActiveState', 'StatusText'])
   assert.equal(state.ActiveState, 'active')
 })
 
@@ -85,4 +86,58 @@ test('a drain longer than TimeoutStopSec= ends cleanly (Result=success) because 
   assert.ok(ended, `the unit ended with success, not a timeout kill:\n${await sd.journalText(unit)}`)
   const report = await sd.waitForReport(unit, (e) => e.event === 'drained')
   assert.equal(report.code, 0)
+})
+
+const SQUATTER = path.join(REPO_ROOT, '__test__', 'fixtures', 'squatter.js')
+
+test('a squatter of another uid on the reload channel: the service warns, systemctl reload fails naming it, the unit stays active', channel, async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const unit = sd.unitName('reload-squatted', t)
+  await sd.installUnit(unit, `[Service]\nType=notify\nExecStart=${NODE} ${sd.service('reload-late.js')}\nExecReload=${NODE} ${BIN} reload $MAINPID\n`)
+  assert.equal((await sd.systemctl('start', `${unit}.service`)).code, 0)
+  const { MainPID } = await sd.show(unit, ['MainPID'])
+  // nobody binds the service's channel name before the service does.
+  const squatter = sd.unitName('squatter', t)
+  const r = await sd.run(squatter, { Type: 'exec' }, ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', NODE, SQUATTER, MainPID])
+  assert.equal(r.code, 0, r.stderr)
+  await sd.waitForJournal(squatter, /listening/)
+  await sd.systemctl('kill', '-s', 'SIGUSR1', `${unit}.service`)
+  await sd.waitForJournal(unit, /SD_NOTIFY_RS_RELOAD_CHANNEL/)
+  const reload = await sd.systemctl('reload', `${unit}.service`)
+  assert.notEqual(reload.code, 0, 'systemctl reload believed the squatter')
+  const text = await sd.journalText(unit)
+  assert.match(text, /the reload channel of pid \d+ is held by another process, pid \d+ \(uid 65534\): not trusting it/)
+  assert.doesNotMatch(text, /"event":"reloaded"/, 'nothing reloaded')
+  assert.equal((await sd.show(unit, ['ActiveState'])).ActiveState, 'active')
+})
+
+test('a notify socket that fails: systemctl reload still runs the handler and succeeds, the service stays up and warns', channel, async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const unit = await reloadService(sd, t, 'reload-broken', [0, 'break-socket'])
+  const r = await sd.systemctl('reload', `${unit}.service`)
+  assert.equal(r.code, 0, r.stderr)
+  await sd.waitForReport(unit, (e) => e.event === 'reloaded')
+  const text = await sd.journalText(unit)
+  assert.match(text, /SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED/)
+  assert.match(text, /warning: pid \d+: the reload ran, but the service manager did not get RELOADING=1 \(ENOENT/)
+  assert.equal((await sd.show(unit, ['ActiveState'])).ActiveState, 'active')
+})
+
+test('a drain whose notifications all fail goes on: the in-flight request finishes and the service exits 0', async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const unit = sd.unitName('drain-broken', t)
+  const port = 18182
+  const r = await sd.runService(unit, { Type: 'notify' }, 'drain-service.js', [port, 1500, 'break-socket'])
+  assert.equal(r.code, 0, r.stderr)
+  const client = sd.exec(NODE, ['-e', `require('node:http').get('http://127.0.0.1:${port}/slow', (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(res.statusCode, b.trim())) }).on('error', (e) => console.log('error', e.code))`])
+  await sleep(300)
+  const stop = await sd.systemctl('stop', `${unit}.service`)
+  assert.equal(stop.code, 0, stop.stderr)
+  assert.equal((await client).stdout.trim(), '200 slow done', 'the in-flight request finished')
+  const report = await sd.waitForReport(unit, (e) => e.event === 'drained')
+  assert.equal(report.code, 0)
+  assert.match(await sd.journalText(unit), /SD_NOTIFY_RS_DRAIN_NOTIFY_FAILED/)
 })

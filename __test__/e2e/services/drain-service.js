@@ -1,6 +1,7 @@
 'use strict'
 // An HTTP server whose GET /slow answers after argv[3] ms, stopped with drainOnStop(): a stop
-// during a slow request must wait for it, extending TimeoutStopSec= as long as it drains.
+// during a slow request must wait for it, extending TimeoutStopSec= as long as it drains. With
+// argv[4] = 'break-socket', every notification after READY=1 fails (NOTIFY_SOCKET names no socket).
 const http = require('node:http')
 const sd = require('../../..')
 const report = require('./report')
@@ -18,4 +19,7 @@ sd.drainOnStop(server, {
     process.exit(code)
   },
 })
-server.listen(port, '127.0.0.1', () => sd.ready(`listening on ${port}`))
+server.listen(port, '127.0.0.1', () => {
+  sd.ready(`listening on ${port}`)
+  if (process.argv[4] === 'break-socket') process.env.NOTIFY_SOCKET = '/run/sd-notify-rs-e2e/no-such-socket'
+})

@@ -90,6 +90,53 @@ impl NotifyError {
   }
 }
 
+/// How many characters of a caller's input a message quotes: a 50 MB key must not make a 50 MB
+/// message (lib/errors.js cuts at the same length).
+const ECHO_MAX: usize = 100;
+/// How many characters of a reason a message keeps (reasons may quote a value in turn).
+const REASON_MAX: usize = 300;
+
+/// `text` as a message shows it: at most `max` characters, then an ellipsis and the full length
+/// in bytes; `{:?}`-quoted when `quoted`. Cut at a character boundary, so it never panics.
+struct Echo<'a> {
+  text: &'a str,
+  max: usize,
+  quoted: bool,
+}
+
+impl fmt::Display for Echo<'_> {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let (shown, cut) = match self.text.char_indices().nth(self.max) {
+      Some((at, _)) => (self.text.get(..at).unwrap_or_default(), true),
+      None => (self.text, false),
+    };
+    if self.quoted {
+      write!(f, "{shown:?}")?;
+    } else {
+      f.write_str(shown)?;
+    }
+    if cut {
+      write!(f, "\u{2026} ({} bytes)", self.text.len())?;
+    }
+    Ok(())
+  }
+}
+
+/// A caller's key, name or address, quoted and cut to ECHO_MAX characters.
+fn quoted(text: &str) -> Echo<'_> {
+  Echo { text, max: ECHO_MAX, quoted: true }
+}
+
+/// A key shown bare (it passed the key rules), cut to ECHO_MAX characters.
+fn bare(text: &str) -> Echo<'_> {
+  Echo { text, max: ECHO_MAX, quoted: false }
+}
+
+/// A reason, cut to REASON_MAX characters: a value it quotes cannot make the message unbounded.
+fn reason(text: &str) -> Echo<'_> {
+  Echo { text, max: REASON_MAX, quoted: false }
+}
+
 /// What to change when a socket call is refused by the unit's sandbox rather than by the peer.
 fn os_hint(errno: Errno, op: &str) -> &'static str {
   if !(op.starts_with("socket") || op.starts_with("sendmsg") || op.starts_with("connect")) {
@@ -99,7 +146,11 @@ fn os_hint(errno: Errno, op: &str) -> &'static str {
     Errno::EAFNOSUPPORT => {
       ": the unit's RestrictAddressFamilies= probably forbids AF_UNIX; add AF_UNIX to it (systemd itself needs it to hear from the service)"
     }
-    Errno::EACCES | Errno::EPERM => {
+    // connect/sendmsg to a socket file: most often plain file permissions, not a security module.
+    Errno::EACCES => {
+      ": permission denied: check the socket file's permissions and ownership (and its directory's: the sender needs write access to the socket and search access to each directory), then a security module (SELinux, AppArmor) or the unit's sandboxing (SystemCallFilter=, a seccomp profile)"
+    }
+    Errno::EPERM => {
       ": a security module (SELinux, AppArmor) or the unit's sandboxing (SystemCallFilter=, a seccomp profile) refused it; allow AF_UNIX datagram sockets to the notify socket"
     }
     _ => "",
@@ -116,11 +167,13 @@ impl fmt::Display for NotifyError {
     match self {
       Self::InvalidKey { key } => write!(
         f,
-        "invalid notification key {key:?}: keys must match [A-Z_][A-Z0-9_]* (private keys start with X_)"
+        "invalid notification key {}: keys must match [A-Z_][A-Z0-9_]* (private keys start with X_)",
+        quoted(key)
       ),
       Self::InvalidFieldName { name, reason } => write!(
         f,
-        "invalid journal field name {name:?}: {reason} (names are 1 to 64 characters of A-Z, 0-9 and _, not starting with a digit or _)"
+        "invalid journal field name {}: {reason} (names are 1 to 64 characters of A-Z, 0-9 and _, not starting with a digit or _)",
+        quoted(name)
       ),
       Self::FieldNamesSplit => write!(
         f,
@@ -129,18 +182,20 @@ impl fmt::Display for NotifyError {
       Self::EntryTooLarge { len } => {
         write!(f, "journal entry is {len} bytes, over journald's limit of 768 MiB per entry; split it")
       }
-      Self::InvalidValue { key, reason } => write!(f, "invalid value for {key}: {reason}"),
-      Self::InvalidNumber { key, reason } => write!(f, "invalid number for {key}: {reason}"),
+      Self::InvalidValue { key, reason: why } => write!(f, "invalid value for {}: {}", bare(key), reason(why)),
+      Self::InvalidNumber { key, reason: why } => write!(f, "invalid number for {}: {}", bare(key), reason(why)),
       Self::EmptyMessage => write!(f, "refusing to send an empty notification: pass at least one field"),
       Self::MessageTooLong { len } => write!(
         f,
         "notification is {len} bytes, over the service manager's limit of 4096 bytes per datagram (the manager would drop it silently); shorten STATUS or split the fields"
       ),
-      Self::InvalidFdName { name, reason } => write!(f, "invalid FDNAME {name:?}: {reason}"),
-      Self::InvalidFd { reason } => write!(f, "invalid file descriptor: {reason}"),
-      Self::InvalidCombination { reason } => write!(f, "{reason}"),
-      Self::InvalidAddress { address, reason } => write!(f, "invalid notification socket address {address:?}: {reason}"),
-      Self::InvalidEnvironment { name, reason } => write!(f, "invalid ${name} in the environment: {reason}"),
+      Self::InvalidFdName { name, reason: why } => write!(f, "invalid FDNAME {}: {}", quoted(name), reason(why)),
+      Self::InvalidFd { reason: why } => write!(f, "invalid file descriptor: {}", reason(why)),
+      Self::InvalidCombination { reason: why } => write!(f, "{}", reason(why)),
+      Self::InvalidAddress { address, reason: why } => {
+        write!(f, "invalid notification socket address {}: {}", quoted(address), reason(why))
+      }
+      Self::InvalidEnvironment { name, reason: why } => write!(f, "invalid ${name} in the environment: {}", reason(why)),
       Self::Timeout { what, ms, hint } => write!(f, "{what} timed out after {ms} ms{hint}"),
       Self::ListenerClosed => write!(f, "the NotifyListener is closed"),
       Self::WatchdogInterval { interval_usec, timeout_usec } => write!(
@@ -153,11 +208,12 @@ impl fmt::Display for NotifyError {
         f,
         "a watchdog is already running in this process (one per process); use the Watchdog that startWatchdog() returned, or stop() it first"
       ),
-      Self::WatchdogStart { reason } => write!(f, "the watchdog could not start: {reason}"),
+      Self::WatchdogStart { reason: why } => write!(f, "the watchdog could not start: {}", reason(why)),
       Self::Os { errno, op } => write!(f, "{op} failed: {} ({}){}", errno.desc(), errno_name(*errno), os_hint(*errno, op)),
       Self::Panic { during, message } => write!(
         f,
-        "internal error in sd-notify-rs during {during}: {message} (a bug, contained: the process goes on, but this call did not complete; please report it with this message)"
+        "internal error in sd-notify-rs during {during}: {} (a bug, contained: the process goes on, but this call did not complete; please report it with this message)",
+        reason(message)
       ),
     }
   }
@@ -185,6 +241,28 @@ mod tests {
     let e = NotifyError::os("sendmsg", Errno::ECONNREFUSED);
     assert_eq!(e.code(), "ECONNREFUSED");
     assert!(e.to_string().contains("sendmsg failed"));
+  }
+
+  #[test]
+  fn a_huge_input_is_cut_in_the_message() {
+    let key = "k".repeat(50 << 20);
+    let m = NotifyError::InvalidKey { key }.to_string();
+    assert!(m.len() < 400, "{} bytes", m.len());
+    assert!(m.contains("\u{2026} (52428800 bytes)"), "{m}");
+    let m = NotifyError::value("READY", format!("READY only takes 1, got {:?}", "x".repeat(1 << 20))).to_string();
+    assert!(m.len() < 500, "{} bytes", m.len());
+    // Cut at a character boundary: multi-byte characters never split (and never panic).
+    let m = NotifyError::InvalidAddress { address: "\u{e9}".repeat(500), reason: "r".into() }.to_string();
+    assert!(m.contains("(1000 bytes)"), "{m}");
+    assert_eq!(NotifyError::InvalidKey { key: "short".into() }.to_string().matches("short").count(), 1);
+    assert!(!NotifyError::InvalidKey { key: "k".repeat(100) }.to_string().contains('\u{2026}'));
+  }
+
+  #[test]
+  fn eacces_names_file_permissions_and_security_modules() {
+    let m = NotifyError::os("sendmsg", Errno::EACCES).to_string();
+    assert!(m.contains("permissions and ownership"), "{m}");
+    assert!(m.contains("SELinux"), "{m}");
   }
 
   #[test]
