@@ -7,7 +7,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::env::this_thread;
-use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
+use super::error::{guard, invalid_value, napi_error, settle, IntoJs, Result, Settle};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use crate::protocol::assignment::Assignment;
 use crate::protocol::message::Message;
@@ -129,8 +129,11 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
     match started {
       Err(e) => settle(deferred, Err(e)),
       Ok((None, _)) => settle(deferred, Ok(false)),
+      // Waited on by the process's one poller thread, not a thread per barrier.
       Ok((Some(pending), timeout)) => {
-        settle_on_thread(deferred, "sd-notify-barrier", move || pending.wait(timeout).map(|()| true))?
+        super::env_end::track(env, None).map_err(napi_error)?;
+        let done = Box::new(move |outcome| settle(deferred, outcome));
+        crate::protocol::waits::barrier(pending, timeout, super::env_end::owner(env), done);
       }
     }
     Ok(promise)
