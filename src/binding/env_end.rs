@@ -39,15 +39,18 @@ pub fn track(env: &Env, listener: Option<&Arc<Listener>>) -> napi::Result<()> {
   let key = env.raw() as usize;
   let mut envs = lock(&ENVS);
   let map = envs.get_or_insert_with(HashMap::new);
-  if !map.contains_key(&key) {
-    // SAFETY: a valid env; the data is the env's address, nothing to free.
-    let status = unsafe { napi::sys::napi_add_env_cleanup_hook(env.raw(), Some(on_env_end), key as *mut std::ffi::c_void) };
-    if status != napi::sys::Status::napi_ok {
-      return Err(napi::Error::from_reason(format!("napi_add_env_cleanup_hook returned {status}")));
+  let list = match map.entry(key) {
+    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+    std::collections::hash_map::Entry::Vacant(e) => {
+      // SAFETY: a valid env; the data is the env's address, nothing to free.
+      let status = unsafe { napi::sys::napi_add_env_cleanup_hook(env.raw(), Some(on_env_end), key as *mut std::ffi::c_void) };
+      if status != napi::sys::Status::napi_ok {
+        return Err(napi::Error::from_reason(format!("napi_add_env_cleanup_hook returned {status}")));
+      }
+      e.insert(Vec::new())
     }
-    map.insert(key, Vec::new());
-  }
-  if let (Some(list), Some(listener)) = (map.get_mut(&key), listener) {
+  };
+  if let Some(listener) = listener {
     list.retain(|w| w.upgrade().is_some_and(|l| !l.is_closed()));
     list.push(Arc::downgrade(listener));
   }
