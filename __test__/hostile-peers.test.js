@@ -32,7 +32,9 @@ function stranger(address, kind, payload) {
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('exit', (code) => reject(new Error(`the hostile sender exited with ${code} before sending`)))
-    child.stdout.once('data', () => resolve(() => child.kill('SIGKILL')))
+    // Ending it waits for its pipes to close: they are descriptors of this process too.
+    const closed = new Promise((r) => child.once('close', r))
+    child.stdout.once('data', () => resolve(() => child.kill('SIGKILL') && closed))
   })
 }
 
@@ -55,15 +57,15 @@ test('JournalListener refuses, closes and reports what a stranger passes instead
         return true
       }, kind)
     } finally {
-      end()
+      await end()
     }
     assert.equal(fdCount(), fds, `${kind}: the descriptor was closed`)
   }
   assert.ok(process.memoryUsage().rss - rss < 256 * 2 ** 20, 'nothing was read into memory')
   // A sealed memfd within the cap is still an entry.
   const end = await stranger(l.address, 'sealed-memfd', '')
-  t.after(end)
   const entry = await l.receive(10_000)
+  await end()
   assert.equal(entry.fields.MESSAGE, 'from a stranger')
   assert.equal(entry.uid, 65534)
   assert.equal(fdCount(), fds)
@@ -79,7 +81,7 @@ test('NotifyListener({ uid }) drops other senders\' datagrams and closes what th
     try {
       await assert.rejects(l.receive(200), { code: 'ETIMEDOUT' }, `${kind} is not heard`)
     } finally {
-      end()
+      await end()
     }
     assert.equal(l.refused, i + 1)
     assert.equal(fdCount(), fds, `${kind}: the stranger's descriptor was closed`)
