@@ -101,6 +101,14 @@ pub fn add(wait: Box<dyn Wait>, deadline: Option<Instant>) -> std::result::Resul
     Err(e) => return Err((e, wait)),
   };
   let mut entries = lock(&p.entries);
+  // Checked under the lock, like a wait put back: an owner closed before (or while) this was
+  // added is settled now, not left polling a closed descriptor.
+  if !wait.wanted() {
+    drop(entries);
+    let mut wait = wait;
+    wait.wake(Wake::Cancel);
+    return Ok(());
+  }
   entries.0 += 1;
   let id = entries.0;
   entries.1.push(Entry { id, deadline, wait });
