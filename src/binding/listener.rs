@@ -69,7 +69,7 @@ fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
     Ok(timeout) => {
       let owner = super::env_end::owner(env);
       let done = Box::new(move |outcome: crate::protocol::Result<Received>| {
-        let outcome = crate::protocol::sync::contain("NotifyListener.receive's conversion", || outcome.and_then(convert));
+        let outcome = crate::protocol::sync::contain("sd-notify-listener", || outcome.and_then(convert));
         settle(deferred, outcome.and_then(|r| r));
       });
       waits::receive(listener.clone(), timeout.map(Duration::from_micros), owner, done);
