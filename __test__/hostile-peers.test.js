@@ -163,3 +163,19 @@ test('a notification behind the watchdog\'s ping on a full queue waits its own 5
   // 5 s is the documented bound; the old code took the ping's remaining wait (about 4.5 s) on top.
   assert.ok(ms < 7500, `the notification waited ${Math.round(ms)} ms`)
 })
+
+test('a vsock-stream notification whose peer never answers blocks for its 500 ms bound, not connect()\'s 2 s', (t) => {
+  const previous = process.env.NOTIFY_SOCKET
+  // CID 1, the local host: with no vsock service listening, connect() alone waits 2 s.
+  process.env.NOTIFY_SOCKET = 'vsock-stream:1:9'
+  t.after(() => (previous === undefined ? delete process.env.NOTIFY_SOCKET : (process.env.NOTIFY_SOCKET = previous)))
+  let error = null
+  try {
+    sd.ready()
+  } catch (err) {
+    error = err
+  }
+  // Without AF_VSOCK (ENODEV, EAFNOSUPPORT, ...) it fails at once: nothing to bound.
+  if (error?.code !== 'ETIMEDOUT') return t.diagnostic(`no vsock wait here: ${error?.code ?? 'sent'}`)
+  assert.match(error.message, /timed out after 500 ms \(the bound on a vsock notification/)
+})

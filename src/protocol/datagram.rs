@@ -102,7 +102,7 @@ impl DatagramSocket {
     self.send_once(addr, iov, fds, flags).map_err(|(f, _)| f)
   }
 
-  /// Like `send`, but waits for room in a full receive queue until `deadline` (then EAGAIN),
+  /// Like `send`, but waits for room in a full receive queue for `timeout` (then EAGAIN),
   /// and waits *outside* the lock: a sender stuck on a full queue (the watchdog's ping) does
   /// not make another wait for the lock first, so no send waits longer than its own deadline.
   pub fn send_until<A: SockaddrLike>(
@@ -110,15 +110,18 @@ impl DatagramSocket {
     addr: &A,
     iov: &[IoSlice<'_>],
     fds: &[RawFd],
-    deadline: Instant,
+    timeout: Duration,
   ) -> std::result::Result<usize, SendFailure> {
     let mut pause = Duration::from_millis(1);
+    // Read from the clock only once the queue is found full: the usual send costs no more.
+    let mut deadline = None;
     loop {
       let fd = match self.send_once(addr, iov, fds, MsgFlags::MSG_DONTWAIT) {
         Ok(n) => return Ok(n),
         Err((f, Some(fd))) if f.errno == Errno::EAGAIN => fd,
         Err((f, _)) => return Err(f),
       };
+      let deadline = *deadline.get_or_insert_with(|| Instant::now() + timeout);
       let left = deadline.saturating_duration_since(Instant::now());
       if left.is_zero() {
         return Err(SendFailure { call: "sendmsg", errno: Errno::EAGAIN });

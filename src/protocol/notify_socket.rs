@@ -72,8 +72,7 @@ pub fn send(addr: &NotifyAddress, payload: &[u8], fds: &[RawFd]) -> Result<()> {
     validate_fds(fds)?;
   }
   match addr {
-    NotifyAddress::Unix(unix) => match UNIX_SOCKET.send_until(unix, &[IoSlice::new(payload)], fds, Instant::now() + SEND_TIMEOUT)
-    {
+    NotifyAddress::Unix(unix) => match UNIX_SOCKET.send_until(unix, &[IoSlice::new(payload)], fds, SEND_TIMEOUT) {
       Ok(_) => Ok(()),
       Err(f) if f.errno == Errno::EAGAIN => {
         Err(NotifyError::os("sendmsg (the receiver's queue stayed full for 5 s)", Errno::EAGAIN))
