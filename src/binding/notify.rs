@@ -122,6 +122,8 @@ pub fn fd_store_remove(env: Env, name: String) -> Result<bool> {
 pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
   guard("barrier", || {
     let _thread_env = this_thread(env);
+    // Before the deferred: the environment's end hook then runs after napi-rs's own for it.
+    super::env_end::track(env, None).map_err(napi_error)?;
     let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>().map_err(napi_error)?;
     let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
       .map(Duration::from_micros)
@@ -131,7 +133,6 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
       Ok((None, _)) => settle(deferred, Ok(false)),
       // Waited on by the process's one poller thread, not a thread per barrier.
       Ok((Some(pending), timeout)) => {
-        super::env_end::track(env, None).map_err(napi_error)?;
         let done = Box::new(move |outcome| settle(deferred, outcome));
         crate::protocol::waits::barrier(pending, timeout, super::env_end::owner(env), done);
       }
