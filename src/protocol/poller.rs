@@ -6,6 +6,7 @@
 //! is ready, when its deadline passes, or never if it is cancelled first ([`cancel`] calls it back
 //! on the caller's thread instead). Callbacks must not block: they read what is ready and settle.
 
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
@@ -151,17 +152,27 @@ fn run() {
     }
   };
   let mut fds: Vec<libc::pollfd> = Vec::new();
-  let mut ids: Vec<u64> = Vec::new();
+  // Each wait's id and the index of its descriptor in `fds`: waits on one descriptor share one
+  // pollfd (poll(2) refuses more pollfds than RLIMIT_NOFILE, and 3,000 receives on one listener
+  // are one descriptor).
+  let mut ids: Vec<(u64, usize)> = Vec::new();
+  let mut index: HashMap<RawFd, usize> = HashMap::new();
   loop {
     fds.clear();
     ids.clear();
+    index.clear();
     fds.push(libc::pollfd { fd: p.wakeup.as_raw_fd(), events: libc::POLLIN, revents: 0 });
     let mut next_deadline: Option<Instant> = None;
     {
       let entries = lock(&p.entries);
       for e in &entries.1 {
-        fds.push(libc::pollfd { fd: e.wait.fd(), events: e.wait.events(), revents: 0 });
-        ids.push(e.id);
+        let fd = e.wait.fd();
+        let i = *index.entry(fd).or_insert_with(|| {
+          fds.push(libc::pollfd { fd, events: 0, revents: 0 });
+          fds.len() - 1
+        });
+        fds[i].events |= e.wait.events();
+        ids.push((e.id, i));
         if let Some(d) = e.deadline {
           next_deadline = Some(next_deadline.map_or(d, |n| n.min(d)));
         }
@@ -175,17 +186,16 @@ fn run() {
     // SAFETY: `fds` is a live array of fds.len() pollfds.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
     if n < 0 && Errno::last() != Errno::EINTR {
-      // Only ENOMEM is possible here: breathe and try again rather than spin.
+      // ENOMEM, or EINVAL past RLIMIT_NOFILE: nothing is known to be ready, but deadlines still
+      // pass below; breathe rather than spin.
       std::thread::sleep(std::time::Duration::from_millis(10));
-      continue;
     }
-    if fds[0].revents != 0 {
+    if n > 0 && fds[0].revents != 0 {
       let mut buf = [0u8; 8];
       // SAFETY: reads at most 8 bytes into a live buffer (resets the eventfd counter).
       let _ = unsafe { libc::read(p.wakeup.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     }
-    let ready: std::collections::HashSet<u64> =
-      fds[1..].iter().zip(&ids).filter(|(f, _)| f.revents != 0).map(|(_, id)| *id).collect();
+    let ready: HashSet<u64> = ids.iter().filter(|(_, i)| n > 0 && fds[*i].revents != 0).map(|(id, _)| *id).collect();
     let now = Instant::now();
     let due: Vec<(Entry, Wake)> = {
       let mut entries = lock(&p.entries);
@@ -209,7 +219,7 @@ fn run() {
     };
     // Descriptors found empty this round: the other waits on the same one (3,000 receives of
     // one listener) need not each try a read that would only find it empty too.
-    let mut drained = std::collections::HashSet::new();
+    let mut drained = HashSet::new();
     for (mut e, why) in due {
       let next = if why == Wake::Ready && drained.contains(&e.wait.fd()) {
         Next::Again

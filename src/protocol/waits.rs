@@ -25,7 +25,8 @@ fn start(wait: Box<dyn Wait>, deadline: Option<Instant>) {
 /// The next datagram of `listener`, within `timeout` (`None`: until one arrives or it closes).
 /// `owner` tags the wait for [`poller::cancel`] (the JavaScript environment it belongs to).
 pub fn receive(listener: Arc<Listener>, timeout: Option<Duration>, owner: u64, done: Done<Received>) {
-  let deadline = timeout.map(|t| Instant::now() + t);
+  // A timeout too far to represent is none.
+  let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
   start(Box::new(ReceiveWait { listener, timeout, owner, done: Some(done) }), deadline);
 }
 
@@ -85,8 +86,8 @@ impl Drop for ReceiveWait {
 
 /// Waits for the manager to confirm `pending` (its copy of the pipe's write end closed).
 pub fn barrier(pending: PendingBarrier, timeout: Duration, owner: u64, done: Done<bool>) {
-  let deadline = Instant::now() + timeout;
-  start(Box::new(BarrierWait { read_end: pending.into_read_end(), timeout, owner, done: Some(done) }), Some(deadline));
+  let deadline = Instant::now().checked_add(timeout);
+  start(Box::new(BarrierWait { read_end: pending.into_read_end(), timeout, owner, done: Some(done) }), deadline);
 }
 
 struct BarrierWait {
