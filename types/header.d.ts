@@ -357,6 +357,8 @@ export declare class JournalListener {
   get address(): string
   /** Whether `close()` was called. */
   get closed(): boolean
+  /** Datagrams dropped because their sender's uid was not `options.uid`. */
+  get refused(): number
   /**
    * Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait until
    * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, with
