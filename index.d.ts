@@ -352,15 +352,20 @@ export declare function clusterPrimary(options: ClusterPrimaryOptions): { watchd
  */
 export declare class JournalListener {
   /** Binds `address`: a filesystem path (removed again by `close()`) or an abstract name (`@name`); without one, a fresh abstract name. */
-  constructor(address?: string | undefined | null)
+  constructor(address?: string | undefined | null, options?: NotifyListenerOptions)
   /** The address to give `new Journal({ socket })`. */
   get address(): string
   /** Whether `close()` was called. */
   get closed(): boolean
+  /** Datagrams dropped because their sender's uid was not `options.uid`. */
+  get refused(): number
   /**
    * Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait until
-   * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
-   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
+   * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, with
+   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry, and with
+   * `ERR_SD_NOTIFY_INVALID_FD` for a passed file journald would refuse too (not a regular file or
+   * memfd, larger than `maxEntryBytes`, unsealed from a non-root sender outside /dev/shm, /tmp,
+   * /var/tmp): it is closed unread.
    */
   receive(timeoutMs?: number | undefined | null): Promise<JournalEntry>
   /** Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent. */
@@ -374,9 +379,16 @@ export declare class JournalListener {
 export declare class NotifyListener {
   /**
    * Binds `address`: a filesystem path (`/run/app/notify`, removed again by `close()`) or an
-   * abstract name (`@name`). Without one, a fresh abstract name is chosen.
+   * abstract name (`@name`). Without one (or `null`), a fresh abstract name is chosen.
+   * `options.uid`: hear only senders of this uid (the kernel's SO_PASSCRED, not the message);
+   * others' datagrams are dropped and their descriptors closed unread (see `refused`).
+   * `options.maxEntryBytes` (JournalListener): the largest file an entry may be passed in
+   * (default 64 MiB). The listener is closed when its JavaScript environment ends (a Worker's
+   * termination), if not before.
    */
-  constructor(address?: string | undefined | null)
+  constructor(address?: string | null, options?: NotifyListenerOptions)
+  /** Datagrams dropped because their sender's uid was not `options.uid`. */
+  get refused(): number
   /** The address to put in `NOTIFY_SOCKET`. */
   get address(): string
   /** Whether `close()` was called. */
@@ -536,6 +548,17 @@ export interface ListenFdsOptions {
  * non-negative integers, `true` sends `1`; `undefined` fields are skipped. Nothing is sent if anything is invalid.
  */
 export declare function notify(fields: NotifyFields, options?: NotifyOptions): boolean
+
+/** Options of `new NotifyListener()` / `new JournalListener()` (read as own properties only). */
+export interface NotifyListenerOptions {
+  /**
+   * Hear only senders with this uid (from the kernel, SO_PASSCRED); other senders' datagrams
+   * are dropped and the descriptors they carry closed unread.
+   */
+  uid?: number
+  /** JournalListener: the largest file an entry may be passed in, in bytes (default 64 MiB). */
+  maxEntryBytes?: number
+}
 
 /** One notification as the manager would read it. */
 export interface NotifyMessage {

@@ -352,15 +352,20 @@ export declare function clusterPrimary(options: ClusterPrimaryOptions): { watchd
  */
 export declare class JournalListener {
   /** Binds `address`: a filesystem path (removed again by `close()`) or an abstract name (`@name`); without one, a fresh abstract name. */
-  constructor(address?: string | undefined | null)
+  constructor(address?: string | undefined | null, options?: NotifyListenerOptions)
   /** The address to give `new Journal({ socket })`. */
   get address(): string
   /** Whether `close()` was called. */
   get closed(): boolean
+  /** Datagrams dropped because their sender's uid was not `options.uid`. */
+  get refused(): number
   /**
    * Resolves with the next entry. Rejects with `ETIMEDOUT` after `timeoutMs` (default: wait until
-   * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, and with
-   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry.
+   * one arrives or `close()`), with `ERR_SD_NOTIFY_LISTENER_CLOSED` once closed, with
+   * `ERR_SD_NOTIFY_INVALID_VALUE` for bytes that are not a journal entry, and with
+   * `ERR_SD_NOTIFY_INVALID_FD` for a passed file journald would refuse too (not a regular file or
+   * memfd, larger than `maxEntryBytes`, unsealed from a non-root sender outside /dev/shm, /tmp,
+   * /var/tmp): it is closed unread.
    */
   receive(timeoutMs?: number | undefined | null): Promise<JournalEntry>
   /** Stops receiving: closes the socket now (pending and later `receive()` calls reject). Idempotent. */

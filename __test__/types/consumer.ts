@@ -51,6 +51,9 @@ async function listen(): Promise<string> {
   const syncedSoon: boolean = await barrier(1000)
   const listener = new NotifyListener()
   const named = new NotifyListener('@sd-notify-rs-types')
+  const ownUid = new NotifyListener(null, { uid: 1000 })
+  const strangers: number = ownUid.refused
+  ownUid.close()
   const address: string = listener.address
   const message: NotifyMessage = await listener.receive(2000)
   const ready: string | undefined = message.fields['READY']
@@ -99,6 +102,7 @@ async function logging(): Promise<string> {
   const drained: boolean = await sdj.flush(1000)
   sdNotify.Journal.setQueueLimits({ entries: 100, bytes: 1 << 20 })
   const listener = new sdNotify.JournalListener()
+  new sdNotify.JournalListener(undefined, { maxEntryBytes: 1 << 20, uid: 0 }).close()
   const entry: JournalEntry = await listener.receive(1000)
   const message: string | Buffer | Array<string | Buffer> | undefined = entry.fields['MESSAGE']
   listener.close()

@@ -2,7 +2,6 @@
 //! fields) and `JournalListener`, the stand-in receiver for tests.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -250,22 +249,16 @@ fn to_value(bytes: Vec<u8>) -> Either<String, Buffer> {
   }
 }
 
-/// Reads the entry a datagram carries: its payload, or the sealed memfd passed with an empty one.
-pub(crate) fn to_entry(r: Received) -> sd_notify_protocol::Result<JournalEntry> {
+/// Reads the entry a datagram carries: its payload, or the file passed with an empty one when
+/// journald's rules allow it (a sealed memfd, at most `max` bytes: see protocol::passed_fd).
+pub(crate) fn to_entry(r: Received, max: u64) -> sd_notify_protocol::Result<JournalEntry> {
   let memfd = r.data.is_empty() && r.fds.len() == 1;
   let mut fds = r.fds.into_iter().map(|fd| {
     // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.
     unsafe { OwnedFd::from_raw_fd(fd) }
   });
   let raw = if memfd {
-    let mut file = std::fs::File::from(fds.next().ok_or(NotifyError::EmptyMessage)?);
-    let mut data = Vec::new();
-    // The sender's writes left the shared file offset at the end: read from the start, as journald does.
-    file
-      .seek(SeekFrom::Start(0))
-      .and_then(|_| file.read_to_end(&mut data))
-      .map_err(|e| NotifyError::value("entry", format!("could not read the memfd: {e}")))?;
-    data
+    sd_notify_protocol::passed_fd::read_entry(fds.next().ok_or(NotifyError::EmptyMessage)?, r.pid, r.uid, max)?
   } else {
     r.data
   };

@@ -4,14 +4,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Buffer, Object, ToNapiValue};
+use napi::bindgen_prelude::{Buffer, JsObjectValue, Object, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 
-use super::error::{guard, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
-use crate::convert::usec_from_ms;
-use sd_notify_protocol::listener::{Listener, Received};
+use super::error::{guard, napi_error, settle, IntoJs, Result, Settle};
+use crate::convert::{decimal_from_f64, usec_from_ms};
+use sd_notify_protocol::listener::{Listener, ListenerOptions, Received};
 use sd_notify_protocol::message::parse_assignments;
+use sd_notify_protocol::passed_fd::DEFAULT_MAX_ENTRY_BYTES;
+use sd_notify_protocol::{waits, NotifyError};
 
 /// One notification as the manager would read it.
 #[napi(object)]
@@ -51,24 +53,65 @@ fn to_message(r: Received) -> NotifyMessage {
   }
 }
 
-/// Resolves with `convert` of the next datagram `listener` receives, waiting on a thread of its
-/// own (the event loop never waits); the shared `receive()` of both stand-in receivers.
-fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
+/// Resolves with `convert` of the next datagram `listener` receives. The wait is the process's
+/// one poller thread's (the event loop never waits, and no thread is started per call); the
+/// shared `receive()` of both stand-in receivers. `convert` runs on the poller thread: it must
+/// not block (a journal entry's file is checked and capped before it is read).
+fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   listener: &Arc<Listener>,
   timeout_ms: Option<f64>,
-  convert: fn(Received) -> sd_notify_protocol::Result<T>,
+  convert: impl FnOnce(Received) -> sd_notify_protocol::Result<T> + Send + 'static,
 ) -> Result<Object<'env>> {
   let (deferred, promise) = env.create_deferred::<T, Settle<T>>().map_err(napi_error)?;
   match timeout_ms.map(|ms| usec_from_ms("timeoutMs", ms)).transpose() {
     Err(e) => settle(deferred, Err(e)),
     Ok(timeout) => {
-      let listener = listener.clone();
-      let timeout = timeout.map(Duration::from_micros);
-      settle_on_thread(deferred, "sd-notify-listener", move || listener.receive(timeout).and_then(convert))?;
+      let owner = super::env_end::owner(env);
+      let done = Box::new(move |outcome: sd_notify_protocol::Result<Received>| {
+        let outcome = sd_notify_protocol::sync::contain("sd-notify-listener", || outcome.and_then(convert));
+        settle(deferred, outcome.and_then(|r| r));
+      });
+      waits::receive(listener.clone(), timeout.map(Duration::from_micros), owner, done);
     }
   }
   Ok(promise)
+}
+
+/// Reads `options`' own properties only (an inherited `uid` from a polluted prototype must not
+/// change who is heard). `(options, maxEntryBytes)`.
+fn read_options(options: Option<Object<'_>>) -> Result<(ListenerOptions, u64)> {
+  let Some(o) = options else { return Ok((ListenerOptions::default(), DEFAULT_MAX_ENTRY_BYTES)) };
+  let own = |key: &str| -> Result<Option<f64>> {
+    if !o.has_own_property(key).map_err(|e| super::error::invalid_value(key, e))? {
+      return Ok(None);
+    }
+    o.get::<f64>(key).map_err(|_| NotifyError::number(key, "it must be a number")).js()
+  };
+  let uid = match own("uid")? {
+    None => None,
+    Some(n) => Some(
+      u32::try_from(decimal_from_f64("uid", n).js()?)
+        .map_err(|_| NotifyError::number("uid", format!("{n} is above 2^32-1")))
+        .js()?,
+    ),
+  };
+  let max = match own("maxEntryBytes")? {
+    None => DEFAULT_MAX_ENTRY_BYTES,
+    Some(n) => decimal_from_f64("maxEntryBytes", n).js()?,
+  };
+  Ok((ListenerOptions { uid }, max))
+}
+
+/// Options of `new NotifyListener()` / `new JournalListener()` (read as own properties only).
+#[napi(object)]
+#[allow(dead_code)] // Declares the TypeScript type; the constructor reads the object itself.
+pub struct NotifyListenerOptions {
+  /// Hear only senders with this uid (from the kernel, SO_PASSCRED); other senders' datagrams
+  /// are dropped and the descriptors they carry closed unread.
+  pub uid: Option<u32>,
+  /// JournalListener: the largest file an entry may be passed in, in bytes (default 64 MiB).
+  pub max_entry_bytes: Option<f64>,
 }
 
 /// A datagram socket that receives notifications like the service manager does, with the
@@ -76,15 +119,32 @@ fn receive_on_a_thread<'env, T: ToNapiValue + Send + 'static>(
 #[napi]
 pub struct NotifyListener {
   inner: Arc<Listener>,
+  max_entry_bytes: u64,
 }
 
 #[napi]
 impl NotifyListener {
   /// Binds `address`: a filesystem path (`/run/app/notify`, removed again by `close()`) or an
-  /// abstract name (`@name`). Without one, a fresh abstract name is chosen.
-  #[napi(constructor)]
-  pub fn new(address: Option<String>) -> Result<Self> {
-    guard("NotifyListener.new", || Ok(Self { inner: Arc::new(Listener::bind(address.as_deref()).js()?) }))
+  /// abstract name (`@name`). Without one (or `null`), a fresh abstract name is chosen.
+  /// `options.uid`: hear only senders of this uid (the kernel's SO_PASSCRED, not the message);
+  /// others' datagrams are dropped and their descriptors closed unread (see `refused`).
+  /// `options.maxEntryBytes` (JournalListener): the largest file an entry may be passed in
+  /// (default 64 MiB). The listener is closed when its JavaScript environment ends (a Worker's
+  /// termination), if not before.
+  #[napi(constructor, ts_args_type = "address?: string | null, options?: NotifyListenerOptions")]
+  pub fn new(env: Env, address: Option<String>, options: Option<Object<'_>>) -> Result<Self> {
+    guard("NotifyListener.new", || {
+      let (options, max_entry_bytes) = read_options(options)?;
+      let inner = Arc::new(Listener::bind_with(address.as_deref(), options).js()?);
+      super::env_end::track(&env, Some(&inner)).map_err(napi_error)?;
+      Ok(Self { inner, max_entry_bytes })
+    })
+  }
+
+  /// Datagrams dropped because their sender's uid was not `options.uid`.
+  #[napi(getter)]
+  pub fn refused(&self) -> Result<f64> {
+    guard("NotifyListener.refused", || Ok(self.inner.refused() as f64))
   }
 
   /// The address to put in `NOTIFY_SOCKET`.
@@ -104,13 +164,16 @@ impl NotifyListener {
   /// once closed. While a receive is pending the process stays alive.
   #[napi(ts_return_type = "Promise<NotifyMessage>")]
   pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
-    guard("NotifyListener.receive", || receive_on_a_thread(env, &self.inner, timeout_ms, |r| Ok(to_message(r))))
+    guard("NotifyListener.receive", || receive_with_poller(env, &self.inner, timeout_ms, |r| Ok(to_message(r))))
   }
 
   /// The next datagram as a journal entry (internal: lib/journal.js's `JournalListener.receive()`).
   #[napi(skip_typescript)]
   pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
-    guard("NotifyListener.receiveJournal", || receive_on_a_thread(env, &self.inner, timeout_ms, super::journal::to_entry))
+    let max = self.max_entry_bytes;
+    guard("NotifyListener.receiveJournal", || {
+      receive_with_poller(env, &self.inner, timeout_ms, move |r| super::journal::to_entry(r, max))
+    })
   }
 
   /// Closes descriptors that arrived at this listener (a message's `fds`), natively, in every

@@ -1,6 +1,7 @@
 //! The thin N-API layer: converts types and errors, nothing more.
 
 mod env;
+mod env_end;
 mod error;
 mod fast;
 mod journal;

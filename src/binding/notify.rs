@@ -7,7 +7,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::env::this_thread;
-use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
+use super::error::{guard, invalid_value, napi_error, settle, IntoJs, Result, Settle};
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use sd_notify_protocol::assignment::Assignment;
 use sd_notify_protocol::message::Message;
@@ -122,6 +122,8 @@ pub fn fd_store_remove(env: Env, name: String) -> Result<bool> {
 pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
   guard("barrier", || {
     let _thread_env = this_thread(env);
+    // Before the deferred: the environment's end hook then runs after napi-rs's own for it.
+    super::env_end::track(env, None).map_err(napi_error)?;
     let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>().map_err(napi_error)?;
     let started = usec_from_ms("timeoutMs", timeout_ms.unwrap_or(5000.0))
       .map(Duration::from_micros)
@@ -129,8 +131,10 @@ pub fn barrier(env: &Env, timeout_ms: Option<f64>) -> Result<Object<'_>> {
     match started {
       Err(e) => settle(deferred, Err(e)),
       Ok((None, _)) => settle(deferred, Ok(false)),
+      // Waited on by the process's one poller thread, not a thread per barrier.
       Ok((Some(pending), timeout)) => {
-        settle_on_thread(deferred, "sd-notify-barrier", move || pending.wait(timeout).map(|()| true))?
+        let done = Box::new(move |outcome| settle(deferred, outcome));
+        sd_notify_protocol::waits::barrier(pending, timeout, super::env_end::owner(env), done);
       }
     }
     Ok(promise)

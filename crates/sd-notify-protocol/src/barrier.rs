@@ -7,7 +7,6 @@ use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
 use super::assignment::Assignment;
-use super::datagram::poll_until;
 use super::error::{NotifyError, Result};
 use super::message::Message;
 use super::notify_socket::send_to_env;
@@ -30,14 +29,22 @@ pub fn send_barrier() -> Result<Option<PendingBarrier>> {
 }
 
 impl PendingBarrier {
-  /// Blocks until the manager closes its copy of the write end (POLLHUP), i.e. it has processed
-  /// every earlier message of this socket, or fails with ETIMEDOUT.
-  pub fn wait(self, timeout: Duration) -> Result<()> {
-    poll_until(self.read_end.as_raw_fd(), 0, timeout, "barrier").map_err(|e| match e {
-      NotifyError::Timeout { what, ms, .. } => {
-        NotifyError::Timeout { what, ms, hint: ": the service manager did not confirm processing (barriers need systemd >= 246)" }
-      }
-      other => other,
-    })
+  /// The pipe's read end, for the poller to wait on (POLLHUP: confirmed).
+  pub fn into_read_end(self) -> OwnedFd {
+    self.read_end
+  }
+
+  /// ETIMEDOUT for a barrier that waited `timeout` in vain.
+  pub fn timeout(timeout: Duration) -> NotifyError {
+    NotifyError::Timeout {
+      what: "barrier",
+      ms: timeout.as_millis() as u64,
+      hint: ": the service manager did not confirm processing (barriers need systemd >= 246)",
+    }
+  }
+
+  #[cfg(test)]
+  pub fn for_tests(read_end: OwnedFd) -> Self {
+    Self { read_end }
   }
 }

@@ -3,7 +3,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -49,7 +49,8 @@ pub struct DatagramSocket {
 /// The open descriptor and the address it is connected to, if any.
 #[derive(Debug)]
 struct Open {
-  fd: OwnedFd,
+  /// Shared with senders waiting for room outside the lock (see `send_until`).
+  fd: Arc<OwnedFd>,
   peer: Option<Peer>,
 }
 
@@ -98,6 +99,53 @@ impl DatagramSocket {
     fds: &[RawFd],
     flags: MsgFlags,
   ) -> std::result::Result<usize, SendFailure> {
+    self.send_once(addr, iov, fds, flags).map_err(|(f, _)| f)
+  }
+
+  /// Like `send`, but waits for room in a full receive queue for `timeout` (then EAGAIN),
+  /// and waits *outside* the lock: a sender stuck on a full queue (the watchdog's ping) does
+  /// not make another wait for the lock first, so no send waits longer than its own deadline.
+  pub fn send_until<A: SockaddrLike>(
+    &self,
+    addr: &A,
+    iov: &[IoSlice<'_>],
+    fds: &[RawFd],
+    timeout: Duration,
+  ) -> std::result::Result<usize, SendFailure> {
+    let mut pause = Duration::from_millis(1);
+    // Read from the clock only once the queue is found full: the usual send costs no more.
+    let mut deadline = None;
+    loop {
+      let fd = match self.send_once(addr, iov, fds, MsgFlags::MSG_DONTWAIT) {
+        Ok(n) => return Ok(n),
+        Err((f, Some(fd))) if f.errno == Errno::EAGAIN => fd,
+        Err((f, _)) => return Err(f),
+      };
+      let deadline = *deadline.get_or_insert_with(|| Instant::now() + timeout);
+      let left = deadline.saturating_duration_since(Instant::now());
+      if left.is_zero() {
+        return Err(SendFailure { call: "sendmsg", errno: Errno::EAGAIN });
+      }
+      // A connected datagram socket polls writable once the peer's queue has room.
+      let started = Instant::now();
+      if poll_until(fd.as_raw_fd(), libc::POLLOUT, left, "sendmsg").is_ok() && started.elapsed() < pause {
+        // Writable at once yet refused (an unconnected socket, whose poll knows nothing of the
+        // peer's queue): back off instead of spinning.
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(50));
+      }
+    }
+  }
+
+  /// One attempt; on failure, also the descriptor it was made on (to wait on it unlocked).
+  #[allow(clippy::type_complexity)]
+  fn send_once<A: SockaddrLike>(
+    &self,
+    addr: &A,
+    iov: &[IoSlice<'_>],
+    fds: &[RawFd],
+    flags: MsgFlags,
+  ) -> std::result::Result<usize, (SendFailure, Option<Arc<OwnedFd>>)> {
     let rights = [ControlMessage::ScmRights(fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
     let flags = flags | MsgFlags::MSG_NOSIGNAL;
@@ -105,7 +153,8 @@ impl DatagramSocket {
     for attempt in 0..2 {
       let open = match state.as_mut() {
         Some(open) => open,
-        None => state.insert(Open { fd: self.open().map_err(|errno| SendFailure { call: "socket", errno })?, peer: None }),
+        None => state
+          .insert(Open { fd: Arc::new(self.open().map_err(|errno| (SendFailure { call: "socket", errno }, None))?), peer: None }),
       };
       let fd = open.fd.as_raw_fd();
       // Connected to `addr`: send without naming it. Otherwise connect (a longer address than
@@ -124,7 +173,7 @@ impl DatagramSocket {
                 *state = None;
                 continue;
               }
-              Err(errno) => return Err(SendFailure { call: "connect", errno }),
+              Err(errno) => return Err((SendFailure { call: "connect", errno }, None)),
             },
             None => true,
           }
@@ -138,10 +187,10 @@ impl DatagramSocket {
         // The socket it was connected to has closed (the kernel has disconnected this one):
         // nothing was sent; look the address up again.
         Err(Errno::ECONNREFUSED | Errno::ECONNRESET | Errno::ENOTCONN) if attempt == 0 && !named => open.peer = None,
-        Err(errno) => return Err(SendFailure { call: "sendmsg", errno }),
+        Err(errno) => return Err((SendFailure { call: "sendmsg", errno }, Some(Arc::clone(&open.fd)))),
       }
     }
-    Err(SendFailure { call: "sendmsg", errno: Errno::EBADF })
+    Err((SendFailure { call: "sendmsg", errno: Errno::EBADF }, None))
   }
 
   fn open(&self) -> std::result::Result<OwnedFd, Errno> {
@@ -209,120 +258,5 @@ pub fn poll_until(fd: RawFd, events: libc::c_short, timeout: Duration, what: &'s
 }
 
 #[cfg(test)]
-mod tests {
-  use std::os::fd::FromRawFd;
-  use std::os::unix::net::UnixDatagram;
-  use std::path::Path;
-
-  use nix::sys::socket::UnixAddr;
-
-  use super::*;
-
-  fn no_setup(_: &OwnedFd) -> nix::Result<()> {
-    Ok(())
-  }
-
-  fn send(socket: &DatagramSocket, path: &Path, text: &str) -> std::result::Result<usize, SendFailure> {
-    let addr = UnixAddr::new(path).expect("a short path");
-    socket.send(&addr, &[IoSlice::new(text.as_bytes())], &[], MsgFlags::MSG_DONTWAIT)
-  }
-
-  fn recv(receiver: &UnixDatagram) -> String {
-    let mut buf = [0; 64];
-    receiver.set_nonblocking(true).expect("nonblocking");
-    let n = receiver.recv(&mut buf).expect("a datagram is waiting");
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-  }
-
-  /// A private directory, removed when dropped.
-  struct Dir(std::path::PathBuf);
-
-  impl Drop for Dir {
-    fn drop(&mut self) {
-      let _ = std::fs::remove_dir_all(&self.0);
-    }
-  }
-
-  fn dir() -> Dir {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!("sdn-dgram-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&path).expect("a temporary directory");
-    Dir(path)
-  }
-
-  #[test]
-  fn sends_to_whichever_address_it_is_given_in_turn() {
-    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
-    let (a, b) = (d.0.join("a"), d.0.join("b"));
-    let (ra, rb) = (UnixDatagram::bind(&a).expect("bind a"), UnixDatagram::bind(&b).expect("bind b"));
-    for i in 0..3 {
-      send(&socket, &a, &format!("A{i}")).expect("sent to a");
-      send(&socket, &b, &format!("B{i}")).expect("sent to b");
-      send(&socket, &b, &format!("b{i}")).expect("sent to b again");
-    }
-    assert_eq!([recv(&ra), recv(&ra), recv(&ra)], ["A0", "A1", "A2"]);
-    assert_eq!([recv(&rb), recv(&rb), recv(&rb), recv(&rb)], ["B0", "b0", "B1", "b1"]);
-  }
-
-  #[test]
-  fn a_receiver_recreated_at_the_same_path_gets_the_next_send() {
-    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
-    let path = d.0.join("notify");
-    let first = UnixDatagram::bind(&path).expect("bind");
-    send(&socket, &path, "one").expect("sent");
-    assert_eq!(recv(&first), "one");
-    drop(first);
-    std::fs::remove_file(&path).expect("unlink");
-    let second = UnixDatagram::bind(&path).expect("bind again");
-    send(&socket, &path, "two").expect("sent to the new receiver");
-    assert_eq!(recv(&second), "two");
-  }
-
-  #[test]
-  fn a_closed_receiver_is_an_error_naming_its_errno_then_found_again_once_back() {
-    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
-    let path = d.0.join("notify");
-    let first = UnixDatagram::bind(&path).expect("bind");
-    send(&socket, &path, "one").expect("sent");
-    drop(first);
-    // The path is still there, nobody listens: refused, as an unconnected send would be.
-    assert_eq!(send(&socket, &path, "lost").map_err(|f| f.errno), Err(Errno::ECONNREFUSED));
-    std::fs::remove_file(&path).expect("unlink");
-    assert_eq!(send(&socket, &path, "lost").map_err(|f| f.errno), Err(Errno::ENOENT));
-    let back = UnixDatagram::bind(&path).expect("bind again");
-    send(&socket, &path, "three").expect("sent once it is back");
-    assert_eq!(recv(&back), "three");
-  }
-
-  #[test]
-  fn descriptors_travel_over_the_connected_socket() {
-    let (d, socket) = (dir(), DatagramSocket::new(no_setup));
-    let path = d.0.join("notify");
-    let receiver = UnixDatagram::bind(&path).expect("bind");
-    let addr = UnixAddr::new(&path).expect("a short path");
-    let file = std::fs::File::open("/dev/null").expect("/dev/null");
-    for text in ["FDSTORE=1", "FDSTORE=1 again"] {
-      socket
-        .send(&addr, &[IoSlice::new(text.as_bytes())], &[file.as_raw_fd()], MsgFlags::empty())
-        .expect("sent with a descriptor");
-      let mut buf = [0u8; 64];
-      let mut space = nix::cmsg_space!([RawFd; 1]);
-      let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-      let msg = nix::sys::socket::recvmsg::<()>(receiver.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT)
-        .expect("received");
-      let fds: Vec<RawFd> = msg
-        .cmsgs()
-        .expect("control messages")
-        .filter_map(|c| match c {
-          nix::sys::socket::ControlMessageOwned::ScmRights(fds) => Some(fds),
-          _ => None,
-        })
-        .flatten()
-        .collect();
-      assert_eq!(fds.len(), 1, "one descriptor arrived with {text:?}");
-      // SAFETY: the descriptor was just received and is ours to close.
-      drop(unsafe { OwnedFd::from_raw_fd(fds[0]) });
-    }
-  }
-}
+#[path = "datagram_tests.rs"]
+mod tests;

@@ -6,7 +6,7 @@ use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use nix::sys::socket::{
 };
 
 use super::address::{self, NotifyAddress};
-use super::datagram::{poll_until, MAX_FDS};
+use super::datagram::MAX_FDS;
 use super::error::{NotifyError, Result};
 
 /// One received notification.
@@ -40,7 +40,30 @@ pub struct Listener {
   closed: AtomicBool,
   /// Descriptors received and not yet closed by [`Listener::close_received`].
   received: Mutex<HashSet<RawFd>>,
+  /// The poller's owner tag for this listener's pending receives.
+  id: u64,
+  /// The descriptor's number for the poller (-1 once closed), read without the lock.
+  raw: AtomicI32,
+  options: ListenerOptions,
+  /// Datagrams dropped because their sender's uid was not `options.uid`.
+  refused: AtomicU64,
 }
+
+/// What a listener accepts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListenerOptions {
+  /// Only datagrams whose sender (SO_PASSCRED) has this uid; others are dropped unread, and the
+  /// descriptors they carry closed.
+  pub uid: Option<u32>,
+}
+
+/// Listener ids for the poller's owner tags: above any pointer (environments are tagged by
+/// their address), so the two never collide.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1 << 62);
+
+/// At most this many datagrams from strangers are dropped per call: a flood cannot keep one
+/// call (and the poller thread) busy forever.
+const MAX_DROPPED_PER_CALL: usize = 64;
 
 fn random_suffix() -> u64 {
   let mut buf = [0u8; 8];
@@ -57,7 +80,13 @@ fn random_suffix() -> u64 {
 
 impl Listener {
   /// Binds `address` (`/path` or `@abstract`); `None` picks a fresh abstract name.
+  #[cfg(test)]
   pub fn bind(address: Option<&str>) -> Result<Self> {
+    Self::bind_with(address, ListenerOptions::default())
+  }
+
+  /// [`Listener::bind`] with options.
+  pub fn bind_with(address: Option<&str>, options: ListenerOptions) -> Result<Self> {
     let address = match address {
       Some(a) => a.to_owned(),
       None => format!("@sd-notify-rs/{}/{:016x}", std::process::id(), random_suffix()),
@@ -75,11 +104,15 @@ impl Listener {
     bind(fd.as_raw_fd(), &unix).map_err(|e| NotifyError::os("bind", e))?;
     let unlink_on_close = unix.path().map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p.as_os_str().as_bytes())));
     Ok(Self {
+      raw: AtomicI32::new(fd.as_raw_fd()),
       fd: RwLock::new(Some(fd)),
       address,
       unlink_on_close,
       closed: AtomicBool::new(false),
       received: Mutex::new(HashSet::new()),
+      id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+      options,
+      refused: AtomicU64::new(0),
     })
   }
 
@@ -92,40 +125,71 @@ impl Listener {
     self.closed.load(Ordering::Acquire)
   }
 
-  /// Waits for the next datagram (`None`: forever). Safe to call from several threads at once:
-  /// each datagram goes to exactly one caller.
+  /// The poller's owner tag of this listener's waits.
+  pub fn id(&self) -> u64 {
+    self.id
+  }
+
+  /// The descriptor to poll (-1 once closed: poll(2) skips it).
+  pub fn raw_fd(&self) -> RawFd {
+    self.raw.load(Ordering::Acquire)
+  }
+
+  /// Datagrams dropped so far because of `options.uid`.
+  pub fn refused(&self) -> u64 {
+    self.refused.load(Ordering::Relaxed)
+  }
+
+  /// The next datagram if one is waiting, without waiting (`Ok(None)`: none now). Datagrams from
+  /// a uid other than `options.uid` are dropped, with their descriptors, and not counted as one.
+  pub fn try_next(&self) -> Result<Option<Received>> {
+    // Held while this thread uses the descriptor: close() takes it exclusively to close it.
+    let guard = self.fd.read().unwrap_or_else(|p| p.into_inner());
+    let fd = match guard.as_ref() {
+      Some(fd) if !self.is_closed() => fd.as_raw_fd(),
+      _ => return Err(NotifyError::ListenerClosed),
+    };
+    for _ in 0..MAX_DROPPED_PER_CALL {
+      let r = match try_receive(fd) {
+        Ok(r) => r,
+        Err(NotifyError::Os { errno: Errno::EAGAIN, .. }) => return Ok(None),
+        Err(e) => return Err(e),
+      };
+      if self.options.uid.is_some_and(|uid| uid != r.uid) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        for fd in r.fds {
+          // SAFETY: just received (SCM_RIGHTS), owned by nobody else: closed unread.
+          drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+        }
+        continue;
+      }
+      self.received.lock().unwrap_or_else(|p| p.into_inner()).extend(&r.fds);
+      return Ok(Some(r));
+    }
+    Ok(None)
+  }
+
+  /// Waits on this thread for the next datagram (`None`: forever); the binding waits with the
+  /// poller instead. Safe to call from several threads at once: each datagram goes to exactly
+  /// one caller.
+  #[cfg(test)]
   pub fn receive(&self, timeout: Option<Duration>) -> Result<Received> {
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
-      // Held while this thread uses the descriptor: close() takes it exclusively to close it.
-      let guard = self.fd.read().unwrap_or_else(|p| p.into_inner());
-      let fd = match guard.as_ref() {
-        Some(fd) if !self.is_closed() => fd.as_raw_fd(),
-        _ => return Err(NotifyError::ListenerClosed),
-      };
-      match try_receive(fd) {
-        Ok(r) => {
-          self.received.lock().unwrap_or_else(|p| p.into_inner()).extend(&r.fds);
-          return Ok(r);
-        }
-        Err(NotifyError::Os { errno: Errno::EAGAIN, .. }) => {}
-        Err(e) => return Err(e),
+      if let Some(r) = self.try_next()? {
+        return Ok(r);
       }
       let left = match deadline {
         Some(d) => {
           let left = d.saturating_duration_since(std::time::Instant::now());
           if left.is_zero() {
-            return Err(NotifyError::Timeout {
-              what: "NotifyListener.receive",
-              ms: timeout.unwrap_or_default().as_millis() as u64,
-              hint: ": no notification arrived",
-            });
+            return Err(receive_timeout(timeout.unwrap_or_default()));
           }
           left
         }
         None => Duration::from_secs(3600),
       };
-      match poll_until(fd, libc::POLLIN, left, "NotifyListener.receive") {
+      match super::datagram::poll_until(self.raw_fd(), libc::POLLIN, left, "NotifyListener.receive") {
         Ok(()) | Err(NotifyError::Timeout { .. }) => {}
         Err(e) => return Err(e),
       }
@@ -163,6 +227,9 @@ impl Listener {
     if self.closed.swap(true, Ordering::AcqRel) {
       return;
     }
+    self.raw.store(-1, Ordering::Release);
+    // Pending waits on the poller settle now (ERR_SD_NOTIFY_LISTENER_CLOSED).
+    super::poller::cancel(self.id);
     // shutdown() makes poll() report the socket readable, so blocked receivers wake up at once
     // and give up their read guard; then the descriptor can be closed under the write guard.
     if let Some(fd) = self.fd.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
@@ -173,6 +240,11 @@ impl Listener {
       let _ = std::fs::remove_file(path);
     }
   }
+}
+
+/// ETIMEDOUT for a receive that waited `timeout` in vain.
+pub fn receive_timeout(timeout: Duration) -> NotifyError {
+  NotifyError::Timeout { what: "NotifyListener.receive", ms: timeout.as_millis() as u64, hint: ": no notification arrived" }
 }
 
 /// One datagram, whatever its size, with the sender's credentials and descriptors.
@@ -211,75 +283,5 @@ impl Drop for Listener {
 }
 
 #[cfg(test)]
-mod tests {
-  use super::super::notify_socket::send;
-  use super::*;
-
-  #[test]
-  fn receives_what_was_sent_with_our_credentials() {
-    let l = Listener::bind(None).unwrap();
-    let addr = address::parse(l.address().as_bytes()).unwrap();
-    send(&addr, b"READY=1", &[]).unwrap();
-    let r = l.receive(Some(Duration::from_secs(5))).unwrap();
-    assert_eq!(r.data, b"READY=1");
-    assert_eq!(r.pid as u32, std::process::id());
-    assert_eq!(r.uid, unsafe { libc::getuid() });
-  }
-
-  #[test]
-  fn close_releases_the_descriptor_and_the_abstract_name_at_once() {
-    let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
-    let before = open_fds();
-    // Kept alive (not dropped): only close() may release them.
-    let listeners: Vec<Listener> = (0..2000).map(|_| Listener::bind(None).unwrap()).collect();
-    listeners.iter().for_each(Listener::close);
-    assert!(open_fds() <= before + 8, "{} descriptors still open after close()", open_fds() - before);
-    let again = Listener::bind(Some(listeners[0].address())).unwrap();
-    assert_eq!(listeners[0].receive(None).unwrap_err(), NotifyError::ListenerClosed);
-    again.close();
-  }
-
-  #[test]
-  fn close_received_closes_what_arrived_here_once_and_nothing_else() {
-    let l = Listener::bind(None).unwrap();
-    let addr = address::parse(l.address().as_bytes()).unwrap();
-    let file = std::fs::File::open("/dev/null").unwrap();
-    send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
-    let r = l.receive(Some(Duration::from_secs(5))).unwrap();
-    let fd = r.fds[0];
-    assert_eq!(l.close_received(&[fd, fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
-    assert_eq!(l.close_received(&[file.as_raw_fd()]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
-    assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "a refused call closes nothing");
-    l.close_received(&[fd]).unwrap();
-    assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "closed");
-    assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
-  }
-
-  #[test]
-  fn receive_times_out_with_etimedout() {
-    let l = Listener::bind(None).unwrap();
-    assert_eq!(l.receive(Some(Duration::from_millis(20))).unwrap_err().code(), "ETIMEDOUT");
-  }
-
-  #[test]
-  fn close_wakes_a_blocked_receiver() {
-    let l = std::sync::Arc::new(Listener::bind(None).unwrap());
-    let l2 = l.clone();
-    let t = std::thread::spawn(move || l2.receive(None));
-    std::thread::sleep(Duration::from_millis(50));
-    l.close();
-    assert_eq!(t.join().unwrap().unwrap_err(), NotifyError::ListenerClosed);
-  }
-
-  #[test]
-  fn filesystem_listener_removes_its_socket_file_on_close() {
-    let dir = std::env::temp_dir().join(format!("sdn-{}", random_suffix()));
-    std::fs::create_dir(&dir).unwrap();
-    let path = dir.join("notify");
-    let l = Listener::bind(Some(path.to_str().unwrap())).unwrap();
-    assert!(path.exists());
-    l.close();
-    assert!(!path.exists());
-    std::fs::remove_dir(&dir).unwrap();
-  }
-}
+#[path = "listener_tests.rs"]
+mod tests;

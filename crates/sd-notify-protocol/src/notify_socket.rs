@@ -3,11 +3,11 @@
 use std::io::IoSlice;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-  connect, sendmsg, setsockopt, shutdown, socket, sockopt, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, VsockAddr,
+  connect, getsockopt, sendmsg, shutdown, socket, sockopt, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, VsockAddr,
 };
 
 use super::address::{self, NotifyAddress, VsockType};
@@ -16,19 +16,21 @@ use super::env;
 use super::error::{NotifyError, Result};
 use super::sync::lock;
 
-/// How long a stream/seqpacket vsock peer may take to confirm it read the message.
-const VSOCK_EOF_WAIT: Duration = Duration::from_secs(5);
+/// How long a stream/seqpacket vsock notification may block its caller in all: the connection
+/// and the peer's confirmation (EOF) that it read the message. The caller is the event loop for
+/// `notify()`: a hypervisor on the same host answers in well under a millisecond, and a peer
+/// that does not answer (an unreachable CID makes connect() wait 2 s) costs at most this.
+pub const VSOCK_BUDGET: Duration = Duration::from_millis(500);
 
 /// How long a send may wait for room in the receiver's queue.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The one AF_UNIX datagram socket all notifications of this process go through. Like
 /// libsystemd, a send waits while the manager's queue is full (max_dgram_qlen is often only 10),
-/// but never forever: after SEND_TIMEOUT it fails with EAGAIN.
-static UNIX_SOCKET: DatagramSocket = DatagramSocket::new(|fd| {
-  let timeout = nix::sys::time::TimeVal::new(SEND_TIMEOUT.as_secs() as _, 0);
-  setsockopt(fd, sockopt::SendTimeout, &timeout)
-});
+/// but never forever: after SEND_TIMEOUT in all it fails with EAGAIN. The wait happens outside
+/// the socket's lock (`send_until`), so a notification never first waits for the watchdog's
+/// ping to give up on the same full queue.
+static UNIX_SOCKET: DatagramSocket = DatagramSocket::new(|_| Ok(()));
 
 /// Calls `f` with `NOTIFY_SOCKET`'s bytes, read now (so changes to `process.env` take effect);
 /// `None` when it is unset or empty.
@@ -70,7 +72,7 @@ pub fn send(addr: &NotifyAddress, payload: &[u8], fds: &[RawFd]) -> Result<()> {
     validate_fds(fds)?;
   }
   match addr {
-    NotifyAddress::Unix(unix) => match UNIX_SOCKET.send(unix, &[IoSlice::new(payload)], fds, MsgFlags::empty()) {
+    NotifyAddress::Unix(unix) => match UNIX_SOCKET.send_until(unix, &[IoSlice::new(payload)], fds, SEND_TIMEOUT) {
       Ok(_) => Ok(()),
       Err(f) if f.errno == Errno::EAGAIN => {
         Err(NotifyError::os("sendmsg (the receiver's queue stayed full for 5 s)", Errno::EAGAIN))
@@ -86,9 +88,11 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
     return Err(NotifyError::os("sendmsg over AF_VSOCK (descriptors cannot be passed)", Errno::EOPNOTSUPP));
   }
   let addr = VsockAddr::new(cid, port);
+  let deadline = Instant::now() + VSOCK_BUDGET;
   let mut last = Errno::EPROTONOSUPPORT;
   for ty in kind.candidates() {
-    let fd = match socket(AddressFamily::Vsock, *ty, SockFlag::SOCK_CLOEXEC, None) {
+    // Non-blocking: connect() and the peer's confirmation are waited for with the budget.
+    let fd = match socket(AddressFamily::Vsock, *ty, SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK, None) {
       Ok(fd) => fd,
       // Untyped vsock: falls through to the next type when this one is unsupported.
       Err(e @ (Errno::EPROTOTYPE | Errno::ESOCKTNOSUPPORT | Errno::EPROTONOSUPPORT | Errno::ENODEV))
@@ -104,17 +108,54 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
       sendmsg(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, Some(&addr)).map_err(|e| NotifyError::os("sendmsg", e))?;
       return Ok(());
     }
-    connect(fd.as_raw_fd(), &addr).map_err(|e| NotifyError::os("connect(AF_VSOCK)", e))?;
+    match connect(fd.as_raw_fd(), &addr) {
+      Ok(()) => {}
+      Err(Errno::EINPROGRESS) => {
+        within_budget(&fd, libc::POLLOUT, deadline, "connect(AF_VSOCK)")?;
+        let error = getsockopt(&fd, sockopt::SocketError).map_err(|e| NotifyError::os("getsockopt(SO_ERROR)", e))?;
+        if error != 0 {
+          return Err(NotifyError::os("connect(AF_VSOCK)", Errno::from_raw(error)));
+        }
+      }
+      Err(e) => return Err(NotifyError::os("connect(AF_VSOCK)", e)),
+    }
     sendmsg::<VsockAddr>(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, None).map_err(|e| NotifyError::os("sendmsg", e))?;
     shutdown(fd.as_raw_fd(), Shutdown::Write).map_err(|e| NotifyError::os("shutdown", e))?;
     // The peer closes its side once it has read the message: wait for that EOF.
-    wait_readable(&fd, VSOCK_EOF_WAIT)?;
+    within_budget(&fd, libc::POLLIN, deadline, "waiting for the vsock peer to confirm")?;
     return Ok(());
   }
   Err(NotifyError::os("socket(AF_VSOCK)", last))
 }
 
-/// Polls `fd` until readable or hung up; ETIMEDOUT after `timeout`.
-fn wait_readable(fd: &OwnedFd, timeout: Duration) -> Result<()> {
-  poll_until(fd.as_raw_fd(), libc::POLLIN, timeout, "waiting for the peer")
+/// Polls `fd` for `events` (or a hang-up) until `deadline`; ETIMEDOUT naming the budget after.
+fn within_budget(fd: &OwnedFd, events: libc::c_short, deadline: Instant, what: &'static str) -> Result<()> {
+  poll_until(fd.as_raw_fd(), events, deadline.saturating_duration_since(Instant::now()), what).map_err(|e| match e {
+    NotifyError::Timeout { what, .. } => NotifyError::Timeout {
+      what,
+      ms: VSOCK_BUDGET.as_millis() as u64,
+      hint: " (the bound on a vsock notification: connecting and the peer's confirmation)",
+    },
+    other => other,
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_vsock_stream_peer_that_never_answers_costs_the_budget_not_connects_own_timeout() {
+    // CID 1 is the local host: with no vsock transport answering, connect() alone would wait
+    // 2 s. Machines without AF_VSOCK fail at once (ENODEV, EAFNOSUPPORT): nothing to bound there.
+    let addr = address::parse(b"vsock-stream:1:9").unwrap();
+    match send(&addr, b"READY=1", &[]) {
+      Err(NotifyError::Timeout { hint, ms, .. }) => {
+        assert_eq!(ms, VSOCK_BUDGET.as_millis() as u64);
+        assert!(hint.contains("bound on a vsock notification"), "{hint}");
+      }
+      Err(NotifyError::Os { errno: Errno::ETIMEDOUT, .. }) => panic!("connect() ran into its own (2 s) timeout"),
+      _ => {}
+    }
+  }
 }

@@ -1,0 +1,184 @@
+'use strict'
+// Hostile peers and leaks (issue 23, items 6-8): a stranger's descriptors, Workers that end while
+// they wait, thousands of pending waits, a notification behind the watchdog on a full queue.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { spawn, execFileSync } = require('node:child_process')
+const { Worker } = require('node:worker_threads')
+const sd = require('..')
+const { JournalListener } = sd
+
+const fdCount = () => fs.readdirSync('/proc/self/fd').length
+const threadCount = () => fs.readdirSync('/proc/self/task').length
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups']
+const isRoot = process.getuid?.() === 0
+// The system's python3: a per-user install (pyenv's shims under /root) is out of uid 65534's reach.
+const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3'
+
+/** Retries `check` (the OS releases a terminated thread a little later) before asserting it. */
+async function eventually(check, message) {
+  for (let i = 0; i < 100 && !check(); i++) await sleep(50)
+  assert.ok(check(), message())
+}
+
+/** Runs the hostile sender as uid 65534; resolves once it has sent, with a way to end it. */
+function stranger(address, kind, payload) {
+  const child = spawn('setpriv', [...NOBODY, PYTHON, path.join(__dirname, 'fixtures/hostile-sender.py'), address, kind, payload], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('exit', (code) => reject(new Error(`the hostile sender exited with ${code} before sending`)))
+    // Ending it waits for its pipes to close: they are descriptors of this process too.
+    const closed = new Promise((r) => child.once('close', r))
+    child.stdout.once('data', () => resolve(() => child.kill('SIGKILL') && closed))
+  })
+}
+
+const KINDS = ['devzero', 'pipe', 'socket', 'unsealed-memfd', 'oversized-memfd']
+
+test('JournalListener refuses, closes and reports what a stranger passes instead of reading it', { skip: !isRoot && 'needs root for setpriv', timeout: 60_000 }, async (t) => {
+  const l = new JournalListener(null, { maxEntryBytes: 1 << 20 })
+  t.after(() => l.close())
+  // Warm-up: the poller thread and whatever the runtime opens on first use exist before the count.
+  await assert.rejects(l.receive(1), { code: 'ETIMEDOUT' })
+  const fds = fdCount()
+  const rss = process.memoryUsage().rss
+  for (const kind of KINDS) {
+    const end = await stranger(l.address, kind, '')
+    try {
+      // Settles (whatever the sender does), refusing with a stable code and the reason.
+      await assert.rejects(l.receive(10_000), (err) => {
+        assert.equal(err.code, 'ERR_SD_NOTIFY_INVALID_FD', `${kind}: ${err.message}`)
+        assert.match(err.message, /refused the descriptor passed by pid \d+ \(uid 65534\)/)
+        return true
+      }, kind)
+    } finally {
+      await end()
+    }
+    assert.equal(fdCount(), fds, `${kind}: the descriptor was closed`)
+  }
+  assert.ok(process.memoryUsage().rss - rss < 256 * 2 ** 20, 'nothing was read into memory')
+  // A sealed memfd within the cap is still an entry.
+  const end = await stranger(l.address, 'sealed-memfd', '')
+  const entry = await l.receive(10_000)
+  await end()
+  assert.equal(entry.fields.MESSAGE, 'from a stranger')
+  assert.equal(entry.uid, 65534)
+  assert.equal(fdCount(), fds)
+})
+
+test('NotifyListener({ uid }) drops other senders\' datagrams and closes what they carry', { skip: !isRoot && 'needs root for setpriv', timeout: 60_000 }, async (t) => {
+  const l = new sd.NotifyListener(null, { uid: process.getuid() })
+  t.after(() => l.close())
+  await assert.rejects(l.receive(1), { code: 'ETIMEDOUT' })
+  const fds = fdCount()
+  for (const [i, kind] of KINDS.entries()) {
+    const end = await stranger(l.address, kind, 'FDSTORE=1')
+    try {
+      await assert.rejects(l.receive(200), { code: 'ETIMEDOUT' }, `${kind} is not heard`)
+    } finally {
+      await end()
+    }
+    assert.equal(l.refused, i + 1)
+    assert.equal(fdCount(), fds, `${kind}: the stranger's descriptor was closed`)
+  }
+  // The listener's own uid is still heard.
+  process.env.NOTIFY_SOCKET = l.address
+  t.after(() => delete process.env.NOTIFY_SOCKET)
+  sd.status('own')
+  assert.equal((await l.receive(2000)).text, 'STATUS=own')
+})
+
+test('listener options are own properties, checked', () => {
+  const polluted = Object.create({ uid: 12345 })
+  const l = new sd.NotifyListener(null, polluted)
+  l.close()
+  assert.throws(() => new sd.NotifyListener(null, { uid: -1 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  assert.throws(() => new sd.NotifyListener(null, { uid: 2 ** 32 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  assert.throws(() => new JournalListener(null, { maxEntryBytes: 1.5 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+})
+
+test('Workers terminated while receive() and barrier() wait leave no descriptor, thread or name behind', { timeout: 60_000 }, async (t) => {
+  const manager = new sd.NotifyListener()
+  t.after(() => manager.close())
+  process.env.NOTIFY_SOCKET = manager.address
+  t.after(() => delete process.env.NOTIFY_SOCKET)
+  // Warm-up: one Worker's worth of runtime threads and the poller exist before the counts.
+  await assert.rejects(manager.receive(1), { code: 'ETIMEDOUT' })
+  const warm = new Worker(path.join(__dirname, 'fixtures/receive-in-worker.js'))
+  await new Promise((r) => warm.once('message', r))
+  await warm.terminate()
+  for (;;) {
+    const m = await manager.receive(200).catch(() => null)
+    if (!m) break
+    manager.closeFds(m.fds)
+  }
+  const fds = fdCount()
+  const threads = threadCount()
+  // Pending before the Workers send, so that their 20 BARRIER=1 never fill the queue.
+  const barriers = Array.from({ length: 20 }, () => manager.receive(30_000))
+  const workers = Array.from(
+    { length: 20 },
+    (_, i) => new Worker(path.join(__dirname, 'fixtures/receive-in-worker.js'), { workerData: { barrierOnly: i % 2 === 1 } }),
+  )
+  const addresses = await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))))
+  // The manager's copies of the barriers' fds are closed: only the Workers' own waits hold anything.
+  for (const m of await Promise.all(barriers)) manager.closeFds(m.fds)
+  await Promise.all(workers.map((w) => w.terminate()))
+  await eventually(() => fdCount() <= fds, () => `${fdCount() - fds} descriptors left behind`)
+  await eventually(() => threadCount() <= threads, () => `${threadCount() - threads} threads left behind`)
+  const names = fs.readFileSync('/proc/net/unix', 'utf8')
+  for (const a of addresses.filter(Boolean)) assert.ok(!names.includes(a), `${a} is still bound`)
+})
+
+test('3,000 pending receive() and barrier() calls share one poller thread', { timeout: 120_000 }, async (t) => {
+  const l = new sd.NotifyListener()
+  t.after(() => l.close())
+  process.env.NOTIFY_SOCKET = l.address
+  t.after(() => delete process.env.NOTIFY_SOCKET)
+  await assert.rejects(l.receive(1), { code: 'ETIMEDOUT' })
+  const threads = threadCount()
+  const receives = Array.from({ length: 3000 }, () => l.receive())
+  // Each BARRIER=1 is taken off the socket by a pending receive(), so the queue never fills.
+  const barriers = Array.from({ length: 3000 }, () => sd.barrier(600_000))
+  assert.ok(threadCount() <= threads + 1, `${threadCount() - threads} more threads for 6,000 waits`)
+  const messages = await Promise.all(receives)
+  assert.ok(messages.every((m) => m.text === 'BARRIER=1' && m.fds.length === 1))
+  for (const m of messages) l.closeFds(m.fds)
+  assert.deepEqual(new Set(await Promise.all(barriers)), new Set([true]))
+  assert.ok(threadCount() <= threads + 1)
+})
+
+test('a notification behind the watchdog\'s ping on a full queue waits its own 5 s, not 10', { skip: !isRoot && 'reads max_dgram_qlen', timeout: 60_000 }, async (t) => {
+  // Never reads: the queue fills at max_dgram_qlen.
+  const l = new sd.NotifyListener()
+  t.after(() => l.close())
+  const env = { ...process.env, NOTIFY_SOCKET: l.address, WATCHDOG_USEC: '200000' }
+  delete env.WATCHDOG_PID
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'fixtures/notify-behind-watchdog.js')], { env, encoding: 'utf8' })
+  const { code, ms, requests } = JSON.parse(out)
+  assert.equal(code, 'EAGAIN')
+  assert.ok(requests >= 1, 'the watchdog was pinging')
+  // 5 s is the documented bound; the old code took the ping's remaining wait (about 4.5 s) on top.
+  assert.ok(ms < 7500, `the notification waited ${Math.round(ms)} ms`)
+})
+
+test('a vsock-stream notification whose peer never answers blocks for its 500 ms bound, not connect()\'s 2 s', (t) => {
+  const previous = process.env.NOTIFY_SOCKET
+  // CID 1, the local host: with no vsock service listening, connect() alone waits 2 s.
+  process.env.NOTIFY_SOCKET = 'vsock-stream:1:9'
+  t.after(() => (previous === undefined ? delete process.env.NOTIFY_SOCKET : (process.env.NOTIFY_SOCKET = previous)))
+  let error = null
+  try {
+    sd.ready()
+  } catch (err) {
+    error = err
+  }
+  // Without AF_VSOCK (ENODEV, EAFNOSUPPORT, ...) it fails at once: nothing to bound.
+  if (error?.code !== 'ETIMEDOUT') return t.diagnostic(`no vsock wait here: ${error?.code ?? 'sent'}`)
+  assert.match(error.message, /timed out after 500 ms \(the bound on a vsock notification/)
+})

@@ -1,0 +1,299 @@
+//! One process-wide thread that waits on every pending descriptor wait (a listener's
+//! `receive()`, a `barrier()`) with a single poll(2), instead of one thread per wait: 3,000
+//! pending waits cost one thread, not 3,000.
+//!
+//! A wait is a [`Wait`] with an optional deadline. The thread calls it back when its descriptor
+//! is ready, when its deadline passes, or never if it is cancelled first ([`cancel`] calls it back
+//! on the caller's thread instead). Callbacks must not block: they read what is ready and settle.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use nix::errno::Errno;
+
+use super::sync::{lock, small_thread};
+
+/// Why a wait is called back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+  /// The descriptor reported one of the events (or POLLHUP/POLLERR/POLLNVAL).
+  Ready,
+  /// The deadline passed first.
+  Timeout,
+  /// Cancelled: its owner closed, or its JavaScript environment ended.
+  Cancel,
+  /// It could not be added: no poller thread could be started.
+  Failed(Errno),
+}
+
+/// What a wait wants after a `Ready` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+  /// Settled: forget it.
+  Done,
+  /// Nothing for it after all (another wait took the datagram): keep waiting.
+  Again,
+}
+
+pub trait Wait: Send {
+  fn fd(&self) -> RawFd;
+  /// poll(2) events; POLLHUP and POLLERR always count.
+  fn events(&self) -> libc::c_short;
+  /// Must settle on anything but `Ready` (the wait is then forgotten whatever it returns).
+  fn wake(&mut self, why: Wake) -> Next;
+  /// Whether a wait that answered `Again` is still wanted; checked under the poller's lock, so
+  /// an owner that marks itself closed before calling [`cancel`] never loses a wait between them.
+  fn wanted(&self) -> bool {
+    true
+  }
+  /// The owner tag [`cancel`] matches (a listener, a JavaScript environment, ...).
+  fn owners(&self) -> [u64; 2];
+}
+
+struct Entry {
+  id: u64,
+  deadline: Option<Instant>,
+  wait: Box<dyn Wait>,
+}
+
+struct Poller {
+  entries: Mutex<(u64, Vec<Entry>)>,
+  /// An eventfd: written to make the thread look at the entries again.
+  wakeup: OwnedFd,
+}
+
+static POLLER: OnceLock<std::result::Result<Poller, Errno>> = OnceLock::new();
+
+fn poller() -> std::result::Result<&'static Poller, Errno> {
+  POLLER
+    .get_or_init(|| {
+      // SAFETY: eventfd returns a new descriptor or -1.
+      let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+      if fd < 0 {
+        return Err(Errno::last());
+      }
+      // SAFETY: just created, owned by nobody else.
+      let wakeup = unsafe { OwnedFd::from_raw_fd(fd) };
+      small_thread()
+        .name("sd-notify-poller".into())
+        .spawn(run)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+      Ok(Poller { entries: Mutex::new((0, Vec::new())), wakeup })
+    })
+    .as_ref()
+    .map_err(|e| *e)
+}
+
+impl Poller {
+  fn kick(&self) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writes 8 bytes from a live buffer; a full counter (EAGAIN) already means "look".
+    let _ = unsafe { libc::write(self.wakeup.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+  }
+}
+
+/// Adds `wait` (with `deadline`, if any). On failure (no poller thread could be started) the wait
+/// is handed back so that the caller can settle it.
+pub fn add(wait: Box<dyn Wait>, deadline: Option<Instant>) -> std::result::Result<(), (Errno, Box<dyn Wait>)> {
+  let p = match poller() {
+    Ok(p) => p,
+    Err(e) => return Err((e, wait)),
+  };
+  let mut entries = lock(&p.entries);
+  // Checked under the lock, like a wait put back: an owner closed before (or while) this was
+  // added is settled now, not left polling a closed descriptor.
+  if !wait.wanted() {
+    drop(entries);
+    let mut wait = wait;
+    wait.wake(Wake::Cancel);
+    return Ok(());
+  }
+  entries.0 += 1;
+  let id = entries.0;
+  entries.1.push(Entry { id, deadline, wait });
+  drop(entries);
+  p.kick();
+  Ok(())
+}
+
+/// Calls back (with `Wake::Cancel`, on this thread) and forgets every wait one of whose owner
+/// tags is `owner`. Returns how many.
+pub fn cancel(owner: u64) -> usize {
+  let Some(Ok(p)) = POLLER.get() else { return 0 };
+  let mut taken = Vec::new();
+  {
+    let mut entries = lock(&p.entries);
+    let mut i = 0;
+    while i < entries.1.len() {
+      if entries.1[i].wait.owners().contains(&owner) {
+        taken.push(entries.1.swap_remove(i));
+      } else {
+        i += 1;
+      }
+    }
+  }
+  p.kick();
+  let n = taken.len();
+  for mut e in taken {
+    e.wait.wake(Wake::Cancel);
+  }
+  n
+}
+
+/// The thread's body. It waits for the poller to exist (it is started from inside its creation).
+fn run() {
+  let p = loop {
+    match POLLER.get() {
+      Some(Ok(p)) => break p,
+      Some(Err(_)) => return,
+      None => std::thread::yield_now(),
+    }
+  };
+  let mut fds: Vec<libc::pollfd> = Vec::new();
+  // Each wait's id and the index of its descriptor in `fds`: waits on one descriptor share one
+  // pollfd (poll(2) refuses more pollfds than RLIMIT_NOFILE, and 3,000 receives on one listener
+  // are one descriptor).
+  let mut ids: Vec<(u64, usize)> = Vec::new();
+  let mut index: HashMap<RawFd, usize> = HashMap::new();
+  loop {
+    fds.clear();
+    ids.clear();
+    index.clear();
+    fds.push(libc::pollfd { fd: p.wakeup.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    let mut next_deadline: Option<Instant> = None;
+    {
+      let entries = lock(&p.entries);
+      for e in &entries.1 {
+        let fd = e.wait.fd();
+        let i = *index.entry(fd).or_insert_with(|| {
+          fds.push(libc::pollfd { fd, events: 0, revents: 0 });
+          fds.len() - 1
+        });
+        fds[i].events |= e.wait.events();
+        ids.push((e.id, i));
+        if let Some(d) = e.deadline {
+          next_deadline = Some(next_deadline.map_or(d, |n| n.min(d)));
+        }
+      }
+    }
+    let timeout = next_deadline.map_or(-1, |d| {
+      // Rounded up: waking a millisecond early would only poll again.
+      let left = d.saturating_duration_since(Instant::now());
+      i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+    });
+    // SAFETY: `fds` is a live array of fds.len() pollfds.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+    if n < 0 && Errno::last() != Errno::EINTR {
+      // ENOMEM, or EINVAL past RLIMIT_NOFILE: nothing is known to be ready, but deadlines still
+      // pass below; breathe rather than spin.
+      std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if n > 0 && fds[0].revents != 0 {
+      let mut buf = [0u8; 8];
+      // SAFETY: reads at most 8 bytes into a live buffer (resets the eventfd counter).
+      let _ = unsafe { libc::read(p.wakeup.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    }
+    let ready: HashSet<u64> = ids.iter().filter(|(_, i)| n > 0 && fds[*i].revents != 0).map(|(id, _)| *id).collect();
+    let now = Instant::now();
+    let due: Vec<(Entry, Wake)> = {
+      let mut entries = lock(&p.entries);
+      let mut due = Vec::new();
+      let mut i = 0;
+      while i < entries.1.len() {
+        let e = &entries.1[i];
+        let why = if ready.contains(&e.id) {
+          Some(Wake::Ready)
+        } else if e.deadline.is_some_and(|d| d <= now) {
+          Some(Wake::Timeout)
+        } else {
+          None
+        };
+        match why {
+          Some(why) => due.push((entries.1.swap_remove(i), why)),
+          None => i += 1,
+        }
+      }
+      due
+    };
+    // Descriptors found empty this round: the other waits on the same one (3,000 receives of
+    // one listener) need not each try a read that would only find it empty too.
+    let mut drained = HashSet::new();
+    for (mut e, why) in due {
+      let next = if why == Wake::Ready && drained.contains(&e.wait.fd()) {
+        Next::Again
+      } else {
+        // A callback that panics must not take the thread (and every other wait) down with it.
+        super::sync::contain("the poller's callback", || e.wait.wake(why)).unwrap_or(Next::Done)
+      };
+      if why == Wake::Ready && next == Next::Again {
+        drained.insert(e.wait.fd());
+        let mut entries = lock(&p.entries);
+        if e.wait.wanted() {
+          entries.1.push(e);
+          continue;
+        }
+        drop(entries);
+        e.wait.wake(Wake::Cancel);
+      }
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use std::sync::mpsc;
+  use std::time::Duration;
+
+  use super::super::barrier::PendingBarrier;
+  use super::super::listener::Listener;
+  use super::super::{address, notify_socket, waits};
+  use super::*;
+
+  fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+  }
+
+  #[test]
+  fn thousands_of_pending_receives_share_one_thread_and_each_settles() {
+    let l = std::sync::Arc::new(Listener::bind(None).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let before = threads();
+    for _ in 0..3000 {
+      let tx = tx.clone();
+      waits::receive(l.clone(), None, 7, Box::new(move |r| tx.send(r.map(|r| r.data)).unwrap()));
+    }
+    assert!(threads() <= before + 1, "{} threads for 3000 waits", threads() - before);
+    let addr = address::parse(l.address().as_bytes()).unwrap();
+    notify_socket::send(&addr, b"READY=1", &[]).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap(), b"READY=1", "one wait got it");
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "and only one");
+    l.close();
+    for _ in 0..2999 {
+      assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap_err(), crate::NotifyError::ListenerClosed);
+    }
+  }
+
+  #[test]
+  fn a_deadline_settles_with_etimedout_and_cancel_by_owner_settles_the_rest() {
+    let l = std::sync::Arc::new(Listener::bind(None).unwrap());
+    let (tx, rx) = mpsc::channel();
+    let t = tx.clone();
+    waits::receive(l.clone(), Some(Duration::from_millis(20)), 8, Box::new(move |r| t.send(r.map(drop)).unwrap()));
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap_err().code(), "ETIMEDOUT");
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let t = tx.clone();
+    waits::barrier(
+      PendingBarrier::for_tests(read_end),
+      Duration::from_secs(3600),
+      9,
+      Box::new(move |r| t.send(r.map(drop)).unwrap()),
+    );
+    waits::receive(l.clone(), None, 9, Box::new(move |r| tx.send(r.map(drop)).unwrap()));
+    assert_eq!(cancel(9), 2);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap_err().code(), "ECANCELED");
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap_err().code(), "ERR_SD_NOTIFY_LISTENER_CLOSED");
+    drop(write_end);
+  }
+}
