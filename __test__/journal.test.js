@@ -266,12 +266,18 @@ async function logWhileJournalStalls(target, count) {
   return { outcomes, ticks, maxLagMs: lag.max / 1e6 }
 }
 
-/** Reads entries until none arrives for a while; returns their X_SEQ numbers. */
-async function drain(stalled) {
+/**
+ * Reads entries until none arrives for a while; returns their X_SEQ numbers, and the notices of
+ * dropped entries as `{ dropped: n, after: <the X_SEQ before it> }` in `notices`.
+ */
+async function drain(stalled, notices = []) {
   const seqs = []
   for (;;) {
     try {
-      seqs.push(Number((await stalled.receive(1500)).fields.X_SEQ))
+      const { fields } = await stalled.receive(1500)
+      if (fields.SD_NOTIFY_RS_DROPPED !== undefined) {
+        notices.push({ dropped: Number(fields.SD_NOTIFY_RS_DROPPED), after: seqs.at(-1), message: fields.MESSAGE, priority: fields.PRIORITY })
+      } else seqs.push(Number(fields.X_SEQ))
     } catch (err) {
       if (err.code === 'ETIMEDOUT') return seqs
       throw err
@@ -298,13 +304,15 @@ test('a journal that stops reading: 10,000 entries logged, the loop keeps turnin
   assert.equal(afterwards.dropped - before.dropped, 0)
 })
 
-test('past the queue limit entries are dropped and counted; what arrives is exactly the rest, in order', async (t) => {
+test('past the queue limit entries are dropped and counted, the journal gets a notice at the gap; what arrives is exactly the rest, in order', async (t) => {
   const stalled = new JournalListener()
+  const defaults = Journal.setQueueLimits({})
   t.after(() => {
     stalled.close()
-    Journal.setQueueLimits({ entries: 65_536, bytes: 64 * 1024 * 1024 })
+    Journal.setQueueLimits(defaults)
   })
-  Journal.setQueueLimits({ entries: 100, bytes: 64 * 1024 * 1024 })
+  assert.deepEqual(defaults, { entries: 4 * 1024 * 1024, bytes: 256 * 1024 * 1024, exitTimeoutMs: 10_000 })
+  Journal.setQueueLimits({ entries: 100 })
   const target = new Journal({ socket: stalled.address, identifier: false })
   const before = journal.stats()
   const { outcomes } = await logWhileJournalStalls(target, 10_000)
@@ -312,10 +320,21 @@ test('past the queue limit entries are dropped and counted; what arrives is exac
   const dropped = journal.stats().dropped - before.dropped
   assert.ok(dropped > 0, 'the small queue overflowed')
   assert.equal(refused, dropped, 'send() returned false exactly for the dropped entries')
-  const seqs = await drain(stalled)
+  const notices = []
+  const seqs = await drain(stalled, notices)
   await target.flush(5000)
-  t.diagnostic(`arrived: ${seqs.length}; dropped and counted: ${dropped}`)
+  t.diagnostic(`arrived: ${seqs.length}; dropped and counted: ${dropped}; notices: ${notices.length}`)
   assert.equal(seqs.length, 10_000 - dropped, 'arrived + dropped = logged')
-  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), 'the oldest entries, in order: the newest were dropped')
-  assert.equal(journal.stats().sent - before.sent, seqs.length)
+  assert.deepEqual(new Set(seqs).size, seqs.length, 'each once')
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order')
+  // Every gap in the sequence has a notice right there, saying how many entries are missing.
+  assert.ok(notices.length > 0)
+  assert.equal(notices.reduce((sum, n) => sum + n.dropped, 0), dropped, 'the notices add up to stats().dropped')
+  for (const n of notices) {
+    assert.match(n.message, /^\d+ journal entries dropped: journald did not keep up$/)
+    assert.equal(n.priority, '4')
+    const next = seqs[seqs.indexOf(n.after) + 1] ?? 10_000
+    assert.equal(next - n.after - 1, n.dropped, `the notice after ${n.after} stands for the entries missing there`)
+  }
+  assert.equal(journal.stats().sent - before.sent, seqs.length + notices.length)
 })

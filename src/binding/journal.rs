@@ -18,6 +18,7 @@ use nix::sys::socket::UnixAddr;
 
 use crate::convert::usec_from_ms;
 use crate::protocol::journal::entry::{check_lines, Entry};
+use crate::protocol::journal::exit;
 use crate::protocol::journal::parse::parse_entry;
 use crate::protocol::journal::queue::{self, Limits, Outcome};
 use crate::protocol::journal::JOURNAL_SOCKET;
@@ -58,7 +59,7 @@ fn journal_address(socket: Option<&str>) -> crate::protocol::Result<Arc<UnixAddr
 /// is checked again here.
 /// `undefined`: sent; 1: queued; 2: dropped (queue full); 3: no journal here; 4: nothing sent,
 /// because a name in `text` held `=` or a line break (lib/journal.js then builds the entry again,
-/// checking each name, for the precise error).
+/// checking each name, for the precise error); 5: the send failed otherwise (counted).
 /// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
 /// straight from the stack buffer it was read into.
 ///
@@ -88,7 +89,7 @@ pub(super) unsafe fn journal_send(
           return Err(NotifyError::EmptyMessage).js();
         }
         return match check_lines(lines, names) {
-          Ok(_) => queue::submit(&address, lines).js().map(Some),
+          Ok(_) => Ok(Some(queue::submit(&address, lines))),
           Err(NotifyError::FieldNamesSplit) => Ok(None),
           Err(e) => Err(e).js(),
         };
@@ -99,7 +100,7 @@ pub(super) unsafe fn journal_send(
         Err(e) => return Err(e).js(),
       };
       push_binary(&Env::from_raw(env), &mut entry, binary)?;
-      queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
+      Ok(Some(queue::submit(&address, &entry.into_bytes().js()?)))
     })
   }?;
   Ok(match outcome {
@@ -108,6 +109,7 @@ pub(super) unsafe fn journal_send(
     Some(Outcome::Dropped) => Some(2),
     Some(Outcome::NoJournal) => Some(3),
     None => Some(4),
+    Some(Outcome::Failed) => Some(5),
   })
 }
 
@@ -186,21 +188,41 @@ fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key
   Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) })
 }
 
-/// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError]`.
+/// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError,
+/// noJournal]`.
 #[napi(skip_typescript)]
-pub fn journal_stats() -> Result<(f64, f64, f64, f64, f64, Option<String>)> {
+#[allow(clippy::type_complexity)]
+pub fn journal_stats() -> Result<(f64, f64, f64, f64, f64, Option<String>, f64)> {
   guard("journalStats", || {
     let s = queue::stats();
-    Ok((s.sent as f64, s.queued as f64, s.queued_bytes as f64, s.dropped as f64, s.failed as f64, s.last_error))
+    Ok((
+      s.sent as f64,
+      s.queued as f64,
+      s.queued_bytes as f64,
+      s.dropped as f64,
+      s.failed as f64,
+      s.last_error,
+      s.no_journal as f64,
+    ))
   })
 }
 
-/// Sets the queue's bounds: at most `entries` entries and `bytes` bytes wait for journald.
+/// Sets the queue's bounds (at most `entries` entries and `bytes` bytes wait for journald) and
+/// how long the exit may wait for journald; `null` leaves one as it is. lib/journal.js checks
+/// the numbers. Returns `[entries, bytes, exitTimeoutMs]` as they are now.
 #[napi(skip_typescript)]
-pub fn journal_set_limits(entries: u32, bytes: f64) -> Result<()> {
+pub fn journal_set_limits(entries: Option<u32>, bytes: Option<f64>, exit_timeout_ms: Option<f64>) -> Result<(f64, f64, f64)> {
   guard("journalSetLimits", || {
-    queue::set_limits(Limits { entries: entries as usize, bytes: bytes.clamp(0.0, usize::MAX as f64) as usize });
-    Ok(())
+    let now = queue::limits();
+    queue::set_limits(Limits {
+      entries: entries.map_or(now.entries, |n| n as usize),
+      bytes: bytes.map_or(now.bytes, |b| b.clamp(0.0, usize::MAX as f64) as usize),
+    });
+    if let Some(ms) = exit_timeout_ms {
+      exit::set_exit_timeout(Duration::from_micros(usec_from_ms("exitTimeoutMs", ms).js()?));
+    }
+    let limits = queue::limits();
+    Ok((limits.entries as f64, limits.bytes as f64, exit::exit_timeout().as_millis() as f64))
   })
 }
 
