@@ -36,7 +36,7 @@ const hasOwn = Object.prototype.hasOwnProperty
  * here: 1,025 arrive, 1,026 vanish); its own trusted fields (_PID, _SYSTEMD_UNIT, ...: about 30,
  * 18 more OBJECT_* with OBJECT_PID) are not counted by that check, but this leaves room for a
  * journald that would count them against 1,024. A larger entry is refused with
- * ERR_SD_NOTIFY_TOO_MANY_FIELDS and nothing sent; the transports fold the excess into one field.
+ * ERR_SD_NOTIFY_MESSAGE_TOO_LONG and nothing sent; the transports fold the excess into one field.
  */
 const MAX_FIELDS = 960
 
@@ -49,7 +49,7 @@ const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split', 'failed'] 
 
 function tooManyFields(count) {
   return codedError(
-    'ERR_SD_NOTIFY_TOO_MANY_FIELDS',
+    'ERR_SD_NOTIFY_MESSAGE_TOO_LONG',
     `a journal entry of ${count} fields: journald drops an entry of more than about 1,000, so at most ${MAX_FIELDS} are sent (nothing was sent)`,
   )
 }
