@@ -252,7 +252,7 @@ export interface JournalQueueLimits {
  * journal (not Linux, no journald socket, a socket of another kind; counted in
  * `stats().noJournal`, said once on stderr), the queue was full (`stats().dropped`) or the send
  * failed (`stats().failed`); it throws on bad input with nothing sent (more than 960 fields:
- * `ERR_SD_NOTIFY_TOO_MANY_FIELDS`). Entries still queued when the process exits (natural end,
+ * `ERR_SD_NOTIFY_MESSAGE_TOO_LONG`). Entries still queued when the process exits (natural end,
  * `process.exit()`, an uncaught exception; a Worker's entries too) are sent before it goes, for at
  * most `exitTimeoutMs` (default 10 s, see `setQueueLimits()`); only SIGKILL, abort() and a signal
  * without a handler lose them.
