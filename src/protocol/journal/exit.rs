@@ -110,6 +110,8 @@ fn write_stderr(text: &str) {
 }
 
 /// Whether stderr is the stream `JOURNAL_STREAM` names (`device:inode`), as systemd sets it.
+// dev_t and ino_t are narrower than u64 on some 32-bit targets: the casts are needed there.
+#[allow(clippy::unnecessary_cast)]
 fn stderr_is_journal_stream() -> bool {
   let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
   let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
@@ -117,4 +119,79 @@ fn stderr_is_journal_stream() -> bool {
   // SAFETY: descriptor 2 is borrowed for one fstat.
   let fd = unsafe { BorrowedFd::borrow_raw(2) };
   nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_dev as u64 == dev && st.st_ino as u64 == ino)
+}
+
+#[cfg(test)]
+mod tests {
+  use std::os::unix::net::UnixDatagram;
+  use std::sync::Arc;
+
+  use super::*;
+  use crate::protocol::journal::queue::{self, Limits, Outcome};
+
+  fn entry(i: usize) -> Vec<u8> {
+    format!("MESSAGE=e\nX_SEQ={i}\n").into_bytes()
+  }
+
+  fn seq(datagram: &[u8]) -> Option<usize> {
+    std::str::from_utf8(datagram).ok()?.lines().find_map(|l| l.strip_prefix("X_SEQ=")?.parse().ok())
+  }
+
+  /// One test for the whole process-wide queue (tests run in parallel threads and share it).
+  #[test]
+  fn the_exit_flush_sends_everything_a_reader_takes_and_counts_what_a_stalled_one_leaves() {
+    let dir = std::env::temp_dir().join(format!("sd-notify-rs-exit-test-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+
+    // A journal that reads: everything queued is sent before the deadline, in order.
+    let path = dir.join("reader");
+    let _ = std::fs::remove_file(&path);
+    let reader = UnixDatagram::bind(&path).unwrap();
+    let addr = Arc::new(nix::sys::socket::UnixAddr::new(&path).unwrap());
+    let outcomes: Vec<Outcome> = (0..2000).map(|i| queue::submit(&addr, &entry(i))).collect();
+    assert!(outcomes.contains(&Outcome::Queued), "the socket queue filled up, entries waited");
+    let took = std::thread::spawn(move || {
+      let mut seqs = Vec::new();
+      let mut buf = vec![0; 4096];
+      reader.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+      while let Ok(n) = reader.recv(&mut buf) {
+        seqs.extend(seq(&buf[..n]));
+      }
+      seqs
+    });
+    assert_eq!(flush_until(Instant::now() + Duration::from_secs(30)), 0);
+    assert_eq!(took.join().unwrap(), (0..2000).collect::<Vec<_>>());
+
+    // A journal that never reads: the flush gives up at the deadline and counts the rest.
+    let path = dir.join("stalled");
+    let _ = std::fs::remove_file(&path);
+    let stalled = UnixDatagram::bind(&path).unwrap();
+    let addr = Arc::new(nix::sys::socket::UnixAddr::new(&path).unwrap());
+    let failed_before = queue::stats().failed;
+    for i in 0..500 {
+      queue::submit(&addr, &entry(i));
+    }
+    let started = Instant::now();
+    let lost = flush_until(Instant::now() + Duration::from_millis(200));
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the deadline");
+    assert!(lost > 0);
+    assert_eq!(queue::stats().failed - failed_before, lost);
+    stalled.set_nonblocking(true).unwrap();
+    let mut buf = vec![0; 4096];
+    let mut arrived = 0;
+    while stalled.recv(&mut buf).is_ok() {
+      arrived += 1;
+    }
+    // Nothing that was not counted lost is missing. (The background thread goes on sending as this
+    // test reads, where an exiting process would be gone: more may arrive than 500 - lost.)
+    assert!(arrived + lost as usize >= 500, "arrived {arrived} + lost {lost} >= 500");
+    assert!(lost < 500 && arrived > 0);
+
+    // Leave the queue empty for whoever comes next: the stalled socket goes, the rest fails.
+    drop(stalled);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(flush_until(Instant::now() + Duration::from_secs(30)), 0);
+    queue::set_limits(Limits { ..queue::limits() });
+    let _ = std::fs::remove_dir_all(&dir);
+  }
 }
