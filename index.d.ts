@@ -236,9 +236,9 @@ export interface JournalStats {
 
 /** The journal queue's bounds and the exit's deadline (see `Journal.setQueueLimits()`). */
 export interface JournalQueueLimits {
-  /** At most this many entries wait for journald (default 4,194,304). */
+  /** At most this many entries wait for journald (default 1,048,576). */
   entries: number
-  /** At most this many bytes wait, each entry counted with 64 bytes of bookkeeping (default 256 MiB). */
+  /** At most this many bytes wait, each entry counted with 128 bytes of bookkeeping (default 128 MiB). */
   bytes: number
   /** How long the process's exit may wait for journald to take the queued entries (default 10,000 ms). */
   exitTimeoutMs: number

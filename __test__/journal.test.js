@@ -311,7 +311,7 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
     stalled.close()
     Journal.setQueueLimits(defaults)
   })
-  assert.deepEqual(defaults, { entries: 4 * 1024 * 1024, bytes: 256 * 1024 * 1024, exitTimeoutMs: 10_000 })
+  assert.deepEqual(defaults, { entries: 1024 * 1024, bytes: 128 * 1024 * 1024, exitTimeoutMs: 10_000 })
   Journal.setQueueLimits({ entries: 100 })
   const target = new Journal({ socket: stalled.address, identifier: false })
   const before = journal.stats()

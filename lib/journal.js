@@ -268,8 +268,8 @@ function bindJournal(native) {
     }
 
     /**
-     * Bounds the process-wide queue of entries waiting for a slow journald (default 4,194,304
-     * entries and 256 MiB, each entry counted with 64 bytes of bookkeeping; past them an entry is
+     * Bounds the process-wide queue of entries waiting for a slow journald (default 1,048,576
+     * entries and 128 MiB, each entry counted with 128 bytes of bookkeeping; past them an entry is
      * dropped, counted in `stats().dropped`, and reported in the journal once delivery
      * recovers) and how long the exit may wait for journald (`exitTimeoutMs`, default 10,000).
      * Each is optional; returns the three as they are now.
