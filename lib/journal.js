@@ -40,13 +40,6 @@ const hasOwn = Object.prototype.hasOwnProperty
  */
 const MAX_FIELDS = 960
 
-/**
- * What the native send reports, by its return value. `split`: nothing was sent, because a name
- * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
- * names put in): the entry is built again with every name checked, for the precise error.
- */
-const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split', 'failed'] // `undefined`: sent
-
 function tooManyFields(count) {
   return codedError(
     'ERR_SD_NOTIFY_MESSAGE_TOO_LONG',
@@ -102,6 +95,13 @@ function toPriority(priority) {
 
 function bindJournal(native) {
   const nativeSend = native.journalSend
+  /**
+   * What the native send reports, by its return value (`undefined`: sent; the names come from
+   * the binding, src/binding/journal.rs's Code). `split`: nothing was sent, because a name in the
+   * text lines held `=` or a line break (the names found did not add up to the bytes of the names
+   * put in): the entry is built again with every name checked, for the precise error.
+   */
+  const OUTCOMES = native.journalOutcomes ? native.journalOutcomes() : []
 
   class Journal {
     #socket

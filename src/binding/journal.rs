@@ -57,9 +57,9 @@ fn journal_address(socket: Option<&str>) -> crate::protocol::Result<Arc<UnixAddr
 /// as `[name, value, ...]` (values: strings or Uint8Arrays). lib/journal.js builds them and
 /// leaves out the last two when it has neither, which spares two N-API type checks; everything
 /// is checked again here.
-/// `undefined`: sent; 1: queued; 2: dropped (queue full); 3: no journal here; 4: nothing sent,
-/// because a name in `text` held `=` or a line break (lib/journal.js then builds the entry again,
-/// checking each name, for the precise error); 5: the send failed otherwise (counted).
+/// Returns `undefined` when sent, else a [`Code`]: queued, dropped (queue full), no journal here,
+/// split (nothing sent, because a name in `text` held `=` or a line break: lib/journal.js then
+/// builds the entry again, checking each name, for the precise error), failed (counted).
 /// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
 /// straight from the stack buffer it was read into.
 ///
@@ -105,12 +105,51 @@ pub(super) unsafe fn journal_send(
   }?;
   Ok(match outcome {
     Some(Outcome::Sent) => None,
-    Some(Outcome::Queued) => Some(1),
-    Some(Outcome::Dropped) => Some(2),
-    Some(Outcome::NoJournal) => Some(3),
-    None => Some(4),
-    Some(Outcome::Failed) => Some(5),
+    Some(Outcome::Queued) => Some(Code::Queued as u32),
+    Some(Outcome::Dropped) => Some(Code::Dropped as u32),
+    Some(Outcome::NoJournal) => Some(Code::NoJournal as u32),
+    None => Some(Code::Split as u32),
+    Some(Outcome::Failed) => Some(Code::Failed as u32),
   })
+}
+
+/// What `journalSend` returns: the one declaration of its codes. lib/journal.js learns their
+/// names from `journalOutcomes()` (CODE_NAMES, by code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Code {
+  /// Returned as `undefined` (cheaper than a number), listed for the names.
+  Sent = 0,
+  Queued = 1,
+  Dropped = 2,
+  NoJournal = 3,
+  Split = 4,
+  Failed = 5,
+}
+
+/// Each code's name for JavaScript, at its code's index.
+const CODE_NAMES: [(Code, &str); 6] = [
+  (Code::Sent, "sent"),
+  (Code::Queued, "queued"),
+  (Code::Dropped, "dropped"),
+  (Code::NoJournal, "no-journal"),
+  (Code::Split, "split"),
+  (Code::Failed, "failed"),
+];
+
+// Checked when compiling: each name sits at its code's index.
+const _: () = {
+  let mut i = 0;
+  while i < CODE_NAMES.len() {
+    assert!(CODE_NAMES[i].0 as usize == i, "CODE_NAMES out of order");
+    i += 1;
+  }
+};
+
+/// The names of `journalSend`'s codes, by code.
+#[napi(skip_typescript)]
+pub fn journal_outcomes() -> Vec<&'static str> {
+  CODE_NAMES.iter().map(|&(_, name)| name).collect()
 }
 
 /// The `names` argument: how many bytes the names in the text lines hold.
