@@ -162,15 +162,16 @@ function bindJournal(native) {
           count++
         } else addField((out ??= new Fields(text, names, strict, count)), key, value)
       }
-      if ((out === undefined ? count : out.count) > MAX_FIELDS) throw tooManyFields(out === undefined ? count : out.count)
+      if (out !== undefined) count = out.count
+      if (count > MAX_FIELDS) throw tooManyFields(count)
       const own = fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null
       const socket = this.#socket
       const line = this.#identifierLine
       if (out === undefined && own && !this.#location && socket !== undefined && line !== undefined && nativeSend) {
         // What #deliver does, without a Fields, once its first call has set the socket and the
         // identifier's line: the path most entries take.
-        const count = line ? names + 17 : names // 'SYSLOG_IDENTIFIER'
-        const code = socket === null ? nativeSend(text + line, count) : nativeSend(text + line, count, socket)
+        const nameBytes = line ? names + 17 : names // 'SYSLOG_IDENTIFIER'
+        const code = socket === null ? nativeSend(text + line, nameBytes) : nativeSend(text + line, nameBytes, socket)
         return code === undefined ? true : this.#outcome(code, false)
       }
       return this.#deliver(out ?? new Fields(text, names, strict, count), own)
