@@ -64,3 +64,22 @@ test(`journal.send() refuses more than MAX_FIELDS (${MAX_FIELDS}) fields, and an
   const reports = (await sd.reports(unit)).filter((r) => r.event === 'fields')
   assert.deepEqual(reports.map((r) => [r.n, r.result]), [[MAX_FIELDS, true], [MAX_FIELDS + 1, 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG']])
 })
+
+test('entries dropped past the queue bound are reported in the journal itself: a notice with SD_NOTIFY_RS_DROPPED, at the gap', async (t) => {
+  const sd = e2e.orSkip(t)
+  if (!sd) return
+  const { unit, entries } = await burst(sd, t, 'small-queue', [10_000])
+  const exiting = (await sd.reports(unit)).find((r) => r.event === 'exiting')
+  const dropped = exiting.stats.dropped
+  assert.ok(dropped > 0, 'a queue of 100 overflowed')
+  const all = (await sd.journal(unit)).filter((e) => e.SD_NOTIFY_RS_DROPPED)
+  t.diagnostic(`arrived ${entries.length}, dropped ${dropped}, notices ${all.length}`)
+  assert.ok(all.length > 0, 'journalctl shows the notice')
+  assert.equal(all.reduce((sum, e) => sum + Number(e.SD_NOTIFY_RS_DROPPED), 0), dropped, 'the notices add up to stats().dropped')
+  for (const e of all) {
+    assert.match(e.MESSAGE, /^\d+ journal entries dropped: journald did not keep up$/)
+    assert.equal(e.PRIORITY, '4')
+    assert.equal(e.SYSLOG_IDENTIFIER, 'journal-burst', 'found with journalctl -t, next to the entries it is about')
+  }
+  assert.equal(entries.length + dropped, 10_000, 'what arrived and what was reported dropped add up to what was logged')
+})

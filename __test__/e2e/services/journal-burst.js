@@ -4,7 +4,8 @@
 //   node journal-burst.js <id> <how> <count> [fields]
 //   how: send-exit (journal.send, then process.exit(0)), info-natural (journal.info, then the
 //   event loop empties), throw (journal.info, then an uncaught exception), worker (a Worker logs
-//   them and ends, then the main thread ends), fields (one entry of <fields> fields, see below).
+//   them and ends, then the main thread ends), small-queue (journal.info with a queue of 100
+//   entries: most are dropped), fields (one entry of each field count given, see below).
 const { Worker, isMainThread, workerData } = require('node:worker_threads')
 const sd = require('../../..')
 
@@ -28,6 +29,9 @@ if (!isMainThread) {
   if (how === 'send-exit') {
     burst(id, count, true)
     process.exit(0)
+  } else if (how === 'small-queue') {
+    sd.Journal.setQueueLimits({ entries: 100 })
+    burst(id, count, false)
   } else if (how === 'info-natural') {
     burst(id, count, false)
   } else if (how === 'throw') {
