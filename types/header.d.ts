@@ -240,7 +240,7 @@ export interface JournalQueueLimits {
   entries: number
   /** At most this many bytes wait, each entry counted with 128 bytes of bookkeeping (default 128 MiB). */
   bytes: number
-  /** How long the process's exit may wait for journald to take the queued entries (default 10,000 ms). */
+  /** How long the process's exit may wait for journald to take the queued entries (default 10,000 ms); what is left then is counted in `stats().failed` and one line on stderr (a terminal or the journal stream) says how many. */
   exitTimeoutMs: number
 }
 
