@@ -224,21 +224,38 @@ export interface JournalStats {
   queued: number
   /** Bytes waiting now. */
   queuedBytes: number
-  /** Entries refused because the queue was full: nothing is dropped silently. */
+  /** Entries refused because the queue was full; the journal gets a notice of them (`SD_NOTIFY_RS_DROPPED=<n>`) once delivery recovers. */
   dropped: number
-  /** Queued entries that could not be sent later (journald gone for good, a socket error). */
+  /** Entries that could not be sent (journald gone, a socket error, still queued at the exit deadline). */
   failed: number
-  /** Why the last queued entry failed, or `null`. */
+  /** Entries not sent because no journal listens at the address (no socket, not a datagram socket, no permission). The first one is said once on stderr, unless stderr is the journal stream. */
+  noJournal: number
+  /** Why the last entry failed or found no journal, or `null`. */
   lastError: string | null
+}
+
+/** The journal queue's bounds and the exit's deadline (see `Journal.setQueueLimits()`). */
+export interface JournalQueueLimits {
+  /** At most this many entries wait for journald (default 1,048,576). */
+  entries: number
+  /** At most this many bytes wait, each entry counted with 128 bytes of bookkeeping (default 128 MiB). */
+  bytes: number
+  /** How long the process's exit may wait for journald to take the queued entries (default 10,000 ms); what is left then is counted in `stats().failed` and one line on stderr (a terminal or the journal stream) says how many. */
+  exitTimeoutMs: number
 }
 
 /**
  * Structured logging to journald over its native protocol, with no libsystemd. An entry is sent
  * at once without blocking; when journald falls behind, entries wait in order in a bounded queue
  * that a background thread drains, so the event loop never waits (see README, "The journal").
- * Every method returns `true` when the entry was sent or queued, `false` when there is no journal
- * (not Linux, no journald socket) or the queue was full (counted in `stats().dropped`), and
- * throws on bad input with nothing sent.
+ * Every method returns `true` when the entry was sent or queued, `false` when it was not: no
+ * journal (not Linux, no journald socket, a socket of another kind; counted in
+ * `stats().noJournal`, said once on stderr), the queue was full (`stats().dropped`) or the send
+ * failed (`stats().failed`); it throws on bad input with nothing sent (more than 960 fields:
+ * `ERR_SD_NOTIFY_MESSAGE_TOO_LONG`). Entries still queued when the process exits (natural end,
+ * `process.exit()`, an uncaught exception; a Worker's entries too) are sent before it goes, for at
+ * most `exitTimeoutMs` (default 10 s, see `setQueueLimits()`); only SIGKILL, abort() and a signal
+ * without a handler lose them.
  */
 export declare class Journal {
   constructor(options?: JournalOptions)
@@ -262,10 +279,10 @@ export declare class Journal {
   streamConnected(fd?: number): boolean
   /** The process-wide queue's counters. */
   stats(): JournalStats
-  /** Resolves `true` once no entry waits for journald, `false` after `timeoutMs` (default 5000). Call before `process.exit()`: queued entries die with the process. */
+  /** Resolves `true` once no entry waits for journald, `false` after `timeoutMs` (default 5000). Not needed before `process.exit()` (the exit sends what is queued), for code that wants to wait on purpose. */
   flush(timeoutMs?: number): Promise<boolean>
-  /** Bounds the process-wide queue (default 65,536 entries and 64 MiB). */
-  static setQueueLimits(limits: { entries: number; bytes: number }): void
+  /** Bounds the process-wide queue and the exit's wait for journald; each one optional. Returns them as they are now. */
+  static setQueueLimits(limits: Partial<JournalQueueLimits>): JournalQueueLimits
 }
 
 /** The default journal: journald's socket, the default identifier. */

@@ -266,12 +266,18 @@ async function logWhileJournalStalls(target, count) {
   return { outcomes, ticks, maxLagMs: lag.max / 1e6 }
 }
 
-/** Reads entries until none arrives for a while; returns their X_SEQ numbers. */
-async function drain(stalled) {
+/**
+ * Reads entries until none arrives for a while; returns their X_SEQ numbers, and the notices of
+ * dropped entries as `{ dropped: n, after: <the X_SEQ before it> }` in `notices`.
+ */
+async function drain(stalled, notices = []) {
   const seqs = []
   for (;;) {
     try {
-      seqs.push(Number((await stalled.receive(1500)).fields.X_SEQ))
+      const { fields } = await stalled.receive(1500)
+      if (fields.SD_NOTIFY_RS_DROPPED !== undefined) {
+        notices.push({ dropped: Number(fields.SD_NOTIFY_RS_DROPPED), after: seqs.at(-1), message: fields.MESSAGE, priority: fields.PRIORITY })
+      } else seqs.push(Number(fields.X_SEQ))
     } catch (err) {
       if (err.code === 'ETIMEDOUT') return seqs
       throw err
@@ -298,13 +304,15 @@ test('a journal that stops reading: 10,000 entries logged, the loop keeps turnin
   assert.equal(afterwards.dropped - before.dropped, 0)
 })
 
-test('past the queue limit entries are dropped and counted; what arrives is exactly the rest, in order', async (t) => {
+test('past the queue limit entries are dropped and counted, the journal gets a notice at the gap; what arrives is exactly the rest, in order', async (t) => {
   const stalled = new JournalListener()
+  const defaults = Journal.setQueueLimits({})
   t.after(() => {
     stalled.close()
-    Journal.setQueueLimits({ entries: 65_536, bytes: 64 * 1024 * 1024 })
+    Journal.setQueueLimits(defaults)
   })
-  Journal.setQueueLimits({ entries: 100, bytes: 64 * 1024 * 1024 })
+  assert.deepEqual(defaults, { entries: 1024 * 1024, bytes: 128 * 1024 * 1024, exitTimeoutMs: 10_000 })
+  Journal.setQueueLimits({ entries: 100 })
   const target = new Journal({ socket: stalled.address, identifier: false })
   const before = journal.stats()
   const { outcomes } = await logWhileJournalStalls(target, 10_000)
@@ -312,10 +320,175 @@ test('past the queue limit entries are dropped and counted; what arrives is exac
   const dropped = journal.stats().dropped - before.dropped
   assert.ok(dropped > 0, 'the small queue overflowed')
   assert.equal(refused, dropped, 'send() returned false exactly for the dropped entries')
-  const seqs = await drain(stalled)
+  const notices = []
+  const seqs = await drain(stalled, notices)
   await target.flush(5000)
-  t.diagnostic(`arrived: ${seqs.length}; dropped and counted: ${dropped}`)
+  t.diagnostic(`arrived: ${seqs.length}; dropped and counted: ${dropped}; notices: ${notices.length}`)
   assert.equal(seqs.length, 10_000 - dropped, 'arrived + dropped = logged')
-  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), 'the oldest entries, in order: the newest were dropped')
-  assert.equal(journal.stats().sent - before.sent, seqs.length)
+  assert.deepEqual(new Set(seqs).size, seqs.length, 'each once')
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order')
+  // Every gap in the sequence has a notice right there, saying how many entries are missing.
+  assert.ok(notices.length > 0)
+  assert.equal(notices.reduce((sum, n) => sum + n.dropped, 0), dropped, 'the notices add up to stats().dropped')
+  for (const n of notices) {
+    assert.match(n.message, /^\d+ journal entries dropped: journald did not keep up$/)
+    assert.equal(n.priority, '4')
+    const next = seqs[seqs.indexOf(n.after) + 1] ?? 10_000
+    assert.equal(next - n.after - 1, n.dropped, `the notice after ${n.after} stands for the entries missing there`)
+  }
+  assert.equal(journal.stats().sent - before.sent, seqs.length + notices.length)
+})
+
+// ---- journald's field limit ----
+
+const { MAX_FIELDS } = require('../lib/journal')
+
+/** An entry of `n` fields: MESSAGE and X_F1..X_F(n-1). */
+function fieldsOf(n) {
+  const fields = { MESSAGE: `${n} fields` }
+  for (let i = 1; i < n; i++) fields[`X_F${i}`] = 'v'
+  return fields
+}
+
+test(`an entry of MAX_FIELDS (${MAX_FIELDS}) fields is sent; one more is refused with ERR_SD_NOTIFY_MESSAGE_TOO_LONG and nothing sent`, async () => {
+  assert.ok(MAX_FIELDS >= 900 && MAX_FIELDS <= 1000, 'below journald 252\'s 1,025 with room for its own fields')
+  assert.equal(journal.send(fieldsOf(MAX_FIELDS)), true)
+  const e = await listener.receive(5000)
+  assert.equal(e.fields.MESSAGE, `${MAX_FIELDS} fields`)
+  assert.equal(Object.keys(e.fields).length, MAX_FIELDS + 1, 'with the identifier the journal adds')
+  await assertRefused(() => journal.send(fieldsOf(MAX_FIELDS + 1)), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+  // A binary value takes the other path: counted the same.
+  await assertRefused(() => journal.send({ ...fieldsOf(MAX_FIELDS), X_BIN: Buffer.from([0]) }), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+  // Repeated values count one by one.
+  await assertRefused(() => journal.send({ MESSAGE: 'm', X_TAG: Array.from({ length: MAX_FIELDS }, (_, i) => `t${i}`) }), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+  // print(): PRIORITY and MESSAGE count as fields of the entry.
+  const extra = fieldsOf(MAX_FIELDS)
+  delete extra.MESSAGE
+  await assertRefused(() => journal.info('m', extra), 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG')
+  delete extra[`X_F${MAX_FIELDS - 1}`]
+  assert.equal(journal.info('m', extra), true)
+  assert.equal(Object.keys((await listener.receive(5000)).fields).length, MAX_FIELDS + 1)
+})
+
+// ---- no journal: one rule, and one line on stderr ----
+
+test('a stream socket where the journal should be: false and counted (no EPROTOTYPE thrown), like no socket at all', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-stream-'))
+  const address = path.join(dir, 'socket')
+  const server = require('node:net').createServer((c) => c.destroy())
+  await new Promise((resolve) => server.listen(address, resolve))
+  t.after(() => {
+    server.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  const stream = new Journal({ socket: address })
+  const before = journal.stats()
+  assert.equal(stream.info('to a stream socket'), false)
+  assert.equal(stream.send({ MESSAGE: 'again', X_BIN: Buffer.from([1, 0]) }), false)
+  const after = journal.stats()
+  assert.equal(after.noJournal - before.noJournal, 2)
+  assert.match(after.lastError, /EPROTOTYPE/)
+})
+
+/** Runs `code` in a child node (the package as `sd`); resolves { code, signal, stdout, stderr }. */
+function child(code, env = {}) {
+  const { execFile } = require('node:child_process')
+  const script = `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});\n${code}`
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['-e', script], { env: { ...process.env, JOURNAL_STREAM: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, signal: err?.signal ?? null, stdout, stderr })
+    })
+  })
+}
+
+/** Makes the child's stderr pass for the journal stream, as systemd's JOURNAL_STREAM would. */
+const STDERR_IS_JOURNAL = `{ const st = require('node:fs').fstatSync(2); process.env.JOURNAL_STREAM = st.dev + ':' + st.ino }\n`
+
+test('no journal: the first entry says so once on stderr, every entry returns false and is counted, nothing thrown', async () => {
+  const nowhere = path.join(os.tmpdir(), `sd-notify-rs-nowhere-${process.pid}`)
+  const code = `
+    const results = [sd.journal.info('a'), sd.journal.send({ MESSAGE: 'b' }), sd.journal.err(new Error('c'))]
+    process.stdout.write(JSON.stringify({ results, stats: sd.journal.stats() }))`
+  const r = await child(code, { SD_NOTIFY_RS_JOURNAL_SOCKET: nowhere })
+  assert.equal(r.code, 0, r.stderr)
+  const { results, stats } = JSON.parse(r.stdout)
+  assert.deepEqual(results, [false, false, false])
+  assert.equal(stats.noJournal, 3)
+  const lines = r.stderr.split('\n').filter(Boolean)
+  assert.equal(lines.length, 1, r.stderr)
+  assert.match(lines[0], new RegExp(`^sd-notify-rs: no journal at ${nowhere}: ENOENT`))
+  // When stderr is the journal stream, the line would only go where the entries could not.
+  const quiet = await child(STDERR_IS_JOURNAL + code, { SD_NOTIFY_RS_JOURNAL_SOCKET: nowhere })
+  assert.equal(quiet.code, 0, quiet.stderr)
+  assert.equal(quiet.stderr, '')
+})
+
+// ---- the exit delivers what was logged ----
+
+for (const [how, end] of [
+  ['the event loop empties', ''],
+  ['process.exit(0)', 'process.exit(0)'],
+  ['an uncaught exception', "throw new Error('the end')"],
+]) {
+  test(`entries still queued when ${how} are sent before the process goes`, async (t) => {
+    const receiver = new JournalListener()
+    t.after(() => receiver.close())
+    const count = 3000
+    const running = child(`
+      const j = new sd.Journal({ socket: ${JSON.stringify(receiver.address)}, identifier: false })
+      for (let i = 0; i < ${count}; i++) j.send({ MESSAGE: 'e', X_SEQ: i })
+      process.stdout.write(JSON.stringify(sd.journal.stats()))
+      ${end}`)
+    const seqs = await drain(receiver)
+    const r = await running
+    assert.equal(r.code, end.startsWith('throw') ? 1 : 0, r.stderr)
+    assert.ok(JSON.parse(r.stdout).queued > 0, 'entries were still queued at the end (the receiver had not read them yet)')
+    assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i), 'every entry, once, in order')
+  })
+}
+
+test('entries a Worker logged arrive after the Worker ended and the process exits', async (t) => {
+  const receiver = new JournalListener()
+  t.after(() => receiver.close())
+  const running = child(`
+    const { Worker } = require('node:worker_threads')
+    new Worker(\`
+      const sd = require(${JSON.stringify(path.join(__dirname, '..'))})
+      const j = new sd.Journal({ socket: ${JSON.stringify(receiver.address)}, identifier: false })
+      for (let i = 0; i < 3000; i++) j.send({ MESSAGE: 'w', X_SEQ: i })\`, { eval: true })`)
+  const seqs = await drain(receiver)
+  const r = await running
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(seqs, Array.from({ length: 3000 }, (_, i) => i))
+})
+
+test('a journal that never reads holds the exit only until exitTimeoutMs; the lost entries are counted on one stderr line', async (t) => {
+  const stalled = new JournalListener()
+  t.after(() => stalled.close())
+  const r = await child(STDERR_IS_JOURNAL + `
+    const limits = sd.Journal.setQueueLimits({ exitTimeoutMs: 300 })
+    const j = new sd.Journal({ socket: ${JSON.stringify(stalled.address)}, identifier: false })
+    for (let i = 0; i < 1000; i++) j.send({ MESSAGE: 'e', X_SEQ: i })
+    process.stdout.write(JSON.stringify({ limits, stats: sd.journal.stats() }))`)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.signal, null)
+  const { limits, stats } = JSON.parse(r.stdout)
+  assert.equal(limits.exitTimeoutMs, 300)
+  const match = /^sd-notify-rs: (\d+) journal entries were lost at exit: journald did not take them within 300 ms/.exec(r.stderr)
+  assert.ok(match, r.stderr)
+  assert.equal(r.stderr.split('\n').filter(Boolean).length, 1)
+  const seqs = await drain(stalled)
+  assert.equal(seqs.length + Number(match[1]), 1000, 'what the socket holds and what was lost add up to what was logged')
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i))
+  assert.ok(stats.queued > 0)
+})
+
+test('setQueueLimits() checks each number and leaves out what it is not given', () => {
+  const now = Journal.setQueueLimits({})
+  for (const bad of [{ entries: -1 }, { bytes: 1.5 }, { exitTimeoutMs: Number.NaN }, { exitTimeoutMs: 2 ** 31 }, { entries: 2 ** 32 }]) {
+    assert.throws(() => Journal.setQueueLimits(bad), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' }, JSON.stringify(bad))
+  }
+  assert.throws(() => Journal.setQueueLimits(null), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  assert.deepEqual(Journal.setQueueLimits(Object.create({ entries: 1 })), now, 'inherited properties are not read')
+  assert.deepEqual(Journal.setQueueLimits({ exitTimeoutMs: now.exitTimeoutMs }), now)
 })

@@ -17,6 +17,9 @@ const CODES = Object.freeze({
   // Native too (NotifyError::InvalidFieldName); JavaScript throws it for a journal field name
   // that holds = or a line break, should the native side ever fail to name it.
   INVALID_KEY: 'ERR_SD_NOTIFY_INVALID_KEY',
+  // Native too (NotifyError::EntryTooLarge); JavaScript throws it for a journal entry of more
+  // fields than journald keeps (lib/journal.js, MAX_FIELDS).
+  MESSAGE_TOO_LONG: 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG',
   // Native (NotifyError::Panic); JavaScript passes it on to the watchdog's onError.
   PANIC: 'ERR_SD_NOTIFY_PANIC',
   ETIMEDOUT: 'ETIMEDOUT',

@@ -30,11 +30,13 @@ const SPLITS_LINE = /[=\n]/
  * such a name the binary way, where the native side refuses it by name.
  */
 class Fields {
-  constructor(text = '', names = 0, strict = false) {
+  constructor(text = '', names = 0, strict = false, count = 0) {
     this.text = text
     this.names = names
     this.strict = strict
     this.binary = undefined
+    /** How many fields, repeated values counted one by one (journald's limit is on that). */
+    this.count = count
   }
 
   /** Whether `key` may go into the text lines (always, but on the strict try). */
@@ -43,6 +45,7 @@ class Fields {
   }
 
   add(key, value) {
+    this.count++
     if (typeof value === 'string' && !NEEDS_BINARY.test(value) && this.plainName(key)) {
       this.text += `${key}=${value}\n`
       this.names += key.length
@@ -51,6 +54,7 @@ class Fields {
 
   /** All values of a repeated field in one form, so their order is kept. */
   addAll(key, values) {
+    this.count += values.length
     if (this.plainName(key) && values.every((v) => typeof v === 'string' && !NEEDS_BINARY.test(v))) {
       for (const v of values) this.text += `${key}=${v}\n`
       this.names += key.length * values.length

@@ -29,19 +29,23 @@ const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)
 const hasOwn = Object.prototype.hasOwnProperty
 
 /**
- * The most fields one entry may carry, repeated values counted one by one. journald drops an
- * entry whose fields, with the trusted ones it adds itself (_PID, _UID, ...), pass its
- * ENTRY_FIELD_COUNT_MAX, telling nobody: a larger entry is refused here; the transports fold the
- * excess into one field. (Placeholder until measured against journald; see the journal issue.)
+ * The most fields one entry may carry, repeated values counted one by one: the caller's fields
+ * (for print(): PRIORITY, MESSAGE and ERROR_* included), not SYSLOG_IDENTIFIER and CODE_* that
+ * the Journal adds (at most 4 more). journald (src/journal/journald-native.c, systemd 252)
+ * drops, telling nobody, an entry of more than ENTRY_FIELD_COUNT_MAX + 1 = 1,025 fields (measured
+ * here: 1,025 arrive, 1,026 vanish); its own trusted fields (_PID, _SYSTEMD_UNIT, ...: about 30,
+ * 18 more OBJECT_* with OBJECT_PID) are not counted by that check, but this leaves room for a
+ * journald that would count them against 1,024. A larger entry is refused with
+ * ERR_SD_NOTIFY_MESSAGE_TOO_LONG and nothing sent; the transports fold the excess into one field.
  */
 const MAX_FIELDS = 960
 
-/**
- * What the native send reports, by its return value. `split`: nothing was sent, because a name
- * in the text lines held `=` or a line break (the names found did not add up to the bytes of the
- * names put in): the entry is built again with every name checked, for the precise error.
- */
-const OUTCOMES = ['sent', 'queued', 'dropped', 'no-journal', 'split'] // `undefined`: sent
+function tooManyFields(count) {
+  return codedError(
+    'ERR_SD_NOTIFY_MESSAGE_TOO_LONG',
+    `a journal entry of ${count} fields: journald drops an entry of more than about 1,000, so at most ${MAX_FIELDS} are sent (nothing was sent)`,
+  )
+}
 
 /** This package's own files: never reported as the caller's CODE_FILE. */
 const OWN_FILES = [__dirname + sep, join(__dirname, '..', 'index.js'), join(__dirname, '..', 'index.mjs')]
@@ -91,6 +95,13 @@ function toPriority(priority) {
 
 function bindJournal(native) {
   const nativeSend = native.journalSend
+  /**
+   * What the native send reports, by its return value (`undefined`: sent; the names come from
+   * the binding, src/binding/journal.rs's Code). `split`: nothing was sent, because a name in the
+   * text lines held `=` or a line break (the names found did not add up to the bytes of the names
+   * put in): the entry is built again with every name checked, for the precise error.
+   */
+  const OUTCOMES = native.journalOutcomes ? native.journalOutcomes() : []
 
   class Journal {
     #socket
@@ -140,6 +151,7 @@ function bindJournal(native) {
       // natively). The first other value moves the entry into a Fields for the rest.
       let text = ''
       let names = 0
+      let count = 0
       let out
       for (const key in fields) {
         if (!hasOwn.call(fields, key)) continue
@@ -147,19 +159,22 @@ function bindJournal(native) {
         if (out === undefined && !strict && (typeof value === 'number' || (typeof value === 'string' && !NEEDS_BINARY.test(value)))) {
           text += key + '=' + value + '\n'
           names += key.length
-        } else addField((out ??= new Fields(text, names, strict)), key, value)
+          count++
+        } else addField((out ??= new Fields(text, names, strict, count)), key, value)
       }
+      if (out !== undefined) count = out.count
+      if (count > MAX_FIELDS) throw tooManyFields(count)
       const own = fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null
       const socket = this.#socket
       const line = this.#identifierLine
       if (out === undefined && own && !this.#location && socket !== undefined && line !== undefined && nativeSend) {
         // What #deliver does, without a Fields, once its first call has set the socket and the
         // identifier's line: the path most entries take.
-        const count = line ? names + 17 : names // 'SYSLOG_IDENTIFIER'
-        const code = socket === null ? nativeSend(text + line, count) : nativeSend(text + line, count, socket)
+        const nameBytes = line ? names + 17 : names // 'SYSLOG_IDENTIFIER'
+        const code = socket === null ? nativeSend(text + line, nameBytes) : nativeSend(text + line, nameBytes, socket)
         return code === undefined ? true : this.#outcome(code, false)
       }
-      return this.#deliver(out ?? new Fields(text, names, strict), own)
+      return this.#deliver(out ?? new Fields(text, names, strict, count), own)
     }
 
     /** Sends MESSAGE at `priority` (0..7 or a level name), with optional extra fields. */
@@ -169,7 +184,7 @@ function bindJournal(native) {
     }
 
     #print(priority, message, fields, strict) {
-      const out = new Fields(PRIORITY_LINES[toPriority(priority)], 8, strict) // 'PRIORITY'
+      const out = new Fields(PRIORITY_LINES[toPriority(priority)], 8, strict, 1) // 'PRIORITY'
       if (message instanceof Error) addError(out, 'MESSAGE', message)
       else if (typeof message === 'string') out.add('MESSAGE', message)
       else throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'journal.print(priority, message): message must be a string or an Error')
@@ -179,6 +194,7 @@ function bindJournal(native) {
         }
         for (const key of Object.keys(fields)) addField(out, key, fields[key])
       }
+      if (out.count > MAX_FIELDS) throw tooManyFields(out.count)
       return this.#deliver(out, fields == null || (fields.SYSLOG_IDENTIFIER == null && fields.CODE_FILE == null))
     }
 
@@ -217,6 +233,7 @@ function bindJournal(native) {
         if (strict) throw codedError('ERR_SD_NOTIFY_INVALID_KEY', 'invalid journal field name: a name holds = or a line break')
         return outcome
       }
+      // Dropped (queue full), no journal, failed: counted in stats(), never thrown at a log call.
       return outcome === 'sent' || outcome === 'queued'
     }
 
@@ -240,9 +257,9 @@ function bindJournal(native) {
 
     /** The process-wide queue's counters (one queue serves every Journal). */
     stats() {
-      if (!native.journalStats) return { sent: 0, queued: 0, queuedBytes: 0, dropped: 0, failed: 0, lastError: null }
-      const [sent, queued, queuedBytes, dropped, failed, lastError] = native.journalStats()
-      return { sent, queued, queuedBytes, dropped, failed, lastError: lastError ?? null }
+      if (!native.journalStats) return { sent: 0, queued: 0, queuedBytes: 0, dropped: 0, failed: 0, noJournal: 0, lastError: null }
+      const [sent, queued, queuedBytes, dropped, failed, lastError, noJournal] = native.journalStats()
+      return { sent, queued, queuedBytes, dropped, failed, noJournal, lastError: lastError ?? null }
     }
 
     /** Resolves `true` once nothing waits for journald, `false` after `timeoutMs` (default 5000). */
@@ -252,20 +269,27 @@ function bindJournal(native) {
     }
 
     /**
-     * Bounds the process-wide queue of entries waiting for a slow journald (default 65,536
-     * entries and 64 MiB); past them an entry is dropped and counted in `stats().dropped`.
+     * Bounds the process-wide queue of entries waiting for a slow journald (default 1,048,576
+     * entries and 128 MiB, each entry counted with 128 bytes of bookkeeping; past them an entry is
+     * dropped, counted in `stats().dropped`, and reported in the journal once delivery
+     * recovers) and how long the exit may wait for journald (`exitTimeoutMs`, default 10,000).
+     * Each is optional; returns the three as they are now.
      */
     static setQueueLimits(limits) {
       if (limits === null || typeof limits !== 'object') {
-        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'Journal.setQueueLimits(limits): limits must be an object ({ entries, bytes })')
+        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'Journal.setQueueLimits(limits): limits must be an object ({ entries, bytes, exitTimeoutMs })')
       }
-      const { entries, bytes } = limits
-      for (const [name, v] of [['entries', entries], ['bytes', bytes]]) {
-        if (!Number.isSafeInteger(v) || v < 0 || (name === 'entries' && v > 0xffffffff)) {
-          throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `Journal.setQueueLimits(): ${name} must be a non-negative integer`)
+      const entries = hasOwn.call(limits, 'entries') ? limits.entries : undefined
+      const bytes = hasOwn.call(limits, 'bytes') ? limits.bytes : undefined
+      const exitTimeoutMs = hasOwn.call(limits, 'exitTimeoutMs') ? limits.exitTimeoutMs : undefined
+      for (const [name, v, max] of [['entries', entries, 0xffffffff], ['bytes', bytes, Number.MAX_SAFE_INTEGER], ['exitTimeoutMs', exitTimeoutMs, 0x7fffffff]]) {
+        if (v !== undefined && (!Number.isSafeInteger(v) || v < 0 || v > max)) {
+          throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `Journal.setQueueLimits(): ${name} must be an integer from 0 to ${max}`)
         }
       }
-      if (native.journalSetLimits) native.journalSetLimits(entries, bytes)
+      if (!native.journalSetLimits) return { entries: entries ?? 0, bytes: bytes ?? 0, exitTimeoutMs: exitTimeoutMs ?? 0 }
+      const [e, b, t] = native.journalSetLimits(entries ?? null, bytes ?? null, exitTimeoutMs ?? null)
+      return { entries: e, bytes: b, exitTimeoutMs: t }
     }
   }
 

@@ -17,6 +17,7 @@ use sd_notify_protocol::address::{self, NotifyAddress};
 
 use crate::convert::usec_from_ms;
 use sd_notify_protocol::journal::entry::{check_lines, Entry};
+use sd_notify_protocol::journal::exit;
 use sd_notify_protocol::journal::parse::parse_entry;
 use sd_notify_protocol::journal::queue::{self, Limits, Outcome};
 use sd_notify_protocol::journal::JOURNAL_SOCKET;
@@ -55,9 +56,9 @@ fn journal_address(socket: Option<&str>) -> sd_notify_protocol::Result<Arc<UnixA
 /// as `[name, value, ...]` (values: strings or Uint8Arrays). lib/journal.js builds them and
 /// leaves out the last two when it has neither, which spares two N-API type checks; everything
 /// is checked again here.
-/// `undefined`: sent; 1: queued; 2: dropped (queue full); 3: no journal here; 4: nothing sent,
-/// because a name in `text` held `=` or a line break (lib/journal.js then builds the entry again,
-/// checking each name, for the precise error).
+/// Returns `undefined` when sent, else a [`Code`]: queued, dropped (queue full), no journal here,
+/// split (nothing sent, because a name in `text` held `=` or a line break: lib/journal.js then
+/// builds the entry again, checking each name, for the precise error), failed (counted).
 /// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
 /// straight from the stack buffer it was read into.
 ///
@@ -87,7 +88,7 @@ pub(super) unsafe fn journal_send(
           return Err(NotifyError::EmptyMessage).js();
         }
         return match check_lines(lines, names) {
-          Ok(_) => queue::submit(&address, lines).js().map(Some),
+          Ok(_) => Ok(Some(queue::submit(&address, lines))),
           Err(NotifyError::FieldNamesSplit) => Ok(None),
           Err(e) => Err(e).js(),
         };
@@ -98,16 +99,56 @@ pub(super) unsafe fn journal_send(
         Err(e) => return Err(e).js(),
       };
       push_binary(&Env::from_raw(env), &mut entry, binary)?;
-      queue::submit(&address, &entry.into_bytes().js()?).js().map(Some)
+      Ok(Some(queue::submit(&address, &entry.into_bytes().js()?)))
     })
   }?;
   Ok(match outcome {
     Some(Outcome::Sent) => None,
-    Some(Outcome::Queued) => Some(1),
-    Some(Outcome::Dropped) => Some(2),
-    Some(Outcome::NoJournal) => Some(3),
-    None => Some(4),
+    Some(Outcome::Queued) => Some(Code::Queued as u32),
+    Some(Outcome::Dropped) => Some(Code::Dropped as u32),
+    Some(Outcome::NoJournal) => Some(Code::NoJournal as u32),
+    None => Some(Code::Split as u32),
+    Some(Outcome::Failed) => Some(Code::Failed as u32),
   })
+}
+
+/// What `journalSend` returns: the one declaration of its codes. lib/journal.js learns their
+/// names from `journalOutcomes()` (CODE_NAMES, by code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+enum Code {
+  /// Returned as `undefined` (cheaper than a number), listed for the names.
+  Sent = 0,
+  Queued = 1,
+  Dropped = 2,
+  NoJournal = 3,
+  Split = 4,
+  Failed = 5,
+}
+
+/// Each code's name for JavaScript, at its code's index.
+const CODE_NAMES: [(Code, &str); 6] = [
+  (Code::Sent, "sent"),
+  (Code::Queued, "queued"),
+  (Code::Dropped, "dropped"),
+  (Code::NoJournal, "no-journal"),
+  (Code::Split, "split"),
+  (Code::Failed, "failed"),
+];
+
+// Checked when compiling: each name sits at its code's index.
+const _: () = {
+  let mut i = 0;
+  while i < CODE_NAMES.len() {
+    assert!(CODE_NAMES[i].0 as usize == i, "CODE_NAMES out of order");
+    i += 1;
+  }
+};
+
+/// The names of `journalSend`'s codes, by code.
+#[napi(skip_typescript)]
+pub fn journal_outcomes() -> Vec<&'static str> {
+  CODE_NAMES.iter().map(|&(_, name)| name).collect()
 }
 
 /// The `names` argument: how many bytes the names in the text lines hold.
@@ -185,21 +226,41 @@ fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key
   Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) })
 }
 
-/// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError]`.
+/// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError,
+/// noJournal]`.
 #[napi(skip_typescript)]
-pub fn journal_stats() -> Result<(f64, f64, f64, f64, f64, Option<String>)> {
+#[allow(clippy::type_complexity)]
+pub fn journal_stats() -> Result<(f64, f64, f64, f64, f64, Option<String>, f64)> {
   guard("journalStats", || {
     let s = queue::stats();
-    Ok((s.sent as f64, s.queued as f64, s.queued_bytes as f64, s.dropped as f64, s.failed as f64, s.last_error))
+    Ok((
+      s.sent as f64,
+      s.queued as f64,
+      s.queued_bytes as f64,
+      s.dropped as f64,
+      s.failed as f64,
+      s.last_error,
+      s.no_journal as f64,
+    ))
   })
 }
 
-/// Sets the queue's bounds: at most `entries` entries and `bytes` bytes wait for journald.
+/// Sets the queue's bounds (at most `entries` entries and `bytes` bytes wait for journald) and
+/// how long the exit may wait for journald; `null` leaves one as it is. lib/journal.js checks
+/// the numbers. Returns `[entries, bytes, exitTimeoutMs]` as they are now.
 #[napi(skip_typescript)]
-pub fn journal_set_limits(entries: u32, bytes: f64) -> Result<()> {
+pub fn journal_set_limits(entries: Option<u32>, bytes: Option<f64>, exit_timeout_ms: Option<f64>) -> Result<(f64, f64, f64)> {
   guard("journalSetLimits", || {
-    queue::set_limits(Limits { entries: entries as usize, bytes: bytes.clamp(0.0, usize::MAX as f64) as usize });
-    Ok(())
+    let now = queue::limits();
+    queue::set_limits(Limits {
+      entries: entries.map_or(now.entries, |n| n as usize),
+      bytes: bytes.map_or(now.bytes, |b| b.clamp(0.0, usize::MAX as f64) as usize),
+    });
+    if let Some(ms) = exit_timeout_ms {
+      exit::set_exit_timeout(Duration::from_micros(usec_from_ms("exitTimeoutMs", ms).js()?));
+    }
+    let limits = queue::limits();
+    Ok((limits.entries as f64, limits.bytes as f64, exit::exit_timeout().as_millis() as f64))
   })
 }
 

@@ -6,6 +6,7 @@
 //! not take yet.
 
 pub mod entry;
+pub mod exit;
 pub mod field;
 pub mod parse;
 pub mod queue;

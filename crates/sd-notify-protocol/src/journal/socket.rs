@@ -18,16 +18,17 @@ const SNDBUF: usize = 8 * 1024 * 1024;
 /// datagrams would fill journald's socket queue, a memfd costs it one descriptor.
 pub const MEMFD_THRESHOLD: usize = 256 * 1024;
 
-/// How long one waiting send may block before its caller looks around (stop, retry).
-pub const WAIT_SLICE: Duration = Duration::from_secs(1);
+/// How long one waiting send may block before its caller looks around (the exit's deadline).
+pub const WAIT_SLICE: Duration = Duration::from_millis(250);
 
 /// What became of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
   /// The kernel took it: journald will read it.
   Sent,
-  /// No journal listens here (no socket, or nobody bound to it): nothing was sent.
-  NoJournal,
+  /// No journal listens here (no socket, nobody bound to it, a socket of another kind, no
+  /// permission): nothing was sent. The errno says which.
+  NoJournal(Errno),
   /// journald's queue is full right now: nothing was sent, try later.
   Full,
 }
@@ -46,7 +47,7 @@ static IMMEDIATE: DatagramSocket = DatagramSocket::new(raise_sndbuf);
 /// For the queue's thread: a send waits for room, one WAIT_SLICE at a time.
 static WAITING: DatagramSocket = DatagramSocket::new(|fd| {
   raise_sndbuf(fd)?;
-  let slice = nix::sys::time::TimeVal::new(WAIT_SLICE.as_secs() as _, 0);
+  let slice = nix::sys::time::TimeVal::new(0, WAIT_SLICE.as_micros() as _);
   setsockopt(fd, sockopt::SendTimeout, &slice)
 });
 
@@ -64,12 +65,30 @@ pub fn send(addr: &UnixAddr, entry: &[u8], wait: bool) -> Result<Delivery> {
   }
 }
 
+/// One rule for every address that is not a journal: nothing sent, an outcome (never an error
+/// thrown from a log call). EPROTOTYPE: a stream socket (or another kind) is bound there.
 fn classify(failure: SendFailure) -> Result<Delivery> {
   match failure.errno {
-    Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR => Ok(Delivery::NoJournal),
+    Errno::ENOENT | Errno::ECONNREFUSED | Errno::ENOTDIR | Errno::EPROTOTYPE | Errno::EACCES | Errno::EPERM | Errno::ENOTSOCK => {
+      Ok(Delivery::NoJournal(failure.errno))
+    }
     Errno::EAGAIN => Ok(Delivery::Full),
     _ => Err(failure.into()),
   }
+}
+
+/// An address as people write it: `/path` or `@abstract`.
+pub fn describe(addr: &UnixAddr) -> String {
+  match (addr.path(), addr.as_abstract()) {
+    (Some(path), _) => path.display().to_string(),
+    (None, Some(name)) => format!("@{}", String::from_utf8_lossy(name)),
+    _ => "an unnamed socket".into(),
+  }
+}
+
+/// `ENOENT (No such file or directory)`, for messages.
+pub fn errno_text(errno: Errno) -> String {
+  format!("{errno:?} ({})", errno.desc())
 }
 
 fn send_memfd(socket: &DatagramSocket, addr: &UnixAddr, entry: &[u8], flags: MsgFlags) -> Result<Delivery> {

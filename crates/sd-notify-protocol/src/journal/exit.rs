@@ -1,0 +1,197 @@
+//! The end of the process: entries still queued are sent before it goes, synchronously and
+//! bounded by a deadline, from a C `atexit` hook. Node ends the process with `exit()` after a
+//! natural end, `process.exit()` and an uncaught exception alike, and `exit()` runs these hooks
+//! in the thread that called it while the other threads (the queue's among them) still run; a
+//! Worker's end does not end the process, and its entries stay in the process-wide FIFO. The
+//! hook is plain Rust (no JavaScript), registered once, when the first entry is queued: a process
+//! whose journald keeps up never has one. It cannot keep the process alive: it waits at most the
+//! deadline. SIGKILL, abort() and a signal without a handler skip `exit()` and lose the queue.
+//!
+//! Also here: the one line on stderr that says entries were lost (at exit) or that there is no
+//! journal to send to (once per process).
+
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use super::queue::{drain, EMPTIED, FIFO};
+use crate::sync::lock;
+
+/// How long the exit may wait for journald by default. journald here takes 25,000-40,000
+/// entries a second from one sender (100,000 queued at exit: 2.3-3.9 s, measured under the
+/// testbed), so this delivers a burst of 100,000 with room on a busy machine; a journald that
+/// does not read at all holds the exit this long, well inside systemd's stop timeout (90 s).
+pub const DEFAULT_EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+static EXIT_TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_EXIT_TIMEOUT.as_millis() as u64);
+static HOOK: Once = Once::new();
+static SAID: AtomicBool = AtomicBool::new(false);
+
+pub fn set_exit_timeout(timeout: Duration) {
+  EXIT_TIMEOUT_MS.store(timeout.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+}
+
+pub fn exit_timeout() -> Duration {
+  Duration::from_millis(EXIT_TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// Registers the exit hook (once per process; cheap after the first call).
+pub(super) fn arm() {
+  HOOK.call_once(|| {
+    // SAFETY: registers a plain extern "C" function with no arguments; it lives as long as the
+    // library, which Node never unloads.
+    unsafe { libc::atexit(at_exit) };
+  });
+}
+
+extern "C" fn at_exit() {
+  // No panic may unwind into the C library's exit().
+  let _ = crate::sync::contain("flushing the journal at exit", || {
+    let lost = flush_until(Instant::now() + exit_timeout());
+    if lost > 0 {
+      say_where_seen(&format!(
+        "{lost} journal entries were lost at exit: journald did not take them within {} ms (Journal.setQueueLimits({{ exitTimeoutMs }}))",
+        exit_timeout().as_millis()
+      ));
+    }
+  });
+}
+
+/// Sends what is queued until `deadline`: waits for the queue's thread when it runs, else sends
+/// in this thread. Returns how many entries are left (counted as failed).
+pub fn flush_until(deadline: Instant) -> u64 {
+  let mut fifo = lock(&FIFO);
+  loop {
+    if fifo.entries.is_empty() && !fifo.draining {
+      return 0;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+      let lost = fifo.entries.len() as u64;
+      fifo.stats.failed += lost;
+      fifo.stats.last_error = Some(format!("{lost} entries still queued at the exit deadline"));
+      return lost;
+    }
+    if fifo.draining {
+      fifo = EMPTIED.wait_timeout(fifo, left).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+    } else {
+      // No thread (it could not start): this one sends.
+      fifo.draining = true;
+      drop(fifo);
+      drain(Some(deadline));
+      fifo = lock(&FIFO);
+    }
+  }
+}
+
+/// Says `reason` on stderr, the first time anything is said this way in this process, unless
+/// stderr is the journal stream itself (the line would go where the entries could not).
+pub(super) fn say_once(reason: &str) {
+  if stderr_is_journal_stream() || SAID.swap(true, Ordering::Relaxed) {
+    return;
+  }
+  write_stderr(&format!("sd-notify-rs: {reason}; journal entries are not sent (counted in journal.stats())\n"));
+}
+
+/// Says `line` on stderr where a person or the journal sees it: a terminal or the journal
+/// stream (a file or a pipe of a test harness is left alone).
+fn say_where_seen(line: &str) {
+  // SAFETY: isatty only reads the descriptor's state.
+  if stderr_is_journal_stream() || unsafe { libc::isatty(2) } == 1 {
+    write_stderr(&format!("sd-notify-rs: {line}\n"));
+  }
+}
+
+fn write_stderr(text: &str) {
+  // SAFETY: descriptor 2 is borrowed for one write; a closed one makes the write fail, ignored.
+  let fd = unsafe { BorrowedFd::borrow_raw(2) };
+  let _ = nix::unistd::write(fd, text.as_bytes());
+}
+
+/// Whether stderr is the stream `JOURNAL_STREAM` names (`device:inode`), as systemd sets it.
+// dev_t and ino_t are narrower than u64 on some 32-bit targets: the casts are needed there.
+#[allow(clippy::unnecessary_cast)]
+fn stderr_is_journal_stream() -> bool {
+  let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
+  let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
+  let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else { return false };
+  // SAFETY: descriptor 2 is borrowed for one fstat.
+  let fd = unsafe { BorrowedFd::borrow_raw(2) };
+  nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_dev as u64 == dev && st.st_ino as u64 == ino)
+}
+
+#[cfg(test)]
+mod tests {
+  use std::os::unix::net::UnixDatagram;
+  use std::sync::Arc;
+
+  use super::*;
+  use crate::journal::queue::{self, Limits, Outcome};
+
+  fn entry(i: usize) -> Vec<u8> {
+    format!("MESSAGE=e\nX_SEQ={i}\n").into_bytes()
+  }
+
+  fn seq(datagram: &[u8]) -> Option<usize> {
+    std::str::from_utf8(datagram).ok()?.lines().find_map(|l| l.strip_prefix("X_SEQ=")?.parse().ok())
+  }
+
+  /// One test for the whole process-wide queue (tests run in parallel threads and share it).
+  #[test]
+  fn the_exit_flush_sends_everything_a_reader_takes_and_counts_what_a_stalled_one_leaves() {
+    let dir = std::env::temp_dir().join(format!("sd-notify-rs-exit-test-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+
+    // A journal that reads: everything queued is sent before the deadline, in order.
+    let path = dir.join("reader");
+    let _ = std::fs::remove_file(&path);
+    let reader = UnixDatagram::bind(&path).unwrap();
+    let addr = Arc::new(nix::sys::socket::UnixAddr::new(&path).unwrap());
+    let outcomes: Vec<Outcome> = (0..2000).map(|i| queue::submit(&addr, &entry(i))).collect();
+    assert!(outcomes.contains(&Outcome::Queued), "the socket queue filled up, entries waited");
+    let took = std::thread::spawn(move || {
+      let mut seqs = Vec::new();
+      let mut buf = vec![0; 4096];
+      reader.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+      while let Ok(n) = reader.recv(&mut buf) {
+        seqs.extend(seq(&buf[..n]));
+      }
+      seqs
+    });
+    assert_eq!(flush_until(Instant::now() + Duration::from_secs(30)), 0);
+    assert_eq!(took.join().unwrap(), (0..2000).collect::<Vec<_>>());
+
+    // A journal that never reads: the flush gives up at the deadline and counts the rest.
+    let path = dir.join("stalled");
+    let _ = std::fs::remove_file(&path);
+    let stalled = UnixDatagram::bind(&path).unwrap();
+    let addr = Arc::new(nix::sys::socket::UnixAddr::new(&path).unwrap());
+    let failed_before = queue::stats().failed;
+    for i in 0..500 {
+      queue::submit(&addr, &entry(i));
+    }
+    let started = Instant::now();
+    let lost = flush_until(Instant::now() + Duration::from_millis(200));
+    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the deadline");
+    assert!(lost > 0);
+    assert_eq!(queue::stats().failed - failed_before, lost);
+    stalled.set_nonblocking(true).unwrap();
+    let mut buf = vec![0; 4096];
+    let mut arrived = 0;
+    while stalled.recv(&mut buf).is_ok() {
+      arrived += 1;
+    }
+    // Nothing that was not counted lost is missing. (The background thread goes on sending as this
+    // test reads, where an exiting process would be gone: more may arrive than 500 - lost.)
+    assert!(arrived + lost as usize >= 500, "arrived {arrived} + lost {lost} >= 500");
+    assert!(lost < 500 && arrived > 0);
+
+    // Leave the queue empty for whoever comes next: the stalled socket goes, the rest fails.
+    drop(stalled);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(flush_until(Instant::now() + Duration::from_secs(30)), 0);
+    queue::set_limits(Limits { ..queue::limits() });
+    let _ = std::fs::remove_dir_all(&dir);
+  }
+}
