@@ -26,7 +26,7 @@ const { useSystemd } = require('./e2e/harness')
 
 const ROOT = path.join(__dirname, '..')
 const DOCS = ['README.md', 'CONTRIBUTING.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)]
-const RUN_TIMEOUT_MS = 30_000
+const RUN_TIMEOUT_MS = 20_000
 const JS = new Set(['js', 'mjs', 'javascript', 'cjs'])
 const TS = new Set(['ts', 'typescript', 'mts'])
 const INI = new Set(['ini', 'systemd'])
@@ -104,7 +104,8 @@ function scratch(name) {
   const dir = path.join(ROOT, '.cache', 'snippets', `${name}-${process.pid}`)
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(path.join(dir, 'node_modules'), { recursive: true })
-  fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n')
+  // "type": "commonjs" as most projects are: a .js snippet with top-level await must fail here.
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true, "type": "commonjs" }\n')
   fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'sd-notify-rs'))
   return dir
 }
@@ -112,7 +113,8 @@ function scratch(name) {
 /** Runs argv with a deadline; resolves { code, signal, stdout, stderr, timedOut }. */
 function run(argv, { cwd, env = process.env, timeout = RUN_TIMEOUT_MS } = {}) {
   return new Promise((resolve) => {
-    const child = cp.spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group: a snippet that leaves a child running is killed with it at the deadline.
+    const child = cp.spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -120,8 +122,14 @@ function run(argv, { cwd, env = process.env, timeout = RUN_TIMEOUT_MS } = {}) {
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      child.kill('SIGKILL')
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
     }, timeout)
+    // 'close' waits for the pipes: a child the snippet left running keeps them open, and that is a
+    // snippet that does not end by itself.
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr, timedOut })
@@ -218,6 +226,7 @@ for (const doc of DOCS) {
     const dir = scratch(doc.replace(/[^\w]/g, '_'))
     const saved = new Set()
     const names = new Map() // unit base names of this document → unique ones
+    const sockets = new Map() // base name → socket unit waiting for its service
     const started = []
     const ts = []
     try {
@@ -242,11 +251,18 @@ for (const doc of DOCS) {
             if (!names.has(base)) names.set(base, sd.unitName(`snip-${base}`))
             const unit = `${names.get(base)}${path.extname(name)}`
             await sd.installUnit(unit, localUnit(block.code, dir, saved, names))
-            started.push(unit)
-            const r = await sd.systemctl('start', unit)
-            assert.equal(r.code, 0, `${where(block)}: systemctl start ${unit} failed: ${r.stderr}\n${await sd.journalText(unit)}`)
+            // A socket unit starts with its service (systemd refuses one whose service is not loaded yet).
+            if (unit.endsWith('.socket')) {
+              sockets.set(base, unit)
+              continue
+            }
+            for (const u of [sockets.get(base), unit].filter(Boolean)) {
+              started.push(u)
+              const r = await sd.systemctl('start', u)
+              assert.equal(r.code, 0, `${where(block)}: systemctl start ${u} failed: ${r.stderr}\n${await sd.journalText(u)}`)
+            }
             await steps(sd, unit, list, block)
-            if (unit.endsWith('.service')) await stopCleanly(sd, unit, block)
+            await stopCleanly(sd, unit, block)
           } else {
             const file = path.join(dir, `snippet-${i}${extOf(block)}`)
             fs.writeFileSync(file, block.code)
@@ -261,6 +277,7 @@ for (const doc of DOCS) {
         }
       }
       if (ts.length) typeCheck(ts, dir)
+      fs.rmSync(dir, { recursive: true, force: true }) // kept when the test failed, to look at
     } finally {
       const sd = e2e.sd
       if (sd && started.length) await sd.systemctl('stop', ...started)
