@@ -186,7 +186,8 @@ function localUnit(text, dir, saved, names) {
   let out = text.replace(/(^|[\s=])\/usr\/bin\/node(?=\s)/gm, `$1${process.execPath}`)
   out = out.replace(/\/[\w.-]+(?:\/[\w.-]+)*\/node_modules\/\.bin\/sd-notify-rs(?=\s|$)/gm, `${process.execPath} ${path.join(ROOT, 'bin', 'sd-notify-rs.js')}`)
   out = out.replace(/\/[\w.-]+(?:\/[\w.-]+)+/gm, (p) => (saved.has(path.basename(p)) ? path.join(dir, path.basename(p)) : p))
-  for (const [from, to] of names) out = out.split(from).join(to)
+  // Unit names only (Requires=x.socket), not paths that share the name (app.service runs app.js).
+  for (const [from, to] of names) out = out.replace(new RegExp(`\\b${from.replace(/[.-]/g, '\\$&')}\\.(service|socket)\\b`, 'g'), `${to}.$1`)
   return out
 }
 
