@@ -69,6 +69,7 @@ function parseDirective(directive) {
       return { verb, expect }
     }
     if (verb === 'reload' || verb === 'restart') return { verb, args }
+    if (verb === 'journal') return { verb, args } // FIELD=value ...: an entry of the unit has them all
     throw new Error(`unknown step "${step}" in "${directive}"`)
   })
   return { head, steps }
@@ -204,6 +205,12 @@ async function steps(sd, unit, list, block) {
   for (const step of list) {
     if (step.verb === 'expect') {
       await sd.waitFor(unit, (s) => Object.entries(step.expect).every(([k, v]) => s[k] === v), 10_000, Object.keys(step.expect))
+    } else if (step.verb === 'journal') {
+      const deadline = Date.now() + 10_000
+      while ((await sd.journalctl(`_SYSTEMD_UNIT=${unit}`, ...step.args)).length === 0) {
+        assert.ok(Date.now() < deadline, `${where(block)}: no journal entry of ${unit} with ${step.args.join(' ')}\n${await sd.journalText(unit)}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
     } else {
       const r = await sd.systemctl(step.verb, unit)
       assert.equal(r.code, 0, `${where(block)}: systemctl ${step.verb} ${unit} failed: ${r.stderr}\n${await sd.journalText(unit)}`)
