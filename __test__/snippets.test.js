@@ -33,7 +33,13 @@ const INI = new Set(['ini', 'systemd'])
 // Links to files another branch adds: checked once they exist (see the report of issue 26).
 const PENDING_FILES = new Set(['testbed/README.md'])
 
-const e2e = useSystemd()
+// The snippets are Node.js programs, run with this Node.js (Bun's and Deno's services under systemd
+// are __test__/e2e/runtimes.test.js). `sd-notify-rs reload` needs Node.js >= 20.8 (docs/lifecycle.md).
+const OTHER_RUNTIME = process.versions.bun ? 'Bun' : process.versions.deno ? 'Deno' : null
+const [major, minor] = process.versions.node.split('.').map(Number)
+const RELOAD_CHANNEL = major > 20 || (major === 20 && minor >= 8)
+
+const e2e = OTHER_RUNTIME ? null : useSystemd()
 
 /** The fenced blocks of a markdown file: { doc, line, lang, code, directive }. */
 function blocksOf(doc) {
@@ -201,7 +207,7 @@ async function verifyUnit(block, dir, index, saved) {
   assert.deepEqual(about, [], `${where(block)}: systemd-analyze verify complains`)
 }
 
-async function steps(sd, unit, list, block) {
+async function steps(t, sd, unit, list, block) {
   for (const step of list) {
     if (step.verb === 'expect') {
       await sd.waitFor(unit, (s) => Object.entries(step.expect).every(([k, v]) => s[k] === v), 10_000, Object.keys(step.expect))
@@ -211,6 +217,8 @@ async function steps(sd, unit, list, block) {
         assert.ok(Date.now() < deadline, `${where(block)}: no journal entry of ${unit} with ${step.args.join(' ')}\n${await sd.journalText(unit)}`)
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
+    } else if (step.verb === 'reload' && !RELOAD_CHANNEL) {
+      t.diagnostic(`${where(block)}: reload not tried: sd-notify-rs reload needs Node.js >= 20.8`)
     } else {
       const r = await sd.systemctl(step.verb, unit)
       assert.equal(r.code, 0, `${where(block)}: systemctl ${step.verb} ${unit} failed: ${r.stderr}\n${await sd.journalText(unit)}`)
@@ -227,7 +235,7 @@ async function stopCleanly(sd, unit, block) {
 const counts = { run: 0, check: 0, file: 0, tsc: 0, verify: 0, unit: 0, systemd: 0, skip: 0, links: 0 }
 
 for (const doc of DOCS) {
-  test(`${doc}: every code block runs as pasted, or says why not`, async (t) => {
+  test(`${doc}: every code block runs as pasted, or says why not`, { skip: OTHER_RUNTIME && `the snippets are run with Node.js, not ${OTHER_RUNTIME}` }, async (t) => {
     const blocks = blocksOf(doc)
     const unmarked = blocks.filter((b) => !kindOf(b)).map((b) => `${where(b)} (${b.lang || 'no language'}: ${b.directive ?? b.code.split('\n')[0]})`)
     assert.deepEqual(unmarked, [], 'blocks that are neither runnable nor marked with a `snippet:` comment')
@@ -269,7 +277,7 @@ for (const doc of DOCS) {
               const r = await sd.systemctl('start', u)
               assert.equal(r.code, 0, `${where(block)}: systemctl start ${u} failed: ${r.stderr}\n${await sd.journalText(u)}`)
             }
-            await steps(sd, unit, list, block)
+            await steps(t, sd, unit, list, block)
             await stopCleanly(sd, unit, block)
           } else {
             const file = path.join(dir, `snippet-${i}${extOf(block)}`)
@@ -279,7 +287,7 @@ for (const doc of DOCS) {
             started.push(unit)
             const r = await sd.run(unit, props, [sd.node, file])
             assert.equal(r.code, 0, `${where(block)}: the service did not start: ${r.stderr}\n${await sd.journalText(unit)}`)
-            await steps(sd, unit, list, block)
+            await steps(t, sd, unit, list, block)
             await stopCleanly(sd, unit, block)
           }
         }
@@ -287,7 +295,7 @@ for (const doc of DOCS) {
       if (ts.length) typeCheck(ts, dir)
       fs.rmSync(dir, { recursive: true, force: true }) // kept when the test failed, to look at
     } finally {
-      const sd = e2e.sd
+      const sd = e2e?.sd
       if (sd && started.length) await sd.systemctl('stop', ...started)
     }
   })
@@ -332,7 +340,7 @@ test('relative links and their anchors point at something, the loader error mess
   assert.deepEqual(broken, [])
 })
 
-test('the count', () => {
+test('the count', { skip: Boolean(OTHER_RUNTIME) }, () => {
   const total = Object.entries(counts).filter(([k]) => k !== 'links').reduce((n, [, v]) => n + v, 0)
   const line =
     `snippets: ${total} code blocks in ${DOCS.length} files: ${counts.run} run, ${counts.systemd + counts.unit} under systemd ` +
