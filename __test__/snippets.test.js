@@ -235,7 +235,7 @@ async function stopCleanly(sd, unit, block) {
 const counts = { run: 0, check: 0, file: 0, tsc: 0, verify: 0, unit: 0, systemd: 0, skip: 0, links: 0 }
 
 for (const doc of DOCS) {
-  test(`${doc}: every code block runs as pasted, or says why not`, { skip: OTHER_RUNTIME && `the snippets are run with Node.js, not ${OTHER_RUNTIME}` }, async (t) => {
+  test(`${doc}: every code block runs as pasted, or says why not`, { skip: OTHER_RUNTIME ? `the snippets are run with Node.js, not ${OTHER_RUNTIME}` : false }, async (t) => {
     const blocks = blocksOf(doc)
     const unmarked = blocks.filter((b) => !kindOf(b)).map((b) => `${where(b)} (${b.lang || 'no language'}: ${b.directive ?? b.code.split('\n')[0]})`)
     assert.deepEqual(unmarked, [], 'blocks that are neither runnable nor marked with a `snippet:` comment')
