@@ -320,23 +320,23 @@ const anchorsOf = (file) =>
 
 test('relative links and their anchors point at something, the loader error message included', (t) => {
   const broken = []
-  const check = (from, target) => {
+  const check = (from, target, label = from) => {
     const [file, anchor] = target.split('#')
     const resolved = file ? path.resolve(path.dirname(path.join(ROOT, from)), file) : path.join(ROOT, from)
     const rel = path.relative(ROOT, resolved)
     counts.links++
     if (!fs.existsSync(resolved)) {
       if (PENDING_FILES.has(rel)) t.diagnostic(`${from} links ${rel}, which another branch adds`)
-      else broken.push(`${from}: ${target} (no such file)`)
+      else broken.push(`${label}: ${target} (no such file)`)
       return
     }
-    if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) broken.push(`${from}: ${target} (no such heading)`)
+    if (anchor && resolved.endsWith('.md') && !anchorsOf(resolved).has(anchor)) broken.push(`${label}: ${target} (no such heading)`)
   }
   for (const doc of DOCS) {
     const text = fs.readFileSync(path.join(ROOT, doc), 'utf8').replace(/^```[\s\S]*?^```/gm, '')
     for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) if (!/^[a-z]+:/.test(m[1])) check(doc, m[1])
   }
-  for (const m of fs.readFileSync(path.join(ROOT, 'lib', 'loader.js'), 'utf8').matchAll(/(docs\/[\w-]+\.md#[\w-]+)/g)) check('README.md', m[1])
+  for (const m of fs.readFileSync(path.join(ROOT, 'lib', 'loader.js'), 'utf8').matchAll(/(docs\/[\w-]+\.md#[\w-]+)/g)) check('README.md', m[1], 'lib/loader.js (the ERR_SD_NOTIFY_NO_BINARY message)')
   assert.deepEqual(broken, [])
 })
 
