@@ -13,7 +13,7 @@ const path = require('node:path')
 const api = require('..')
 
 const README_CODES = new Set(
-  [...fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').split('\n## Errors\n')[1].split('\n## ')[0].matchAll(/^\| `(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)`/gm)].map(
+  [...fs.readFileSync(path.join(__dirname, '..', 'docs', 'errors.md'), 'utf8').split('\n## Errors\n')[1].split('\n## ')[0].matchAll(/^\| `(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)`/gm)].map(
     (m) => m[1],
   ),
 )

@@ -14,7 +14,7 @@ const read = (file) => fs.readFileSync(path.join(ROOT, file), 'utf8')
 const codesIn = (text) => new Set(text.match(/ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT/g) ?? [])
 
 const readmeTable = () => {
-  const section = read('README.md').split('\n## Errors\n')[1].split('\n## ')[0]
+  const section = read('docs/errors.md').split('\n## Errors\n')[1].split('\n## ')[0]
   return new Set([...section.matchAll(/^\| `(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)`/gm)].map((m) => m[1]))
 }
 const rustCodes = () => new Set([...read('crates/sd-notify-protocol/src/error.rs').matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1]))

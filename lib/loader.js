@@ -169,11 +169,13 @@ function loadNative(env = process.env, load = require) {
     fix =
       `Install it: \`npm install ${pkgName}@${version}\`. npm installs it with ${PACKAGE} unless optional ` +
       `dependencies were left out (--omit=optional, --no-optional) or node_modules was installed on another ` +
-      `platform and copied here (install again on this machine). Or build from source (README: "Building from source").`
+      `platform and copied here (install again on this machine). Or build from source: see docs/platforms.md#when-no-binary-loads.`
   } else {
     fix =
-      `No prebuilt binary is published for ${triple}. Build from source (README: "Building from source") and set ` +
-      `SD_NOTIFY_RS_NATIVE_PATH to the built .node file.`
+      `No prebuilt binary for ${triple} was installed: either none is published for this platform, or this ` +
+      `copy of ${PACKAGE} was installed without its platform package (a tarball of the main package alone). ` +
+      `Install ${pkgName} beside it, or build from source and set SD_NOTIFY_RS_NATIVE_PATH to the built .node file: ` +
+      `see docs/platforms.md#when-no-binary-loads.`
   }
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
   const err = codedError(

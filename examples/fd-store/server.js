@@ -11,7 +11,6 @@
 //   curl http://127.0.0.1:8080/              # {"pid":<new>,"fd":3,"name":"http","inherited":true}
 
 const http = require('node:http')
-const net = require('node:net')
 const sd = require('../..') // require('sd-notify-rs') in your project
 
 const port = Number(process.env.PORT || 8080)
@@ -22,23 +21,16 @@ const server = http.createServer((req, res) => {
   res.end(JSON.stringify({ pid: process.pid, ...sd.listenInfo(server) }) + '\n')
 })
 
-// Stop accepting, finish what was accepted, exit. Closing our copy of the socket does not close
-// the socket: systemd's copy in the fd store keeps it listening for the next process.
-// net.Server's close() rather than http.Server's: the latter also destroys "idle" connections,
-// which includes ones accepted a moment ago whose request has not been read yet.
-function drainAndExit() {
-  sd.stopping('draining')
-  net.Server.prototype.close.call(server, () => process.exit(0))
-  setTimeout(() => server.closeIdleConnections(), 100).unref()
-  setTimeout(() => process.exit(0), 10_000).unref()
-}
+// On SIGTERM: stop accepting, finish what was accepted, close idle keep-alive connections after a
+// grace, exit 0. Closing our copy of the listening socket does not close the socket: systemd's copy
+// keeps it listening, and connections made meanwhile wait in its queue for the next process.
+sd.drainOnStop(server)
 
 async function main() {
   // First start: listens on host:port and stores the socket as "http". After a restart: takes the
   // stored "http" socket back. fdStore: true because systemd < 254 does not announce its fd store
   // (from 254 on, the default 'auto' sees FDSTORE in the environment).
   await sd.listen(server, { name: 'http', port, host, fdStore: true })
-  process.once('SIGTERM', drainAndExit)
   const { inherited, fd } = sd.listenInfo(server)
   sd.ready(inherited ? `serving on fd ${fd} from the fd store` : `serving on ${host}:${port}, socket stored`)
 }

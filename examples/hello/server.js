@@ -24,7 +24,6 @@ setInterval(() => {
   if (server.listening) sd.status(`listening on 127.0.0.1:${server.address().port}, ${requests} requests served`)
 }, 1000).unref()
 
-process.on('SIGTERM', () => {
-  sd.stopping('draining connections')
-  server.close(() => process.exit(0))
-})
+// On SIGTERM (systemctl stop, restart): STOPPING=1, stop accepting, let in-flight requests finish,
+// close idle keep-alive connections after a grace, exit 0.
+sd.drainOnStop(server)

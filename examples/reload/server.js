@@ -15,6 +15,7 @@ async function load() {
 
 sd.onReload(load) // a failure keeps the old config; `systemctl status` shows why
 const server = http.createServer((req, res) => res.end(`${config.greeting}\n`))
+sd.drainOnStop(server) // on SIGTERM: finish in-flight requests, then exit 0
 load()
   .catch(() => {}) // first start: the defaults
   .then(() => server.listen(Number(process.env.PORT || 8080), '127.0.0.1', () => sd.ready('serving')))

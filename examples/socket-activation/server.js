@@ -9,7 +9,6 @@
 //   sudo systemctl restart hello-socket.service   # no connection is refused meanwhile
 
 const http = require('node:http')
-const net = require('node:net')
 const sd = require('../..') // require('sd-notify-rs') in your project
 
 const port = Number(process.env.PORT || 8080)
@@ -21,21 +20,14 @@ const server = http.createServer((req, res) => {
   res.end(JSON.stringify({ pid: process.pid, ...sd.listenInfo(server) }) + '\n')
 })
 
-// Stop accepting, finish what was accepted, exit. net.Server's close() rather than http.Server's:
-// the latter also destroys "idle" connections, which includes ones accepted a moment ago whose
-// request has not been read yet; those requests would fail.
-function drainAndExit() {
-  sd.stopping('draining')
-  net.Server.prototype.close.call(server, () => process.exit(0))
-  // Keep-alive connections would hold the server open: close them once they are between requests.
-  setTimeout(() => server.closeIdleConnections(), 100).unref()
-  setTimeout(() => process.exit(0), 10_000).unref()
-}
+// On SIGTERM: stop accepting, finish what was accepted, close idle keep-alive connections after a
+// grace, exit 0. Closing our copy of the listening socket does not close the socket: systemd's copy
+// keeps it listening, and connections made meanwhile wait in its queue for the next process.
+sd.drainOnStop(server)
 
 async function main() {
   // The socket unit passes its socket named by FileDescriptorName=http; port/host are the fallback.
   await sd.listen(server, { name: 'http', port, host })
-  process.once('SIGTERM', drainAndExit)
   const { inherited, fd } = sd.listenInfo(server)
   sd.ready(inherited ? `serving on fd ${fd} passed by systemd` : `serving on ${host}:${port}`)
 }
