@@ -66,7 +66,7 @@ function levelTable(levels, who) {
  */
 function fieldName(key) {
   let name = String(key)
-    .replace(/[^\x00-\x7f]/gu, (c) => `_U${c.codePointAt(0).toString(16)}_`)
+    .replace(/[^\p{ASCII}]/gu, (c) => `_U${c.codePointAt(0).toString(16)}_`)
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .toUpperCase()

@@ -14,6 +14,7 @@ const { recordFields, transportOptions, dropError, levelPriority, LEVEL_ALIASES 
 const PRIORITIES = Object.freeze(Object.fromEntries([...Object.keys(JOURNAL_PRIORITIES), ...Object.keys(LEVEL_ALIASES)].map((name) => [name, levelPriority(name)])))
 
 const LEVEL = Symbol.for('level')
+const { propertyIsEnumerable } = Object.prototype
 const DEFAULT_EXCLUDE = ['timestamp']
 
 /** How long ending the transport waits for a slow journald. */
@@ -40,9 +41,9 @@ class JournaldTransport extends TransportStream {
     // The raw level: `info.level` may carry colour codes once format.colorize() ran.
     const level = info[LEVEL] ?? info.level
     let message = info.message
-    // logger.error(err) hands over the Error itself, whose stack is no own property; an Error
-    // as the message keeps its stack too. STACK, the name format.errors({ stack: true }) gives it.
-    const stack = !Object.hasOwn(info, 'stack') && typeof info.stack === 'string' ? info.stack : message instanceof Error ? message.stack : undefined
+    // logger.error(err) hands over the Error itself, whose stack is not enumerable; an Error as
+    // the message keeps its stack too. STACK, the name format.errors({ stack: true }) gives it.
+    const stack = typeof info.stack === 'string' && !propertyIsEnumerable.call(info, 'stack') ? info.stack : message instanceof Error ? message.stack : undefined
     if (message instanceof Error) message = message.message
     try {
       const fields = recordFields(info, { skip: this.skip, keep: this.keep, prefix: this.prefix, extra: stack === undefined ? 0 : 1 })
