@@ -53,6 +53,30 @@ function mainIdentifier() {
 }
 
 /**
+ * The in-process streams' drains, run first thing at process exit: what pino wrote and the line
+ * splitter still holds reaches the journal, whose own exit step then sends it. Weak: a stream
+ * nobody uses any more is not kept.
+ */
+const drains = new Set()
+let exitHooked = false
+function drainAtExit(drain) {
+  const ref = new WeakRef(drain)
+  drains.add(ref)
+  if (!exitHooked) {
+    exitHooked = true
+    // Prepended: before the journal's own exit listener, which sends what is queued.
+    process.prependListener('exit', () => {
+      for (const ref of drains) {
+        try {
+          ref.deref()?.()
+        } catch {}
+      }
+    })
+  }
+  return () => drains.delete(ref)
+}
+
+/**
  * @param {import('./pino').PinoJournalOptions} [options]
  * @returns {import('node:stream').Duplex | Promise<import('node:stream').Duplex>} a stream for pino
  *   (a promise of it in pino's worker, which first waits for the logger's configuration)
@@ -69,6 +93,7 @@ function pinoJournal(options = {}) {
   let errorKey = 'err'
   let labels // pino's level numbers -> names, from its configuration (worker) or the logger (in-process)
   let skip
+  let forget // takes the stream off the exit drains once it closed
 
   const seen = { dropped: 0 }
   const drop = (record, cause) => {
@@ -121,9 +146,11 @@ function pinoJournal(options = {}) {
       )
     }
     source.flushSync = drain
+    if (!inPinoWorker) forget = drainAtExit(drain)
   }
 
   const close = (err, cb) => {
+    forget?.()
     try {
       if (stream) drain()
     } catch {}
