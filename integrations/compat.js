@@ -20,15 +20,15 @@ const DEFAULT_WATCHDOG_MS = 3000
 /** Node clamps a longer timer to 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/**
- * Runs a send, ignoring its failure as sd-notify does; bad input (ERR_SD_NOTIFY_INVALID_*) still
- * throws, as the header says.
- */
+/** Bad input (ERR_SD_NOTIFY_INVALID_*): still thrown, as the header says; any other failure is the send's. */
+const isBadInput = (err) => /^ERR_SD_NOTIFY_INVALID_/.test(err?.code)
+
+/** Runs a send, ignoring its failure as sd-notify does. */
 function send(fn, arg) {
   try {
     fn(arg)
   } catch (err) {
-    if (typeof err?.code === 'string' && err.code.startsWith('ERR_SD_NOTIFY_INVALID')) throw err
+    if (isBadInput(err)) throw err
   }
 }
 
@@ -55,7 +55,7 @@ function journalSend(level, message) {
   try {
     sd.journal.print(level, message)
   } catch (err) {
-    if (typeof err?.code === 'string' && err.code.startsWith('ERR_SD_NOTIFY_INVALID')) throw err
+    if (isBadInput(err)) throw err
   }
 }
 
