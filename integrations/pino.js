@@ -58,10 +58,12 @@ function mainIdentifier() {
  * nobody uses any more is not kept.
  */
 const drains = new Set()
+const collected = new FinalizationRegistry((ref) => drains.delete(ref))
 let exitHooked = false
 function drainAtExit(drain) {
   const ref = new WeakRef(drain)
   drains.add(ref)
+  collected.register(drain, ref)
   if (!exitHooked) {
     exitHooked = true
     // Prepended: before the journal's own exit listener, which sends what is queued.
@@ -136,7 +138,11 @@ function pinoJournal(options = {}) {
     source.on('readable', drain)
     // A line that is not JSON (a pino option wrote plain text): kept as it came.
     source.on('unknown', (line) => {
-      if (line && !journal.print(6, String(line))) drop({ line })
+      try {
+        if (line && !journal.print(6, String(line))) drop({ line })
+      } catch (err) {
+        drop({ line }, err)
+      }
     })
     source.flush = (cb = () => {}) => {
       drain()
