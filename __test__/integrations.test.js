@@ -209,3 +209,322 @@ test('the transports refuse options they cannot use, with a code', () => {
   assert.throws(() => new JournaldTransport({ exclude: [1] }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
   assert.throws(() => pinoJournal({ identifier: 5 }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
 })
+
+// ---- every value kept, folding, delivery (the journal issue) ----
+
+const { MAX_FIELDS } = require('../lib/journal')
+
+/** journald's count of an entry's fields: a repeated field once per value. */
+const fieldCount = (fields) => Object.values(fields).reduce((n, v) => n + (Array.isArray(v) ? v.length : 1), 0)
+
+/** `{ k0: 'v0', ..., k<n-1>: 'v<n-1>' }` */
+const manyFields = (n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]))
+
+/** Every k<i> of a received entry, from its own fields and FIELDS_JSON. */
+function keptValues(e, n) {
+  const folded = e.FIELDS_JSON === undefined ? {} : JSON.parse(e.FIELDS_JSON)
+  const missing = []
+  for (let i = 0; i < n; i++) if ((e[`K${i}`] ?? folded[`K${i}`]) !== `v${i}`) missing.push(i)
+  return missing
+}
+
+/** Child processes of these tests log to `journalListener` via SD_NOTIFY_RS_JOURNAL_SOCKET or a socket option. */
+async function runChild(script, env = {}) {
+  const child = cp.spawn(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 20_000 })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const [status] = await once(child, 'close')
+  return { status, stdout, stderr }
+}
+
+/** pino's worker is unref'd: while a test waits on it, a timer holds this process. */
+async function held(promise) {
+  const hold = setInterval(() => {}, 1000)
+  try {
+    return await promise
+  } finally {
+    clearInterval(hold)
+  }
+}
+
+/** The next `n` entries (fewer if none comes within 2 s). */
+async function entries(n, listener = journalListener) {
+  const out = []
+  while (out.length < n) {
+    try {
+      out.push((await listener.receive(2000)).fields)
+    } catch {
+      break
+    }
+  }
+  return out
+}
+
+test('a 3,000-field record arrives through pino (in-process and worker) and winston: MAX_FIELDS fields at most, the excess in FIELDS_JSON', async () => {
+  const record = manyFields(3000)
+  pino(pinoJournal({ socket: journalListener.address })).info(record, 'wide')
+  const transport = pino.transport({ target: 'sd-notify-rs/pino', options: { socket: journalListener.address } })
+  pino(transport).info(record, 'wide')
+  winston.createLogger({ transports: [new JournaldTransport({ socket: journalListener.address })] }).info('wide', record)
+  for (const e of await entries(3)) {
+    assert.equal(e.MESSAGE, 'wide')
+    assert.ok(fieldCount(e) <= MAX_FIELDS, `${fieldCount(e)} fields: journald drops an entry with more than it can take`)
+    assert.deepEqual(keptValues(e, 3000), [], 'every value is in the entry, in its own field or in FIELDS_JSON')
+  }
+  const hold = setInterval(() => {}, 1000)
+  const closed = once(transport, 'close')
+  transport.end()
+  await closed
+  clearInterval(hold)
+})
+
+test('keys that map to one name all survive, as a repeated field; repeated values count against MAX_FIELDS', async () => {
+  pino(pinoJournal({ socket: journalListener.address })).info({ reqId: 'a', req_id: 'b', 'req-id': 'c' }, 'collide')
+  winston.createLogger({ transports: [new JournaldTransport({ socket: journalListener.address })] }).info('collide', { reqId: 'a', req_id: 'b', 'req-id': 'c' })
+  for (const e of await entries(2)) assert.deepEqual([e.MESSAGE, e.REQ_ID], ['collide', ['a', 'b', 'c']])
+  // 2,000 values of one array: repeated, so counted one by one.
+  pino(pinoJournal({ socket: journalListener.address })).info({ tags: Array.from({ length: 2000 }, (_, i) => `t${i}`) }, 'many tags')
+  const e = await nextEntry()
+  assert.ok(fieldCount(e) <= MAX_FIELDS, `${fieldCount(e)} fields`)
+  const tags = e.TAGS ?? JSON.parse(e.FIELDS_JSON).TAGS
+  assert.equal(tags.length, 2000)
+})
+
+test('non-ASCII keys keep distinct names (U<code point>), a key with no name at all keeps its value in FIELDS_JSON', async () => {
+  const record = { café: 'c', cafe: 'plain', naïve: 'n', 用户: 'u', 名前: 'name', '': 'empty', '--': 'dashes' }
+  pino(pinoJournal({ socket: journalListener.address })).info(record, 'keys')
+  winston.createLogger({ transports: [new JournaldTransport({ socket: journalListener.address })] }).info('keys', record)
+  for (const e of await entries(2)) {
+    assert.deepEqual([e.CAF_UE9, e.CAFE, e.NA_UEF_VE, e.U7528_U6237, e.U540D_U524D], ['c', 'plain', 'n', 'u', 'name'])
+    assert.deepEqual(JSON.parse(e.FIELDS_JSON), { '': 'empty', '--': 'dashes' })
+  }
+})
+
+test("pino's worker gets the logger's messageKey, errorKey and custom levels; the priorities option names a custom level's priority", async () => {
+  const transport = pino.transport({ target: 'sd-notify-rs/pino', options: { socket: journalListener.address, priorities: { audit: 'notice' } } })
+  const log = pino({ messageKey: 'text', errorKey: 'failure', customLevels: { audit: 35, page: 55 }, level: 'trace' }, transport)
+  log.audit({ user: 'u1' }, 'audited')
+  log.page('paged') // no priority given: by its number, between error (50) and fatal (60)
+  log.fatal('fatal')
+  log.trace('traced')
+  log.error({ failure: new Error('broke') }, 'with a custom error key')
+  const got = await entries(5)
+  assert.deepEqual(
+    got.map((e) => [e.MESSAGE, e.PRIORITY]),
+    [
+      ['audited', '5'],
+      ['paged', '3'],
+      ['fatal', '2'],
+      ['traced', '7'],
+      ['with a custom error key', '3'],
+    ],
+  )
+  assert.equal('TEXT' in got[0], false, 'the messageKey is MESSAGE, not a field of its own')
+  assert.match(got[4].FAILURE_STACK, /^Error: broke\n/)
+  assert.notEqual(got[0].SYSLOG_IDENTIFIER, 'worker', "the main script's name, not the worker's")
+  const hold = setInterval(() => {}, 1000)
+  const closed = once(transport, 'close')
+  transport.end()
+  await closed
+  clearInterval(hold)
+})
+
+test('pino in-process: messageKey and priorities as options, custom level names from the logger', async () => {
+  const log = pino({ messageKey: 'text', customLevels: { audit: 35 } }, pinoJournal({ socket: journalListener.address, messageKey: 'text', priorities: { audit: 'notice' } }))
+  log.audit('audited')
+  log.fatal('fatal')
+  assert.deepEqual(
+    (await entries(2)).map((e) => [e.MESSAGE, e.PRIORITY]),
+    [
+      ['audited', '5'],
+      ['fatal', '2'],
+    ],
+  )
+})
+
+test("the worker's SYSLOG_IDENTIFIER is the main script's name", () => {
+  const script = `
+    const pino = require('pino')
+    const sd = require('sd-notify-rs')
+    const t = pino.transport({ target: 'sd-notify-rs/pino', options: { socket: process.env.SOCK } })
+    pino(t).info('who')
+    t.on('close', () => {})
+    setTimeout(() => t.end(), 300)
+  `
+  const fs = require('node:fs')
+  const file = path.join(ROOT, '__test__', `.ident-${process.pid}.js`)
+  fs.writeFileSync(file, script)
+  try {
+    const listener = new sd.JournalListener()
+    const r = cp.spawnSync(process.execPath, ['--no-warnings', file], { cwd: ROOT, env: { ...process.env, SOCK: listener.address }, encoding: 'utf8', timeout: 20_000 })
+    assert.equal(r.status, 0, r.stderr)
+    return listener.receive(2000).then(({ fields }) => {
+      listener.close()
+      assert.equal(fields.SYSLOG_IDENTIFIER, `.ident-${process.pid}`)
+    })
+  } finally {
+    fs.rmSync(file)
+  }
+})
+
+test('pino in-process: flushSync() hands every record written so far to the journal before it returns', async () => {
+  const r = await runChild(`
+    const pino = require('pino')
+    const dest = require('sd-notify-rs/pino')({ socket: '@sd-notify-rs-nobody-${process.pid}' })
+    const log = pino(dest)
+    for (let i = 0; i < 300; i++) log.info({ seq: i }, 'burst')
+    let drops = 0
+    dest.on('drop', () => drops++)
+    dest.flushSync()
+    console.log(drops)
+  `)
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout.trim(), '300', 'each record met the journal (here: none listening) before flushSync() returned')
+})
+
+// The flushSync() row needs the journal's flush at process exit: records handed over but still
+// queued for a slower reader go out before the process does.
+for (const [how, finish] of [
+  ['stream.flushSync() then process.exit(0)', 'dest.flushSync(); process.exit(0)'],
+  ['log.flush(cb) then process.exit(0) in cb', 'log.flush(() => process.exit(0))'],
+]) {
+  test(`pino in-process: ${how} delivers every record`, async () => {
+    const n = 300
+    const received = entries(n)
+    const r = await runChild(`
+      const pino = require('pino')
+      const dest = require('sd-notify-rs/pino')({ socket: process.env.SD_NOTIFY_RS_JOURNAL_SOCKET })
+      const log = pino(dest)
+      for (let i = 0; i < ${n}; i++) log.info({ seq: i }, 'burst')
+      ${finish}
+    `)
+    assert.equal(r.status, 0, r.stderr)
+    const got = await received
+    assert.equal(got.length, n, `${got.length} of ${n} arrived`)
+  })
+}
+
+test("winston: logger.end() emits 'finish' only once the journal has taken every entry", async () => {
+  const slow = new sd.JournalListener() // not read yet: its queue fills and entries wait in ours
+  const transport = new JournaldTransport({ socket: slow.address })
+  const log = winston.createLogger({ transports: [transport] })
+  const n = 2000
+  for (let i = 0; i < n; i++) log.info('burst', { seq: i })
+  let finished = false
+  const done = once(log, 'finish').then(() => {
+    finished = true
+    return transport.journal.stats()
+  })
+  log.end()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  assert.equal(finished, false, "'finish' waits while entries are still queued")
+  const got = await entries(n, slow)
+  const stats = await done
+  slow.close()
+  assert.equal(got.length, n)
+  assert.equal(stats.queued, 0, 'nothing was left in the queue at finish')
+})
+
+test('winston: fatal and trace have default priorities, the priorities option maps custom levels, logger.error(err) keeps the stack', async () => {
+  const levels = { fatal: 0, error: 1, warn: 2, audit: 3, info: 4, trace: 5, whisper: 6 }
+  const log = winston.createLogger({ levels, level: 'whisper', transports: [new JournaldTransport({ socket: journalListener.address, priorities: { audit: 'notice', whisper: 7 } })] })
+  for (const level of Object.keys(levels)) log.log(level, `at ${level}`)
+  assert.deepEqual(
+    (await entries(7)).map((e) => [e.MESSAGE, e.PRIORITY]),
+    [
+      ['at fatal', '2'],
+      ['at error', '3'],
+      ['at warn', '4'],
+      ['at audit', '5'],
+      ['at info', '6'],
+      ['at trace', '7'],
+      ['at whisper', '7'],
+    ],
+  )
+  log.error(new Error('x'))
+  const e = await nextEntry()
+  assert.deepEqual([e.MESSAGE, e.PRIORITY], ['x', '3'])
+  assert.match(e.STACK, /^Error: x\n\s+at /)
+  assert.throws(() => new JournaldTransport({ priorities: { audit: 9 } }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+})
+
+test("an entry the journal cannot take is pino's 'drop' event (in-process and worker) and winston's 'warn'", async () => {
+  const nowhere = '/nonexistent/sd-notify-rs/journal'
+  const dest = pinoJournal({ socket: nowhere })
+  const dropped = once(dest, 'drop')
+  pino(dest).info({ seq: 1 }, 'lost')
+  const [record, err] = await dropped
+  assert.deepEqual([record.msg, err.code], ['lost', 'ENOENT'])
+  assert.equal(typeof err.stats.dropped, 'number')
+
+  const transport = pino.transport({ target: 'sd-notify-rs/pino', options: { socket: nowhere } })
+  const fromWorker = once(transport, 'drop')
+  pino(transport).info('lost in the worker')
+  const [wrecord, werr] = await held(fromWorker)
+  assert.deepEqual([wrecord.msg, werr.code], ['lost in the worker', 'ENOENT'])
+  const hold = setInterval(() => {}, 1000)
+  const closed = once(transport, 'close')
+  transport.end()
+  await closed
+  clearInterval(hold)
+
+  const log = winston.createLogger({ transports: [new JournaldTransport({ socket: nowhere })] })
+  const warned = once(log, 'warn')
+  log.info('lost')
+  const [werror] = await warned
+  assert.equal(werror.code, 'ENOENT')
+  assert.match(werror.message, /not written to the journal/)
+})
+
+// ---- compat: failing sends are ignored, as sd-notify ignores them ----
+
+for (const [what, socket] of [
+  ['a path where nothing listens', '/nonexistent/sd-notify-rs/notify'],
+  ['a path that refuses', 'refusing'],
+]) {
+  test(`compat with NOTIFY_SOCKET at ${what}: no function throws and the watchdog timer never ends the process`, async (t) => {
+    let address = socket
+    if (socket === 'refusing') {
+      // A datagram socket file whose process has gone: ECONNREFUSED.
+      address = path.join(require('node:os').tmpdir(), `sd-notify-rs-refusing-${process.pid}`)
+      const py = cp.spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])', address])
+      assert.equal(py.status, 0, String(py.stderr))
+      t.after(() => require('node:fs').rmSync(address, { force: true }))
+    }
+    const r = await runChild(
+      `
+      const c = require('sd-notify-rs/compat')
+      c.ready(); c.stopping(1); c.watchdog(); c.sendStatus('s'); c.sendState('STATUS=x\\n')
+      c.startWatchdogMode(100)
+      c.log.info('no journal either'); c.journalPrint(6, 'x')
+      let ticks = 0
+      const alive = setInterval(() => { if (++ticks === 8) { clearInterval(alive); console.log('alive') } }, 100)
+    `,
+      { NOTIFY_SOCKET: address, SD_NOTIFY_RS_JOURNAL_SOCKET: address },
+    )
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'alive')
+  })
+}
+
+test('compat startWatchdogMode(): a non-positive, non-finite or too long interval means the default (3000 ms), not a ping every millisecond', async () => {
+  for (const interval of [0, -5, Infinity, NaN, 2 ** 31, 1e12]) {
+    const r = await runChild(`
+      const c = require('sd-notify-rs/compat')
+      c.startWatchdogMode(${interval})
+      setTimeout(() => {}, 300)
+    `)
+    assert.equal(r.status, 0, r.stderr)
+    let pings = 0
+    for (;;) {
+      try {
+        if ((await notifyListener.receive(100)).text === 'WATCHDOG=1') pings++
+      } catch {
+        break
+      }
+    }
+    assert.equal(pings, 0, `startWatchdogMode(${interval}): ${pings} pings in 300 ms`)
+  }
+})

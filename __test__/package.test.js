@@ -33,6 +33,7 @@ describe('the packed package, installed from its tarballs', () => {
   let main
   let native
   let project
+  let dependencies
 
   before(() => {
     assert.ok(fs.existsSync(BINARY), `${BINARY} is missing: run \`npm run build\` (or \`npm run build:all\`) first`)
@@ -41,7 +42,8 @@ describe('the packed package, installed from its tarballs', () => {
     main = smoke.packMain(work)
     native = smoke.packPlatform(PLATFORM, BINARY, work)
     project = path.join(work, 'consumer')
-    smoke.installConsumer(project, [main.tarball, native.tarball], tools)
+    dependencies = smoke.packDependencies(work)
+    smoke.installConsumer(project, [main.tarball, native.tarball, ...dependencies.map((d) => d.tarball)], tools)
   })
   after(() => fs.rmSync(work, { recursive: true, force: true }))
 
@@ -80,10 +82,10 @@ describe('the packed package, installed from its tarballs', () => {
     }
   })
 
-  test('the install used no compiler, Rust, Python or node-gyp, and installed exactly the two packages', () => {
+  test('the install used no compiler, Rust, Python or node-gyp, and installed exactly the two packages and their dependencies', () => {
     assert.equal(fs.readFileSync(tools.log, 'utf8'), '')
     const installed = fs.readdirSync(path.join(project, 'node_modules')).filter((n) => !n.startsWith('.')).sort()
-    assert.deepEqual(installed, [MAIN.name, native.name].sort())
+    assert.deepEqual(installed, [MAIN.name, native.name, ...dependencies.map((d) => d.name)].sort())
     assert.equal(readJson(path.join(project, 'node_modules', native.name, 'package.json')).version, MAIN.version)
   })
 
@@ -163,7 +165,7 @@ describe('the packed package, installed from its tarballs', () => {
     const npmCli = fs.realpathSync(path.join(tools.bin, 'npm'))
     cp.execFileSync(
       path.join(tools.bin, 'node'),
-      [npmCli, 'install', '--offline', '--ignore-scripts', '--omit=optional', '--no-audit', '--no-fund', '--cache', path.join(bare, '.cache'), main.tarball],
+      [npmCli, 'install', '--offline', '--ignore-scripts', '--omit=optional', '--no-audit', '--no-fund', '--cache', path.join(bare, '.cache'), main.tarball, ...dependencies.map((d) => d.tarball)],
       { cwd: bare, env: smoke.cleanEnv({ PATH: tools.PATH }), stdio: 'pipe' },
     )
     const script = [

@@ -164,8 +164,8 @@ are bounded by journald itself, the same for every sender.`
 
 function renderLoggers(r) {
   if (r.unavailable) return `### pino into a real journald\n\n**Not measured**: ${r.unavailable}`
-  const label = { stdout: 'pino JSON lines on stdout, collected by journald', transport: '`sd-notify-rs/pino` via `pino.transport()` (native entries)' }
-  const [stdout, ours] = r.rows
+  const label = { stdout: 'pino JSON lines on stdout, collected by journald', transport: '`sd-notify-rs/pino` via `pino.transport()` (native entries)', devnull: "`pino.destination('/dev/null')` (the event loop's floor, nothing journalled)" }
+  const [stdout, ours, devnull] = r.rows
   return `### pino into a real journald
 
 ${r.n} records of \`{ runId, seq, reqId, msg }\` logged as fast as pino goes, by a unit of the private
@@ -174,11 +174,11 @@ start of the unit until all ${r.n} are in the journal (\`journalctl\`), median o
 
 ${table(
     ['pino writing to', 'entries/s reaching the journal', 'until all are in', 'event loop per record', 'all arrived'],
-    r.rows.map((x) => [label[x.kind], Math.round(x.perSecond).toLocaleString('en'), time(x.ms * 1e6), `${fix(x.loopUs)} µs`, x.complete ? 'yes' : '**no**']),
+    r.rows.map((x) => (x.kind === 'devnull' ? [label[x.kind], '–', '–', `${fix(x.loopUs)} µs`, '–'] : [label[x.kind], Math.round(x.perSecond).toLocaleString('en'), time(x.ms * 1e6), `${fix(x.loopUs)} µs`, x.complete ? 'yes' : `**no** (${x.lost} lost)`])),
   )}
 
 Throughput into the journal: ${ratio(ours.perSecond / stdout.perSecond)} of stdout's, with every field searchable
-(\`journalctl REQ_ID=abc123\`) instead of one JSON \`MESSAGE\`. On the event loop: ${ratio(ours.loopUs / stdout.loopUs)} of stdout's cost per record.`
+(\`journalctl REQ_ID=abc123\`) instead of one JSON \`MESSAGE\`. On the event loop: ${ratio(ours.loopUs / stdout.loopUs)} of stdout's cost per record, ${ratio(ours.loopUs / devnull.loopUs)} of \`pino.destination('/dev/null')\`'s.`
 }
 
 function renderInstructions(r) {
@@ -281,7 +281,7 @@ async function main() {
     sections.push(renderPercall(await require('./percall').run({ sdNotify, python, rounds: q ? 5 : 21, spawnRounds: q ? 2 : 5, n: q ? 5000 : 20000 })))
   }
   if (opts.only.includes('journal')) sections.push(renderJournal(await require('./journal').run({ sdNotify, systemdJournald, rounds: q ? 5 : 15, n: q ? 5000 : 20000 })))
-  if (opts.only.includes('loggers')) sections.push(renderLoggers(await require('./loggers').run({ rounds: q ? 1 : 3, n: q ? 5000 : 20000 })))
+  if (opts.only.includes('loggers')) sections.push(renderLoggers(await require('./loggers').run({ rounds: q ? 1 : 3, n: q ? 5000 : 100_000 })))
   if (opts.only.includes('instructions')) sections.push(renderInstructions(await require('./instructions').run()))
   if (opts.only.includes('startup')) sections.push(renderStartup(await require('./startup').run({ sdNotify, rounds: q ? 5 : 20 })))
   if (opts.only.includes('watchdog')) {

@@ -9,8 +9,35 @@
 // - bad input throws a coded error instead of being sent (sd-notify sent it; systemd ignored it),
 //   except a sendState() line that is no assignment at all: skipped with a one-time warning;
 // - journal entries carry SYSLOG_IDENTIFIER = the script's name rather than `node`.
+// Like sd-notify, a send that fails (no socket, a manager that refuses, a full queue) is ignored:
+// no compat function throws for it, and the startWatchdogMode() timer never does.
 
 const sd = require('..')
+const { markWatchdogStarted } = require('../lib/diagnostics')
+
+/** startWatchdogMode()'s interval when none (or none a timer can keep) is given, as sd-notify's. */
+const DEFAULT_WATCHDOG_MS = 3000
+/** Node clamps a longer timer to 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Bad input (ERR_SD_NOTIFY_INVALID_*): still thrown, as the header says; any other failure is the send's. */
+const isBadInput = (err) => /^ERR_SD_NOTIFY_INVALID_/.test(err?.code)
+
+/** Runs a send, ignoring its failure as sd-notify does. */
+function send(fn, arg) {
+  try {
+    fn(arg)
+  } catch (err) {
+    if (isBadInput(err)) throw err
+  }
+}
+
+/** The timer's ping: nothing it meets may end the process. */
+function ping() {
+  try {
+    sd.watchdog()
+  } catch {}
+}
 
 /** sd-notify's level numbers (syslog priorities). */
 const LOG_LEVELS = { LOG_EMERG: 0, LOG_ALERT: 1, LOG_CRIT: 2, LOG_ERR: 3, LOG_WARNING: 4, LOG_NOTICE: 5, LOG_INFO: 6, LOG_DEBUG: 7 }
@@ -19,12 +46,17 @@ let watchdogTimer = null
 
 function journalPrint(level, ...args) {
   // @types/sd-notify types journalPrint as `(args: string[])`: such a call logs the words at info.
-  if (Array.isArray(level)) {
-    sd.journal.print(LOG_LEVELS.LOG_INFO, level.map(String).join(' '))
-    return
-  }
+  if (Array.isArray(level)) return journalSend(LOG_LEVELS.LOG_INFO, level.map(String).join(' '))
   // String() of each word, so that a symbol is written too rather than thrown on.
-  sd.journal.print(level, args.map(String).join(' '))
+  journalSend(level, args.map(String).join(' '))
+}
+
+function journalSend(level, message) {
+  try {
+    sd.journal.print(level, message)
+  } catch (err) {
+    if (isBadInput(err)) throw err
+  }
 }
 
 const log = {}
@@ -72,16 +104,16 @@ function stateFields(raw) {
 module.exports = {
   /** READY=1. */
   ready() {
-    sd.ready()
+    send(sd.ready)
   },
   /** STOPPING=1. The pid argument is accepted and ignored: the message always speaks for this process. */
   stopping(pid) {
     void pid
-    sd.stopping()
+    send(sd.stopping)
   },
   /** One WATCHDOG=1 ping. */
   watchdog() {
-    sd.watchdog()
+    send(sd.watchdog)
   },
   /** The watchdog timeout in milliseconds (WATCHDOG_USEC / 1000), or 0 when none was asked for. */
   watchdogInterval() {
@@ -90,11 +122,13 @@ module.exports = {
   },
   /** Pings every `interval` ms (default 3000) from a timer on the event loop, so a blocked loop stops the pings. */
   startWatchdogMode(interval) {
-    // sd-notify's leniency: anything that is no positive number means the default.
-    const ms = (typeof interval === 'symbol' ? NaN : Number(interval)) || 3000
+    // sd-notify's leniency: anything that is no positive number means the default; so does one
+    // a timer cannot wait (Node would fire it every millisecond).
+    const ms = typeof interval === 'symbol' ? NaN : Number(interval)
     if (watchdogTimer) clearInterval(watchdogTimer)
-    watchdogTimer = setInterval(sd.watchdog, ms)
+    watchdogTimer = setInterval(ping, ms > 0 && ms <= MAX_TIMER_MS ? ms : DEFAULT_WATCHDOG_MS)
     watchdogTimer.unref()
+    markWatchdogStarted() // no "watchdog not started" warning for a service that started this one
   },
   stopWatchdogMode() {
     if (watchdogTimer) {
@@ -104,12 +138,12 @@ module.exports = {
   },
   /** STATUS=text. */
   sendStatus(text) {
-    sd.status(String(text))
+    send(sd.status, String(text))
   },
   /** Raw `KEY=value` lines, sent as one notification after each is checked. */
   sendState(raw) {
     const fields = stateFields(raw)
-    if (Object.keys(fields).length) sd.notify(fields)
+    if (Object.keys(fields).length) send(sd.notify, fields)
   },
   journalPrint,
   log,

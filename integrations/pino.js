@@ -1,20 +1,26 @@
 'use strict'
-// A pino transport writing to the journal: `pino.transport({ target: 'sd-notify-rs/pino' })` runs
-// it in a worker thread; `pino(require('sd-notify-rs/pino')())` uses it in-process. pino hands it
-// newline-delimited JSON; each record becomes one entry (see integrations/fields.js for names).
+// A pino transport writing to the journal, built on pino-abstract-transport:
+// `pino.transport({ target: 'sd-notify-rs/pino' })` runs it in a worker thread (pino sends it the
+// logger's messageKey, errorKey and levels); `pino(require('sd-notify-rs/pino')())` uses it
+// in-process, where `log.flush(cb)` and `stream.flushSync()` deliver what was logged. Each record
+// becomes one entry (see integrations/fields.js for names); an entry the journal could not take
+// is a 'drop' event (record, journal stats) on the stream, forwarded from the worker.
 
-const { Writable } = require('node:stream')
+const { readFileSync } = require('node:fs')
+const { basename } = require('node:path')
+const { isMainThread, parentPort, workerData } = require('node:worker_threads')
+const build = require('pino-abstract-transport')
 const { Journal } = require('..')
-const { recordFields, transportOptions } = require('./fields')
+const { recordFields, transportOptions, levelPriority, dropError } = require('./fields')
 
 /** What journald records itself (_PID, _HOSTNAME, the timestamp), left out unless asked for. */
 const DEFAULT_EXCLUDE = ['time', 'pid', 'hostname', 'v']
 
-const LEVEL_NAMES = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 }
+/** How long closing the stream (or `flush(cb)`) waits for a slow journald. */
+const FLUSH_MS = 5000
 
-/** pino's level (a number, or a label when formatters.level says so) as a syslog priority. */
-function priorityOf(level) {
-  if (typeof level === 'string') return LEVEL_NAMES[level] ?? 6
+/** A level pino does not name for us (no label known), by pino's standard numbers. */
+function priorityOfNumber(level) {
   if (typeof level !== 'number') return 6
   if (level >= 60) return 2
   if (level >= 50) return 3
@@ -23,61 +29,145 @@ function priorityOf(level) {
   return 7
 }
 
+/** pino's level (a number, or a label when formatters.level says so) as a syslog priority. */
+function priorityOf(level) {
+  if (typeof level === 'string') return levelPriority(level) ?? 6
+  return priorityOfNumber(level)
+}
+
 /**
- * @param {{ identifier?: string | false, socket?: string, fields?: string[], exclude?: string[], prefix?: string, messageKey?: string }} [options]
- * @returns {Writable} a stream for pino: one journal entry per JSON line
+ * The name `journalctl -t` should show for a transport in pino's worker thread, where
+ * process.argv is the worker's: the process title a program set, else the main script's name
+ * from the process's own command line (node, its options, the script).
+ */
+function mainIdentifier() {
+  const title = process.title
+  if (title && !/^(node|nodejs|bun|deno)$/.test(basename(title)) && !title.includes('/')) return title
+  try {
+    const args = readFileSync('/proc/self/cmdline', 'utf8').split('\0')
+    // A worker inherits the main thread's execArgv: what follows them is the script.
+    const script = args[1 + process.execArgv.length]
+    if (script && !script.startsWith('-')) return basename(script).replace(/\.(c|m)?(j|t)s$/, '')
+  } catch {}
+  return undefined
+}
+
+/**
+ * The in-process streams' drains, run first thing at process exit: what pino wrote and the line
+ * splitter still holds reaches the journal, whose own exit step then sends it. Weak: a stream
+ * nobody uses any more is not kept.
+ */
+const drains = new Set()
+const collected = new FinalizationRegistry((ref) => drains.delete(ref))
+let exitHooked = false
+function drainAtExit(drain) {
+  const ref = new WeakRef(drain)
+  drains.add(ref)
+  collected.register(drain, ref)
+  if (!exitHooked) {
+    exitHooked = true
+    // Prepended: before the journal's own exit listener, which sends what is queued.
+    process.prependListener('exit', () => {
+      for (const ref of drains) {
+        try {
+          ref.deref()?.()
+        } catch {}
+      }
+    })
+  }
+  return () => drains.delete(ref)
+}
+
+/**
+ * @param {import('./pino').PinoJournalOptions} [options]
+ * @returns {import('node:stream').Duplex | Promise<import('node:stream').Duplex>} a stream for pino
+ *   (a promise of it in pino's worker, which first waits for the logger's configuration)
  */
 function pinoJournal(options = {}) {
   const opts = transportOptions(options, 'sd-notify-rs/pino')
-  const messageKey = options.messageKey ?? 'msg'
-  const journal = new Journal({ socket: opts.socket, identifier: opts.identifier })
-  const skip = new Set([messageKey, 'level', ...(opts.exclude ?? DEFAULT_EXCLUDE)])
-  let pending = ''
+  // pino-abstract-transport refuses expectPinoConfig outside a worker pino started.
+  const inPinoWorker = !isMainThread && workerData?.workerData?.pinoWillSendConfig === true
+  const identifier = opts.identifier ?? (isMainThread ? undefined : mainIdentifier())
+  const journal = new Journal({ socket: opts.socket, identifier })
 
-  const entry = (line) => {
-    if (!line) return
-    let record
-    try {
-      record = JSON.parse(line)
-    } catch {
-      journal.print(6, line) // not JSON (a pino option wrote plain text): kept as it came
-      return
-    }
-    if (record === null || typeof record !== 'object') return journal.print(6, line)
-    const priority = priorityOf(record.level)
-    const fields = recordFields(record, { skip, keep: opts.keep, prefix: opts.prefix })
-    let message = record[messageKey]
-    if (message === undefined && fields.ERR !== undefined) message = fields.ERR
-    journal.print(priority, message === undefined ? '' : String(message), fields)
+  let stream
+  let messageKey = options.messageKey ?? 'msg'
+  let errorKey = 'err'
+  let labels // pino's level numbers -> names, from its configuration (worker) or the logger (in-process)
+  let skip
+  let forget // takes the stream off the exit drains once it closed
+
+  const seen = { dropped: 0 }
+  const drop = (record, cause) => {
+    const err = dropError(journal, seen, 'sd-notify-rs/pino', cause)
+    if (stream.listenerCount('drop') > 0) stream.emit('drop', record, err)
+    // In pino's worker, the main thread's stream emits it (thread-stream's EVENT message); an
+    // Error does not cross threads with its code, so its parts do.
+    if (inPinoWorker && parentPort) parentPort.postMessage({ code: 'EVENT', name: 'drop', args: [record, { code: err.code, message: err.message, stats: err.stats }] })
   }
 
-  return new Writable({
-    decodeStrings: false,
-    write(chunk, _encoding, callback) {
-      pending += typeof chunk === 'string' ? chunk : chunk.toString('utf8')
-      let nl
-      while ((nl = pending.indexOf('\n')) !== -1) {
-        const line = pending.slice(0, nl)
-        pending = pending.slice(nl + 1)
-        try {
-          entry(line)
-        } catch (err) {
-          return callback(err)
-        }
-      }
-      callback()
-    },
-    final(callback) {
+  const entry = (record) => {
+    const level = record.level
+    const label = typeof level === 'string' ? level : (labels ?? stream.lastLogger?.levels?.labels)?.[level]
+    const priority = (label === undefined ? undefined : opts.priorityOf(label)) ?? priorityOfNumber(level)
+    let message = record[messageKey]
+    let fields
+    try {
+      fields = recordFields(record, { skip, keep: opts.keep, prefix: opts.prefix, errorKey })
+      if (message === undefined && fields.ERR !== undefined) message = Array.isArray(fields.ERR) ? fields.ERR[0] : fields.ERR
+      if (!journal.print(priority, message === undefined ? '' : typeof message === 'string' ? message : String(message), fields)) drop(record)
+    } catch (err) {
+      drop(record, err) // a log call never throws on the logger's side
+    }
+  }
+
+  // Everything pino wrote so far, to the journal now: read synchronously from the line splitter.
+  const drain = () => {
+    let record
+    while ((record = stream.read()) !== null) entry(record)
+  }
+
+  const transport = (source) => {
+    stream = source
+    if (inPinoWorker) {
+      messageKey = options.messageKey ?? source.messageKey ?? messageKey
+      errorKey = source.errorKey ?? errorKey
+      labels = source.levels?.labels
+    }
+    skip = new Set([messageKey, 'level', ...(opts.exclude ?? DEFAULT_EXCLUDE)])
+    source.on('readable', drain)
+    // A line that is not JSON (a pino option wrote plain text): kept as it came.
+    source.on('unknown', (line) => {
       try {
-        entry(pending)
+        if (line && !journal.print(6, String(line))) drop({ line })
       } catch (err) {
-        return callback(err)
+        drop({ line }, err)
       }
-      pending = ''
-      // Entries queued for a slow journald go out before the worker (or the process) ends.
-      journal.flush(5000).then(() => callback(), callback)
-    },
-  })
+    })
+    source.flush = (cb = () => {}) => {
+      drain()
+      journal.flush(FLUSH_MS).then(
+        () => cb(),
+        (err) => cb(err),
+      )
+    }
+    source.flushSync = drain
+    if (!inPinoWorker) forget = drainAtExit(drain)
+  }
+
+  const close = (err, cb) => {
+    forget?.()
+    try {
+      if (stream) drain()
+    } catch {}
+    // Entries queued for a slow journald go out before the worker (or the stream) ends.
+    journal.flush(FLUSH_MS).then(
+      () => cb(err),
+      () => cb(err),
+    )
+  }
+
+  return build(transport, { expectPinoConfig: inPinoWorker, close })
 }
 
 module.exports = pinoJournal

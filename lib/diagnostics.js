@@ -8,9 +8,20 @@
 // The checks run on the first notification and at ready(), never on later calls, which pay one
 // boolean test. (A send the unit's sandbox refuses says what to change in its error message.)
 
+/** Each diagnostics' "a watchdog runs" switch, for watchdogs started elsewhere (compat's timer). */
+const watchdogSwitches = new Set()
+
+/** Tells the diagnostics a watchdog runs: sd-notify-rs/compat's startWatchdogMode() pings from its own timer. */
+function markWatchdogStarted() {
+  for (const markStarted of watchdogSwitches) markStarted()
+}
+
 function withDiagnostics(native, api) {
   let first = true
   let watchdogStarted = false
+  watchdogSwitches.add(() => {
+    watchdogStarted = true
+  })
 
   const warn = (message, code) => process.emitWarning(message, { code, type: 'SdNotifyWarning' })
 
@@ -109,4 +120,4 @@ function withDiagnostics(native, api) {
   return { watched, lastStatus }
 }
 
-module.exports = { withDiagnostics }
+module.exports = { withDiagnostics, markWatchdogStarted }

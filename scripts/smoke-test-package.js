@@ -105,6 +105,24 @@ function packMain(dest) {
   return npmPack(stage, dest)
 }
 
+/**
+ * Packs the main package's dependencies (pino-abstract-transport and what it needs) from this
+ * checkout's node_modules: the offline install has no registry to take them from.
+ */
+function packDependencies(dest) {
+  const packed = new Map()
+  const visit = (deps = {}) => {
+    for (const name of Object.keys(deps)) {
+      if (packed.has(name)) continue
+      const dir = path.join(ROOT, 'node_modules', name)
+      packed.set(name, npmPack(dir, dest))
+      visit(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies)
+    }
+  }
+  visit(MAIN.dependencies)
+  return [...packed.values()]
+}
+
 /** Packs npm/<platform> with `binary` copied in, from a temporary copy (the checkout is not touched). */
 function packPlatform(platform, binary, dest) {
   const stage = fs.mkdtempSync(path.join(dest, `stage-${platform}-`))
@@ -200,7 +218,7 @@ async function smokeTest(binary, platform = /\.(linux-[^.]+)\.node$/.exec(binary
       assert.ok(p.unpackedSize < ONE_MB, `${p.name} unpacks to ${p.unpackedSize} bytes, over the 1 MB budget`)
     }
     const project = path.join(work, 'consumer')
-    installConsumer(project, [main.tarball, native.tarball], tools)
+    installConsumer(project, [main.tarball, native.tarball, ...packDependencies(work).map((d) => d.tarball)], tools)
     for (const [file, source] of [['consumer.cjs', CJS_CONSUMER], ['consumer.mjs', ESM_CONSUMER]]) {
       const { message, pid, printed } = await notifyFromConsumer(project, file, source, tools)
       assert.equal(printed.sent, true)
@@ -232,6 +250,7 @@ module.exports = {
   packMain,
   publishedManifest,
   packPlatform,
+  packDependencies,
   installConsumer,
   notifyFromConsumer,
   smokeTest,

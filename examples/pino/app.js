@@ -1,6 +1,7 @@
 'use strict'
 // pino writing to the journal through the sd-notify-rs/pino transport (in a worker thread):
-// every field searchable with `journalctl REQ_ID=...`, levels as journald priorities.
+// every field searchable with `journalctl REQ_ID=...`, levels as journald priorities (pino tells the
+// worker its messageKey and custom levels), the main script's name as SYSLOG_IDENTIFIER by default.
 const http = require('node:http')
 const pino = require('pino')
 const sd = require('sd-notify-rs')

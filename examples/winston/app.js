@@ -6,7 +6,8 @@ const winston = require('winston')
 const JournaldTransport = require('sd-notify-rs/winston')
 const sd = require('sd-notify-rs')
 
-const log = winston.createLogger({ level: 'debug', transports: [new JournaldTransport({ identifier: 'winston-app' })] })
+// `priorities` maps levels journald does not know (fatal and trace have defaults: 2 and 7).
+const log = winston.createLogger({ level: 'debug', transports: [new JournaldTransport({ identifier: 'winston-app', priorities: { http: 'info' } })] })
 const port = Number(process.env.PORT || 8080)
 
 const server = http.createServer((req, res) => {
@@ -22,5 +23,7 @@ server.listen(port, '127.0.0.1', () => {
 })
 process.on('SIGTERM', () => {
   sd.stopping()
-  server.close(() => process.exit(0))
+  // 'finish' comes once the journal has every entry: nothing logged is lost at exit.
+  log.on('finish', () => process.exit(0))
+  server.close(() => log.end())
 })
