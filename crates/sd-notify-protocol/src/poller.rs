@@ -75,7 +75,7 @@ fn poller() -> std::result::Result<&'static Poller, Errno> {
       small_thread()
         .name("sd-notify-poller".into())
         .spawn(run)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+        .map_err(|e| e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw))?;
       Ok(Poller { entries: Mutex::new((0, Vec::new())), wakeup })
     })
     .as_ref()

@@ -106,7 +106,7 @@ fn sealed_memfd(data: &[u8]) -> Result<OwnedFd> {
   let fd = memfd_create(c"journal-entry", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
     .map_err(|e| NotifyError::os("memfd_create", e))?;
   let mut file = std::fs::File::from(fd);
-  file.write_all(data).map_err(|e| NotifyError::os("write to memfd", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+  file.write_all(data).map_err(|e| NotifyError::os("write to memfd", e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)))?;
   let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SEAL;
   fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| NotifyError::os("fcntl(F_ADD_SEALS)", e))?;
   Ok(OwnedFd::from(file))
