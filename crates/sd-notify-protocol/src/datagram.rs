@@ -2,11 +2,13 @@
 //! the journal): one lazily created, reused descriptor per socket, so a send costs one `sendmsg`.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{connect, sendmsg, socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, SockaddrLike};
 
 use super::error::{NotifyError, Result};
@@ -128,7 +130,7 @@ impl DatagramSocket {
       }
       // A connected datagram socket polls writable once the peer's queue has room.
       let started = Instant::now();
-      if poll_until(fd.as_raw_fd(), libc::POLLOUT, left, "sendmsg").is_ok() && started.elapsed() < pause {
+      if poll_until(fd.as_fd(), PollFlags::POLLOUT, left, "sendmsg").is_ok() && started.elapsed() < pause {
         // Writable at once yet refused (an unconnected socket, whose poll knows nothing of the
         // peer's queue): back off instead of spinning.
         std::thread::sleep(pause.min(left));
@@ -202,6 +204,7 @@ impl DatagramSocket {
 
 /// `sendmsg` without control data (to `addr`, or the connected peer), straight to libc: nix's wrapper prepares a control buffer
 /// even when there is nothing to put in it, and this is every notification's path.
+// libc kept here: a measured hot path (bench/NOTES.md, "the send itself").
 fn send_plain<A: SockaddrLike>(fd: RawFd, addr: Option<&A>, iov: &[IoSlice<'_>], flags: MsgFlags) -> nix::Result<usize> {
   // SAFETY: an all-zero msghdr is a valid empty one (no name: the connected peer).
   let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -227,8 +230,10 @@ pub fn validate_fds(fds: &[RawFd]) -> Result<()> {
     if fd < 0 {
       return Err(NotifyError::InvalidFd { reason: format!("{fd} is negative") });
     }
-    // SAFETY: F_GETFD only reads the descriptor flags.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+    // SAFETY: not -1 (checked above); borrowed for this one F_GETFD, which only reads the
+    // descriptor's flags and fails with EBADF on a number that is not open (what is checked).
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    if fcntl(borrowed, FcntlArg::F_GETFD).is_err() {
       return Err(NotifyError::InvalidFd { reason: format!("{fd} is not an open descriptor (EBADF)") });
     }
   }
@@ -236,23 +241,16 @@ pub fn validate_fds(fds: &[RawFd]) -> Result<()> {
 }
 
 /// Polls until any of `events` (POLLHUP and POLLERR always count) or `timeout` (ETIMEDOUT).
-pub fn poll_until(fd: RawFd, events: libc::c_short, timeout: Duration, what: &'static str) -> Result<()> {
+pub fn poll_until(fd: BorrowedFd<'_>, events: PollFlags, timeout: Duration, what: &'static str) -> Result<()> {
   let deadline = Instant::now() + timeout;
   loop {
     let left = deadline.saturating_duration_since(Instant::now());
-    let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-    if n > 0 {
-      return Ok(());
-    }
-    if n == 0 {
-      return Err(NotifyError::Timeout { what, ms: timeout.as_millis() as u64, hint: "" });
-    }
-    let e = Errno::last();
-    if e != Errno::EINTR {
-      return Err(NotifyError::os("poll", e));
+    let ms = PollTimeout::try_from(left.as_millis()).unwrap_or(PollTimeout::MAX);
+    match nix::poll::poll(&mut [PollFd::new(fd, events)], ms) {
+      Ok(0) => return Err(NotifyError::Timeout { what, ms: timeout.as_millis() as u64, hint: "" }),
+      Ok(_) => return Ok(()),
+      Err(Errno::EINTR) => {}
+      Err(e) => return Err(NotifyError::os("poll", e)),
     }
   }
 }

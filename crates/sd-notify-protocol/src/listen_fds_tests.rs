@@ -171,12 +171,13 @@ fn own_pidfd_id_is_stable_and_distinct_from_other_processes() {
 #[test]
 fn set_cloexec_sets_the_flag_and_refuses_a_closed_descriptor() {
   let (r, w) = nix::unistd::pipe().unwrap();
-  // SAFETY: F_GETFD only reads the flags.
-  let flags = |fd: RawFd| unsafe { libc::fcntl(fd, libc::F_GETFD) };
-  assert_eq!(flags(r.as_raw_fd()) & libc::FD_CLOEXEC, 0);
+  use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+  let cloexec =
+    |fd: &std::os::fd::OwnedFd| FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD).unwrap()).contains(FdFlag::FD_CLOEXEC);
+  assert!(!cloexec(&r));
   set_cloexec(r.as_raw_fd()).unwrap();
-  assert_ne!(flags(r.as_raw_fd()) & libc::FD_CLOEXEC, 0);
-  assert_eq!(flags(w.as_raw_fd()) & libc::FD_CLOEXEC, 0, "only the one asked for");
+  assert!(cloexec(&r));
+  assert!(!cloexec(&w), "only the one asked for");
   let closed = w.as_raw_fd();
   drop(w);
   assert_eq!(set_cloexec(closed).unwrap_err().code(), "EBADF");

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::io::IoSliceMut;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -67,6 +67,7 @@ const MAX_DROPPED_PER_CALL: usize = 64;
 
 fn random_suffix() -> u64 {
   let mut buf = [0u8; 8];
+  // libc: nix has no getrandom wrapper.
   // SAFETY: getrandom writes at most buf.len() bytes into buf.
   let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
   if n == 8 {
@@ -130,7 +131,7 @@ impl Listener {
     self.id
   }
 
-  /// The descriptor to poll (-1 once closed: poll(2) skips it).
+  /// The descriptor to poll (-1 once closed: the poller skips it).
   pub fn raw_fd(&self) -> RawFd {
     self.raw.load(Ordering::Acquire)
   }
@@ -159,7 +160,7 @@ impl Listener {
         self.refused.fetch_add(1, Ordering::Relaxed);
         for fd in r.fds {
           // SAFETY: just received (SCM_RIGHTS), owned by nobody else: closed unread.
-          drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+          drop(unsafe { OwnedFd::from_raw_fd(fd) });
         }
         continue;
       }
@@ -189,7 +190,16 @@ impl Listener {
         }
         None => Duration::from_secs(3600),
       };
-      match super::datagram::poll_until(self.raw_fd(), libc::POLLIN, left, "NotifyListener.receive") {
+      // Polled under the read guard, as try_next reads: close() shuts the socket down (which
+      // wakes this poll) before it takes the guard exclusively to close the descriptor.
+      let guard = self.fd.read().unwrap_or_else(|p| p.into_inner());
+      let Some(fd) = guard.as_ref() else { return Err(NotifyError::ListenerClosed) };
+      match super::datagram::poll_until(
+        std::os::fd::AsFd::as_fd(fd),
+        nix::poll::PollFlags::POLLIN,
+        left,
+        "NotifyListener.receive",
+      ) {
         Ok(()) | Err(NotifyError::Timeout { .. }) => {}
         Err(e) => return Err(e),
       }
@@ -212,9 +222,12 @@ impl Listener {
     for fd in fds {
       received.remove(fd);
       // SAFETY: `fd` arrived with a message (SCM_RIGHTS) and belongs to the caller, who hands it
-      // back here to be closed; it is forgotten before anything else can reuse its number.
-      if unsafe { libc::close(*fd) } != 0 && first_error.is_none() {
-        first_error = Some(NotifyError::os("close", Errno::last()));
+      // back here to be closed: this takes ownership of it; it was forgotten (above) before
+      // anything else can reuse its number.
+      let owned = unsafe { OwnedFd::from_raw_fd(*fd) };
+      // close(2) through nix, not a drop: its error is reported.
+      if let Err(errno) = nix::unistd::close(owned) {
+        first_error.get_or_insert(NotifyError::os("close", errno));
       }
     }
     first_error.map_or(Ok(()), Err)

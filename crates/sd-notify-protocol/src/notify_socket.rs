@@ -1,11 +1,12 @@
 //! The notify socket: the address in `NOTIFY_SOCKET` and sending one datagram to it.
 
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::PollFlags;
 use nix::sys::socket::{
   connect, getsockopt, sendmsg, shutdown, socket, sockopt, AddressFamily, MsgFlags, Shutdown, SockFlag, SockType, VsockAddr,
 };
@@ -111,7 +112,7 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
     match connect(fd.as_raw_fd(), &addr) {
       Ok(()) => {}
       Err(Errno::EINPROGRESS) => {
-        within_budget(&fd, libc::POLLOUT, deadline, "connect(AF_VSOCK)")?;
+        within_budget(&fd, PollFlags::POLLOUT, deadline, "connect(AF_VSOCK)")?;
         let error = getsockopt(&fd, sockopt::SocketError).map_err(|e| NotifyError::os("getsockopt(SO_ERROR)", e))?;
         if error != 0 {
           return Err(NotifyError::os("connect(AF_VSOCK)", Errno::from_raw(error)));
@@ -122,15 +123,15 @@ fn send_vsock(kind: VsockType, cid: u32, port: u32, payload: &[u8], fds: &[RawFd
     sendmsg::<VsockAddr>(fd.as_raw_fd(), &iov, &[], MsgFlags::MSG_NOSIGNAL, None).map_err(|e| NotifyError::os("sendmsg", e))?;
     shutdown(fd.as_raw_fd(), Shutdown::Write).map_err(|e| NotifyError::os("shutdown", e))?;
     // The peer closes its side once it has read the message: wait for that EOF.
-    within_budget(&fd, libc::POLLIN, deadline, "waiting for the vsock peer to confirm")?;
+    within_budget(&fd, PollFlags::POLLIN, deadline, "waiting for the vsock peer to confirm")?;
     return Ok(());
   }
   Err(NotifyError::os("socket(AF_VSOCK)", last))
 }
 
 /// Polls `fd` for `events` (or a hang-up) until `deadline`; ETIMEDOUT naming the budget after.
-fn within_budget(fd: &OwnedFd, events: libc::c_short, deadline: Instant, what: &'static str) -> Result<()> {
-  poll_until(fd.as_raw_fd(), events, deadline.saturating_duration_since(Instant::now()), what).map_err(|e| match e {
+fn within_budget(fd: &OwnedFd, events: PollFlags, deadline: Instant, what: &'static str) -> Result<()> {
+  poll_until(fd.as_fd(), events, deadline.saturating_duration_since(Instant::now()), what).map_err(|e| match e {
     NotifyError::Timeout { what, .. } => NotifyError::Timeout {
       what,
       ms: VSOCK_BUDGET.as_millis() as u64,

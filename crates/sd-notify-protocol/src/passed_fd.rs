@@ -6,6 +6,11 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag, SealFlag};
+use nix::sys::stat::{fstat, SFlag};
+use nix::sys::uio::pread;
+
 use super::error::{NotifyError, Result};
 
 /// The default cap on what one passed file may hold (journald's own is 768 MiB, a stand-in
@@ -13,7 +18,7 @@ use super::error::{NotifyError, Result};
 pub const DEFAULT_MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The seals that make a memfd's content final: no writes, no shrinking, no growing.
-const SEALED: libc::c_int = libc::F_SEAL_WRITE | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW;
+const SEALED: SealFlag = SealFlag::F_SEAL_WRITE.union(SealFlag::F_SEAL_SHRINK).union(SealFlag::F_SEAL_GROW);
 
 /// What a passed descriptor is, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +50,13 @@ fn in_shared_directory(path: &[u8]) -> bool {
   })
 }
 
-fn kind_of(fd: &OwnedFd) -> std::io::Result<Kind> {
-  // SAFETY: an all-zero stat is a valid output buffer; fstat fills it.
-  let mut st: libc::stat = unsafe { std::mem::zeroed() };
-  // SAFETY: a live descriptor and a live buffer.
-  if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-    return Err(std::io::Error::last_os_error());
-  }
-  // SAFETY: F_GET_SEALS only reads; -1 (EINVAL) for files that cannot be sealed.
-  let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+fn kind_of(fd: &OwnedFd) -> nix::Result<Kind> {
+  let st = fstat(fd)?;
+  // EINVAL for files that cannot be sealed: not sealed.
+  let seals = fcntl(fd, FcntlArg::F_GET_SEALS).map(SealFlag::from_bits_retain);
   Ok(Kind {
-    regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
-    sealed: seals >= 0 && seals & SEALED == SEALED,
+    regular: SFlag::from_bits_retain(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG,
+    sealed: seals.is_ok_and(|seals| seals.contains(SEALED)),
     size: u64::try_from(st.st_size).unwrap_or(0),
   })
 }
@@ -67,26 +67,23 @@ pub fn read_entry(fd: OwnedFd, pid: i32, uid: u32, max: u64) -> Result<Vec<u8>> 
   let refuse = |reason: String| NotifyError::InvalidFd {
     reason: format!("refused the descriptor passed by pid {pid} (uid {uid}): {reason}"),
   };
-  let kind = kind_of(&fd).map_err(|e| refuse(format!("fstat failed: {e}")))?;
+  let kind = kind_of(&fd).map_err(|e| refuse(format!("fstat failed: {}", std::io::Error::from(e))))?;
   let path = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default();
   check(kind, std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()), uid, max).map_err(refuse)?;
   // Non-blocking: a regular file's read then never waits on a mandatory lock (journald does
   // the same).
-  // SAFETY: F_SETFL on a live descriptor.
-  unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+  let _ = fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
   // The size was checked, but an unsealed file can grow meanwhile: never read past the cap.
   let len = usize::try_from(kind.size).map_err(|_| refuse("too large".into()))?;
   let mut data = vec![0u8; len];
   let mut filled = 0;
   while filled < len {
     // pread from 0: the sender's writes left the shared offset at the end.
-    // SAFETY: reads at most len - filled bytes into the live buffer's unfilled tail.
-    let n = unsafe { libc::pread(fd.as_raw_fd(), data[filled..].as_mut_ptr().cast(), len - filled, filled as libc::off_t) };
-    match n {
-      0 => break,
-      n if n > 0 => filled += n as usize,
-      _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
-      _ => return Err(refuse(format!("could not read it: {}", std::io::Error::last_os_error()))),
+    match pread(&fd, &mut data[filled..], filled as libc::off_t) {
+      Ok(0) => break,
+      Ok(n) => filled += n,
+      Err(Errno::EINTR) => {}
+      Err(e) => return Err(refuse(format!("could not read it: {}", std::io::Error::from(e)))),
     }
   }
   data.truncate(filled);
@@ -129,16 +126,12 @@ mod tests {
 
   #[test]
   fn read_entry_reads_a_sealed_memfd_and_refuses_dev_zero() {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
     use std::io::Write;
-    use std::os::fd::FromRawFd;
-    // SAFETY: memfd_create returns a new descriptor or -1.
-    let fd = unsafe { libc::memfd_create(c"t".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    assert!(fd >= 0);
-    // SAFETY: just created.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let fd = memfd_create(c"t", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING).unwrap();
+    let mut file = std::fs::File::from(fd);
     file.write_all(b"MESSAGE=hi\n").unwrap();
-    // SAFETY: a live memfd.
-    assert_eq!(unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, SEALED) }, 0);
+    assert_eq!(fcntl(&file, FcntlArg::F_ADD_SEALS(SEALED)), Ok(0));
     assert_eq!(read_entry(file.into(), 1, 1000, 100).unwrap(), b"MESSAGE=hi\n");
     let zero = std::fs::File::open("/dev/zero").unwrap();
     assert_eq!(read_entry(zero.into(), 1, 1000, 100).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");

@@ -7,11 +7,13 @@
 //! on the caller's thread instead). Callbacks must not block: they read what is ready and settle.
 
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::sync::{lock, small_thread};
 
@@ -40,7 +42,7 @@ pub enum Next {
 pub trait Wait: Send {
   fn fd(&self) -> RawFd;
   /// poll(2) events; POLLHUP and POLLERR always count.
-  fn events(&self) -> libc::c_short;
+  fn events(&self) -> PollFlags;
   /// Must settle on anything but `Ready` (the wait is then forgotten whatever it returns).
   fn wake(&mut self, why: Wake) -> Next;
   /// Whether a wait that answered `Again` is still wanted; checked under the poller's lock, so
@@ -60,8 +62,8 @@ struct Entry {
 
 struct Poller {
   entries: Mutex<(u64, Vec<Entry>)>,
-  /// An eventfd: written to make the thread look at the entries again.
-  wakeup: OwnedFd,
+  /// Written to make the thread look at the entries again.
+  wakeup: EventFd,
 }
 
 static POLLER: OnceLock<std::result::Result<Poller, Errno>> = OnceLock::new();
@@ -69,17 +71,11 @@ static POLLER: OnceLock<std::result::Result<Poller, Errno>> = OnceLock::new();
 fn poller() -> std::result::Result<&'static Poller, Errno> {
   POLLER
     .get_or_init(|| {
-      // SAFETY: eventfd returns a new descriptor or -1.
-      let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-      if fd < 0 {
-        return Err(Errno::last());
-      }
-      // SAFETY: just created, owned by nobody else.
-      let wakeup = unsafe { OwnedFd::from_raw_fd(fd) };
+      let wakeup = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
       small_thread()
         .name("sd-notify-poller".into())
         .spawn(run)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN)))?;
+        .map_err(|e| e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw))?;
       Ok(Poller { entries: Mutex::new((0, Vec::new())), wakeup })
     })
     .as_ref()
@@ -88,9 +84,8 @@ fn poller() -> std::result::Result<&'static Poller, Errno> {
 
 impl Poller {
   fn kick(&self) {
-    let one = 1u64.to_ne_bytes();
-    // SAFETY: writes 8 bytes from a live buffer; a full counter (EAGAIN) already means "look".
-    let _ = unsafe { libc::write(self.wakeup.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+    // A full counter (EAGAIN) already means "look".
+    let _ = self.wakeup.write(1);
   }
 }
 
@@ -142,6 +137,11 @@ pub fn cancel(owner: u64) -> usize {
   n
 }
 
+/// Whether poll(2) reported anything on `fd` (bits nix does not know of count too).
+fn fired(fd: &PollFd<'_>) -> bool {
+  fd.any().unwrap_or(true)
+}
+
 /// The thread's body. It waits for the poller to exist (it is started from inside its creation).
 fn run() {
   let p = loop {
@@ -151,51 +151,64 @@ fn run() {
       None => std::thread::yield_now(),
     }
   };
-  let mut fds: Vec<libc::pollfd> = Vec::new();
+  let mut fds: Vec<PollFd<'_>> = Vec::new();
   // Each wait's id and the index of its descriptor in `fds`: waits on one descriptor share one
   // pollfd (poll(2) refuses more pollfds than RLIMIT_NOFILE, and 3,000 receives on one listener
-  // are one descriptor).
-  let mut ids: Vec<(u64, usize)> = Vec::new();
+  // are one descriptor). No index: a closed listener's -1, which poll(2) would skip anyway.
+  let mut ids: Vec<(u64, Option<usize>)> = Vec::new();
   let mut index: HashMap<RawFd, usize> = HashMap::new();
   loop {
     fds.clear();
     ids.clear();
     index.clear();
-    fds.push(libc::pollfd { fd: p.wakeup.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    fds.push(PollFd::new(p.wakeup.as_fd(), PollFlags::POLLIN));
     let mut next_deadline: Option<Instant> = None;
     {
       let entries = lock(&p.entries);
       for e in &entries.1 {
         let fd = e.wait.fd();
-        let i = *index.entry(fd).or_insert_with(|| {
-          fds.push(libc::pollfd { fd, events: 0, revents: 0 });
-          fds.len() - 1
+        let i = (fd >= 0).then(|| {
+          *index.entry(fd).or_insert_with(|| {
+            // SAFETY: not -1 (checked); borrowed only for this round's poll(2), which neither
+            // reads, writes nor closes it. Its owner may close it during that call (a listener's
+            // close(), a cancelled barrier): only after `cancel` took its waits out of the entries
+            // and kicked this thread, so the number is polled at most this once more, and never
+            // acted on (a wait woken that way is gone, or only retries a non-blocking read).
+            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+            fds.push(PollFd::new(borrowed, PollFlags::empty()));
+            fds.len() - 1
+          })
         });
-        fds[i].events |= e.wait.events();
+        if let Some(i) = i {
+          let events = fds[i].events() | e.wait.events();
+          fds[i].set_events(events);
+        }
         ids.push((e.id, i));
         if let Some(d) = e.deadline {
           next_deadline = Some(next_deadline.map_or(d, |n| n.min(d)));
         }
       }
     }
-    let timeout = next_deadline.map_or(-1, |d| {
+    let timeout = next_deadline.map_or(PollTimeout::NONE, |d| {
       // Rounded up: waking a millisecond early would only poll again.
       let left = d.saturating_duration_since(Instant::now());
-      i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+      PollTimeout::try_from(left.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX)
     });
-    // SAFETY: `fds` is a live array of fds.len() pollfds.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-    if n < 0 && Errno::last() != Errno::EINTR {
-      // ENOMEM, or EINVAL past RLIMIT_NOFILE: nothing is known to be ready, but deadlines still
-      // pass below; breathe rather than spin.
-      std::thread::sleep(std::time::Duration::from_millis(10));
+    let n = match nix::poll::poll(&mut fds, timeout) {
+      Ok(n) => n,
+      Err(Errno::EINTR) => -1,
+      Err(_) => {
+        // ENOMEM, or EINVAL past RLIMIT_NOFILE: nothing is known to be ready, but deadlines
+        // still pass below; breathe rather than spin.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        -1
+      }
+    };
+    if n > 0 && fired(&fds[0]) {
+      // Resets the counter.
+      let _ = p.wakeup.read();
     }
-    if n > 0 && fds[0].revents != 0 {
-      let mut buf = [0u8; 8];
-      // SAFETY: reads at most 8 bytes into a live buffer (resets the eventfd counter).
-      let _ = unsafe { libc::read(p.wakeup.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    }
-    let ready: HashSet<u64> = ids.iter().filter(|(_, i)| n > 0 && fds[*i].revents != 0).map(|(id, _)| *id).collect();
+    let ready: HashSet<u64> = ids.iter().filter(|(_, i)| n > 0 && i.is_some_and(|i| fired(&fds[i]))).map(|(id, _)| *id).collect();
     let now = Instant::now();
     let due: Vec<(Entry, Wake)> = {
       let mut entries = lock(&p.entries);

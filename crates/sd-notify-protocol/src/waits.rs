@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::PollFlags;
 
 use super::barrier::PendingBarrier;
 use super::error::{NotifyError, Result};
@@ -51,8 +52,8 @@ impl Wait for ReceiveWait {
     self.listener.raw_fd()
   }
 
-  fn events(&self) -> libc::c_short {
-    libc::POLLIN
+  fn events(&self) -> PollFlags {
+    PollFlags::POLLIN
   }
 
   fn wake(&mut self, why: Wake) -> Next {
@@ -112,8 +113,8 @@ impl Wait for BarrierWait {
   }
 
   /// POLLHUP only (always reported): the manager writes nothing, it closes.
-  fn events(&self) -> libc::c_short {
-    0
+  fn events(&self) -> PollFlags {
+    PollFlags::empty()
   }
 
   fn wake(&mut self, why: Wake) -> Next {

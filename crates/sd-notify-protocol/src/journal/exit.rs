@@ -10,7 +10,6 @@
 //! Also here: the one line on stderr that says entries were lost (at exit) or that there is no
 //! journal to send to (once per process).
 
-use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
@@ -39,6 +38,7 @@ pub fn exit_timeout() -> Duration {
 /// Registers the exit hook (once per process; cheap after the first call).
 pub(super) fn arm() {
   HOOK.call_once(|| {
+    // libc: nix has no atexit wrapper.
     // SAFETY: registers a plain extern "C" function with no arguments; it lives as long as the
     // library, which Node never unloads.
     unsafe { libc::atexit(at_exit) };
@@ -97,16 +97,14 @@ pub(super) fn say_once(reason: &str) {
 /// Says `line` on stderr where a person or the journal sees it: a terminal or the journal
 /// stream (a file or a pipe of a test harness is left alone).
 fn say_where_seen(line: &str) {
-  // SAFETY: isatty only reads the descriptor's state.
-  if stderr_is_journal_stream() || unsafe { libc::isatty(2) } == 1 {
+  if stderr_is_journal_stream() || nix::unistd::isatty(std::io::stderr()).unwrap_or(false) {
     write_stderr(&format!("sd-notify-rs: {line}\n"));
   }
 }
 
 fn write_stderr(text: &str) {
-  // SAFETY: descriptor 2 is borrowed for one write; a closed one makes the write fail, ignored.
-  let fd = unsafe { BorrowedFd::borrow_raw(2) };
-  let _ = nix::unistd::write(fd, text.as_bytes());
+  // Straight to descriptor 2, unbuffered; a closed one makes the write fail, ignored.
+  let _ = nix::unistd::write(std::io::stderr(), text.as_bytes());
 }
 
 /// Whether stderr is the stream `JOURNAL_STREAM` names (`device:inode`), as systemd sets it.
@@ -116,9 +114,7 @@ fn stderr_is_journal_stream() -> bool {
   let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
   let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
   let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else { return false };
-  // SAFETY: descriptor 2 is borrowed for one fstat.
-  let fd = unsafe { BorrowedFd::borrow_raw(2) };
-  nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_dev as u64 == dev && st.st_ino as u64 == ino)
+  nix::sys::stat::fstat(std::io::stderr()).is_ok_and(|st| st.st_dev as u64 == dev && st.st_ino as u64 == ino)
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //! empty datagram (as libsystemd does). Never waits unless asked to.
 
 use std::io::{IoSlice, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::socket::{setsockopt, sockopt, MsgFlags, UnixAddr};
 
 use crate::datagram::{DatagramSocket, SendFailure};
@@ -101,19 +103,11 @@ fn send_memfd(socket: &DatagramSocket, addr: &UnixAddr, entry: &[u8], flags: Msg
 
 /// A memfd holding `data`, sealed against any change so journald may trust what it reads.
 fn sealed_memfd(data: &[u8]) -> Result<OwnedFd> {
-  // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new fd or -1.
-  let raw = unsafe { libc::memfd_create(c"journal-entry".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-  if raw < 0 {
-    return Err(NotifyError::os("memfd_create", Errno::last()));
-  }
-  // SAFETY: raw is a new descriptor that nothing else owns.
-  let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+  let fd = memfd_create(c"journal-entry", MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
+    .map_err(|e| NotifyError::os("memfd_create", e))?;
   let mut file = std::fs::File::from(fd);
-  file.write_all(data).map_err(|e| NotifyError::os("write to memfd", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
-  let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-  // SAFETY: F_ADD_SEALS on our own memfd.
-  if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-    return Err(NotifyError::os("fcntl(F_ADD_SEALS)", Errno::last()));
-  }
+  file.write_all(data).map_err(|e| NotifyError::os("write to memfd", e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)))?;
+  let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_SEAL;
+  fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| NotifyError::os("fcntl(F_ADD_SEALS)", e))?;
   Ok(OwnedFd::from(file))
 }
