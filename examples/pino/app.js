@@ -22,7 +22,6 @@ server.listen(port, '127.0.0.1', () => {
   log.error(Object.assign(new Error('cache unreachable'), { code: 'ECONNREFUSED' }), 'starting without a cache')
   sd.ready(`listening on 127.0.0.1:${port}`)
 })
-process.on('SIGTERM', () => {
-  sd.stopping()
-  server.close(() => log.flush(() => process.exit(0)))
-})
+// On SIGTERM: STOPPING=1, finish in-flight requests, then hand every record to the journal
+// (log.flush) before exiting.
+sd.drainOnStop(server, { exit: (code) => log.flush(() => process.exit(code)) })

@@ -21,9 +21,11 @@ server.listen(port, '127.0.0.1', () => {
   log.error('starting without a cache', { error: Object.assign(new Error('cache unreachable'), { code: 'ECONNREFUSED' }) })
   sd.ready(`listening on 127.0.0.1:${port}`)
 })
-process.on('SIGTERM', () => {
-  sd.stopping()
-  // 'finish' comes once the journal has every entry: nothing logged is lost at exit.
-  log.on('finish', () => process.exit(0))
-  server.close(() => log.end())
+// On SIGTERM: STOPPING=1, finish in-flight requests, then end the logger: 'finish' comes once the
+// journal has every entry, so nothing logged is lost at exit.
+sd.drainOnStop(server, {
+  exit: (code) => {
+    log.on('finish', () => process.exit(code))
+    log.end()
+  },
 })
