@@ -73,7 +73,8 @@ function bindListen(native) {
     try {
       return native.listenFds(options)
     } finally {
-      if (options && options.unsetEnvironment) for (const name of LISTEN_VARIABLES) delete process.env[name]
+      // (An own property only, as the native side reads it: never one inherited through pollution.)
+      if (options && Object.hasOwn(options, 'unsetEnvironment') && options.unsetEnvironment) for (const name of LISTEN_VARIABLES) delete process.env[name]
     }
   }
 

@@ -50,7 +50,7 @@ function runHealthCheck(healthCheck, timeoutMs, done) {
 function check(name, value, type) {
   if (value !== undefined && typeof value !== type) {
     const code = type === 'number' ? 'ERR_SD_NOTIFY_INVALID_NUMBER' : 'ERR_SD_NOTIFY_INVALID_VALUE'
-    throw codedError(code, `startWatchdog(): ${name} must be a ${type}, got ${typeof value}`)
+    throw codedError(code, `startWatchdog(options.${name}) must be a ${type}; got ${typeof value}`, { ErrorClass: TypeError })
   }
 }
 
@@ -60,9 +60,11 @@ function startWatchdogFor(native) {
 
   return function startWatchdog(options = {}) {
     if (options === null || typeof options !== 'object') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object')
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object', { ErrorClass: TypeError })
     }
-    const { intervalMs, healthCheck, healthCheckTimeoutMs, failureAction, onError } = options
+    // Own properties only, as the native side reads them: never ones inherited through pollution.
+    const own = (key) => (Object.hasOwn(options, key) ? options[key] : undefined)
+    const [intervalMs, healthCheck, healthCheckTimeoutMs, failureAction, onError] = ['intervalMs', 'healthCheck', 'healthCheckTimeoutMs', 'failureAction', 'onError'].map(own)
     check('intervalMs', intervalMs, 'number')
     check('healthCheckTimeoutMs', healthCheckTimeoutMs, 'number')
     check('failureAction', failureAction, 'string')

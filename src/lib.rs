@@ -1,4 +1,6 @@
 #![deny(clippy::all)]
+// Every `unsafe` states its invariant in a `// SAFETY:` line, also inside an `unsafe fn`.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 //! sd-notify-rs: the systemd notification protocol for Node.js.
 //!
 //! `protocol` is the pure-Rust core; `binding` only converts types and errors for N-API.

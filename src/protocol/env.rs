@@ -137,7 +137,7 @@ extern "C" {
 /// neither NUL nor `=` (a variable's name cannot).
 unsafe fn getenv_in_place(name: &[u8]) -> *const libc::c_char {
   let Some((&first, rest)) = name.split_first() else { return std::ptr::null() };
-  // SAFETY (all reads): `environ` is NULL or a NULL-terminated array of NUL-terminated strings,
+  // SAFETY: (all reads) `environ` is NULL or a NULL-terminated array of NUL-terminated strings,
   // not written meanwhile (the caller's contract). Each byte read in an entry comes after bytes
   // that matched the name's, none of which is NUL: it lies within the entry, its NUL included.
   unsafe {

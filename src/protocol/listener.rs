@@ -223,6 +223,7 @@ mod tests {
     let r = l.receive(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(r.data, b"READY=1");
     assert_eq!(r.pid as u32, std::process::id());
+    // SAFETY: getuid() has no preconditions.
     assert_eq!(r.uid, unsafe { libc::getuid() });
   }
 
@@ -249,8 +250,10 @@ mod tests {
     let fd = r.fds[0];
     assert_eq!(l.close_received(&[fd, fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
     assert_eq!(l.close_received(&[file.as_raw_fd()]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+    // SAFETY: fcntl(F_GETFD) only reads the descriptor table (any fd number is safe to ask about).
     assert_ne!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "a refused call closes nothing");
     l.close_received(&[fd]).unwrap();
+    // SAFETY: fcntl(F_GETFD) only reads the descriptor table (any fd number is safe to ask about).
     assert_eq!(unsafe { libc::fcntl(fd, libc::F_GETFD) }, -1, "closed");
     assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   }

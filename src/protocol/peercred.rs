@@ -29,6 +29,7 @@ mod tests {
     let (a, _b) = UnixStream::pair().unwrap();
     let (pid, uid, _) = peer_credentials(a.as_raw_fd()).unwrap();
     assert_eq!(pid as u32, std::process::id());
+    // SAFETY: getuid() has no preconditions.
     assert_eq!(uid, unsafe { libc::getuid() });
     assert_eq!(peer_credentials(-1).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   }
