@@ -311,6 +311,121 @@ export declare class JournalListener {
   close(): void
 }
 
+/** A code of this package's own (see README, "Errors"). */
+export type SdNotifyOwnErrorCode =
+  | 'ERR_SD_NOTIFY_EMPTY_MESSAGE'
+  | 'ERR_SD_NOTIFY_INVALID_ADDRESS'
+  | 'ERR_SD_NOTIFY_INVALID_COMBINATION'
+  | 'ERR_SD_NOTIFY_INVALID_ENV'
+  | 'ERR_SD_NOTIFY_INVALID_FD'
+  | 'ERR_SD_NOTIFY_INVALID_FDNAME'
+  | 'ERR_SD_NOTIFY_INVALID_KEY'
+  | 'ERR_SD_NOTIFY_INVALID_NUMBER'
+  | 'ERR_SD_NOTIFY_INVALID_VALUE'
+  | 'ERR_SD_NOTIFY_LISTENER_CLOSED'
+  | 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG'
+  | 'ERR_SD_NOTIFY_NO_BINARY'
+  | 'ERR_SD_NOTIFY_NO_SERVER_FD'
+  | 'ERR_SD_NOTIFY_PANIC'
+  | 'ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM'
+  | 'ERR_SD_NOTIFY_WATCHDOG_INTERVAL'
+  | 'ERR_SD_NOTIFY_WATCHDOG_RUNNING'
+  | 'ERR_SD_NOTIFY_WATCHDOG_START'
+  | 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY'
+
+/** The errno name of a failed system call (`ECONNREFUSED`, `EAGAIN`, `ETIMEDOUT`, ...), as Node names them. */
+export type SdNotifyErrnoCode =
+  | 'E2BIG'
+  | 'EACCES'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EAFNOSUPPORT'
+  | 'EAGAIN'
+  | 'EALREADY'
+  | 'EBADF'
+  | 'EBADMSG'
+  | 'EBUSY'
+  | 'ECANCELED'
+  | 'ECHILD'
+  | 'ECONNABORTED'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'EDEADLK'
+  | 'EDESTADDRREQ'
+  | 'EDOM'
+  | 'EDQUOT'
+  | 'EEXIST'
+  | 'EFAULT'
+  | 'EFBIG'
+  | 'EHOSTUNREACH'
+  | 'EIDRM'
+  | 'EILSEQ'
+  | 'EINPROGRESS'
+  | 'EINTR'
+  | 'EINVAL'
+  | 'EIO'
+  | 'EISCONN'
+  | 'EISDIR'
+  | 'ELOOP'
+  | 'EMFILE'
+  | 'EMLINK'
+  | 'EMSGSIZE'
+  | 'EMULTIHOP'
+  | 'ENAMETOOLONG'
+  | 'ENETDOWN'
+  | 'ENETRESET'
+  | 'ENETUNREACH'
+  | 'ENFILE'
+  | 'ENOBUFS'
+  | 'ENODATA'
+  | 'ENODEV'
+  | 'ENOENT'
+  | 'ENOEXEC'
+  | 'ENOLCK'
+  | 'ENOLINK'
+  | 'ENOMEM'
+  | 'ENOMSG'
+  | 'ENOPROTOOPT'
+  | 'ENOSPC'
+  | 'ENOSR'
+  | 'ENOSTR'
+  | 'ENOSYS'
+  | 'ENOTCONN'
+  | 'ENOTDIR'
+  | 'ENOTEMPTY'
+  | 'ENOTSOCK'
+  | 'ENOTSUP'
+  | 'ENOTTY'
+  | 'ENXIO'
+  | 'EOPNOTSUPP'
+  | 'EOVERFLOW'
+  | 'EPERM'
+  | 'EPIPE'
+  | 'EPROTO'
+  | 'EPROTONOSUPPORT'
+  | 'EPROTOTYPE'
+  | 'ERANGE'
+  | 'EROFS'
+  | 'ESPIPE'
+  | 'ESRCH'
+  | 'ESTALE'
+  | 'ETIME'
+  | 'ETIMEDOUT'
+  | 'ETXTBSY'
+  | 'EWOULDBLOCK'
+  | 'EXDEV'
+
+/** Every `code` an error thrown or rejected by this package can carry. */
+export type SdNotifyErrorCode = SdNotifyOwnErrorCode | SdNotifyErrnoCode
+
+/**
+ * An error of this package: `catch (e) { if ((e as SdNotifyError).code === 'ECONNREFUSED') ... }`.
+ * Wrong argument types are `TypeError`s (`ERR_SD_NOTIFY_INVALID_VALUE` / `_NUMBER`).
+ */
+export interface SdNotifyError extends Error {
+  code: SdNotifyErrorCode
+}
+
 /**
  * A datagram socket that receives notifications like the service manager does, with the
  * sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.

@@ -85,11 +85,12 @@ pub fn string(env: &Env, value: Unknown, what: &str) -> Result<String> {
 
 /// An optional string argument: `undefined` or `null` give `None`.
 pub fn optional_string(env: &Env, value: Option<Unknown>, what: &str) -> Result<Option<String>> {
-  match value {
-    Some(v) if !is_nullish(&v) => {
-      typed(&v, ValueType::String).map(Some).ok_or_else(|| WrongType::new(what, "a string, undefined or null", &v).throw(env))
-    }
-    _ => Ok(None),
+  let Some(value) = value else { return Ok(None) };
+  // One type query: this runs on every ready()/stopping()/reloading().
+  match type_of(&value) {
+    ValueType::String => String::from_unknown(value).map(Some).map_err(napi_error),
+    ValueType::Undefined | ValueType::Null => Ok(None),
+    _ => Err(WrongType::new(what, "a string, undefined or null", &value).throw(env)),
   }
 }
 
