@@ -89,13 +89,20 @@ function lazy(obj, name, build) {
   })
 }
 
-/** The public API over `native` (its argument refusals given registered codes: lib/coded.js). */
+/**
+ * The public API over `binding`. Its classes and the JavaScript exports see it through
+ * lib/coded.js (argument refusals of napi-rs's conversions given the package's form), loaded at the
+ * first use of one of them: the notification functions read their own arguments and need it not.
+ */
 function api(binding) {
-  const native = require('./coded').codedBinding(binding)
+  const coded = () => once(binding, 'coded', () => require('./coded').codedBinding(binding))
   const out = {}
-  for (const name of Object.keys(NATIVE)) out[name] = native[name]
-  const diagnostics = require('./diagnostics').withDiagnostics(native, out)
-  for (const [name, build] of Object.entries(JAVASCRIPT)) lazy(out, name, () => build(native, out, diagnostics))
+  for (const name of Object.keys(NATIVE)) {
+    if (/^[A-Z]/.test(name)) lazy(out, name, () => coded()[name])
+    else out[name] = binding[name]
+  }
+  const diagnostics = require('./diagnostics').withDiagnostics(binding, out)
+  for (const [name, build] of Object.entries(JAVASCRIPT)) lazy(out, name, () => build(coded(), out, diagnostics))
   return out
 }
 

@@ -1,5 +1,6 @@
-//! Reading a JavaScript string argument without allocating: notifications are at most 4096
-//! bytes, so a stack buffer holds any text that can be sent at all.
+//! Reading a string argument of the raw `journalSend` entry (src/binding/fast.rs) without
+//! allocating when it fits a stack buffer of a datagram's size; the `#[napi]` functions read
+//! theirs through src/binding/args.rs.
 
 use std::mem::MaybeUninit;
 
