@@ -78,14 +78,15 @@ fn typed<T: FromNapiValue>(value: &Unknown, kind: ValueType) -> Option<T> {
   (type_of(value) == kind).then(|| T::from_unknown(*value).ok()).flatten()
 }
 
-/// A string argument.
+/// A string argument. (The conversion itself refuses anything else: no type query first, as this
+/// runs on every status().)
 pub fn string(env: &Env, value: Unknown, what: &str) -> Result<String> {
-  typed(&value, ValueType::String).ok_or_else(|| WrongType::new(what, "a string", &value).throw(env))
+  String::from_unknown(value).map_err(|_| WrongType::new(what, "a string", &value).throw(env))
 }
 
-/// An optional string argument: `undefined` or `null` give `None`.
-pub fn optional_string(env: &Env, value: Option<Unknown>, what: &str) -> Result<Option<String>> {
-  let Some(value) = value else { return Ok(None) };
+/// An optional string argument: `undefined` or `null` give `None`. (`value` is not an `Option`:
+/// napi-rs would ask for its type once more.)
+pub fn optional_string(env: &Env, value: Unknown, what: &str) -> Result<Option<String>> {
   // One type query: this runs on every ready()/stopping()/reloading().
   match type_of(&value) {
     ValueType::String => String::from_unknown(value).map(Some).map_err(napi_error),
@@ -96,7 +97,7 @@ pub fn optional_string(env: &Env, value: Option<Unknown>, what: &str) -> Result<
 
 /// A number argument (its range is the caller's to check).
 pub fn number(env: &Env, value: Unknown, what: &str) -> Result<f64> {
-  typed(&value, ValueType::Number).ok_or_else(|| WrongType::new(what, "a number", &value).throw(env))
+  f64::from_unknown(value).map_err(|_| WrongType::new(what, "a number", &value).throw(env))
 }
 
 /// An optional number, or what is wrong with it (for promises, which reject instead of

@@ -27,7 +27,7 @@ fn send(assignments: &[Assignment<'_>]) -> Result<bool> {
 /// type) or a socket error (errno name).
 /// See https://www.freedesktop.org/software/systemd/man/sd_notify.html
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
+pub fn ready(env: Env, status: Unknown) -> Result<bool> {
   guard("ready", || {
     let status = optional_string(&env, status, "ready(status)")?;
     let _thread_env = this_thread(&env);
@@ -39,7 +39,7 @@ pub fn ready(env: Env, status: Option<Unknown>) -> Result<bool> {
 /// `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
 /// Call `ready()` when the reload is done.
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn reloading(env: Env, status: Option<Unknown>) -> Result<bool> {
+pub fn reloading(env: Env, status: Unknown) -> Result<bool> {
   guard("reloading", || {
     let status = optional_string(&env, status, "reloading(status)")?;
     let _thread_env = this_thread(&env);
@@ -49,7 +49,7 @@ pub fn reloading(env: Env, status: Option<Unknown>) -> Result<bool> {
 
 /// Tells the manager the service is shutting down (`STOPPING=1`).
 #[napi(ts_args_type = "status?: string | undefined | null")]
-pub fn stopping(env: Env, status: Option<Unknown>) -> Result<bool> {
+pub fn stopping(env: Env, status: Unknown) -> Result<bool> {
   guard("stopping", || {
     let status = optional_string(&env, status, "stopping(status)")?;
     let _thread_env = this_thread(&env);
