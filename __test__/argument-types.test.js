@@ -172,7 +172,7 @@ test('every exported function refuses a wrong type the same way: a TypeError nam
   each([1, 'text', {}, null], 'drainOnStop', 'servers', VALUE, (v) => api.drainOnStop(v))
   each([1, 'text', true], 'clusterPrimary', 'options', VALUE, (v) => api.clusterPrimary(v))
   each([1, 'text', {}, null], 'listen', 'server', VALUE, (v) => api.listen(v))
-  each(NOT_NUMBERS.filter((v) => typeof v !== 'object'), 'journalFlush', 'timeoutMs', NUMBER, (v) => api.journal.flush(v))
+  each(NOT_NUMBERS.filter((v) => typeof v !== 'object'), 'Journal#flush', 'timeoutMs', NUMBER, (v) => api.journal.flush(v))
   // Every exported function is in the table (the ones without arguments have nothing to refuse).
   const covered = new Set(cases.map(([label]) => label.split('(')[0]))
   const withoutArguments = new Set(['watchdog', 'watchdogTrigger', 'available', 'watchdogEnabled', 'booted', 'listenInfo'])

@@ -46,8 +46,11 @@ function recoded(err, what, [name, expected], value) {
 
 const TIMEOUT = ['timeoutMs', 'a number, undefined or null']
 
-/** The binding's functions napi-rs converts the argument of: whether each returns a promise, its argument. */
-const FUNCTIONS = { journalFlush: [true, TIMEOUT] }
+/**
+ * The binding's functions napi-rs converts the argument of: whether each returns a promise, its
+ * argument, and the name the user called it by.
+ */
+const FUNCTIONS = { journalFlush: [true, TIMEOUT, 'Journal#flush'] }
 
 /** NotifyListener's methods napi-rs converts the argument of, likewise. */
 const METHODS = { receive: [true, TIMEOUT], receiveJournal: [true, TIMEOUT], closeFds: [false, ['fds', 'an array of descriptor numbers']] }
@@ -68,7 +71,7 @@ function wrap(fn, what, [promise, arg]) {
 function codedBinding(native) {
   const out = Object.create(native)
   for (const [name, how] of Object.entries(FUNCTIONS)) {
-    if (typeof native[name] === 'function') out[name] = wrap(native[name], name, how)
+    if (typeof native[name] === 'function') out[name] = wrap(native[name], how[2], how)
   }
   // (The no-op layer's stand-in throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM itself.)
   if (typeof native.Watchdog === 'function' && typeof native.Watchdog.prototype?.stop === 'function') {
