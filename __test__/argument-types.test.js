@@ -199,6 +199,14 @@ test('constructors and methods refuse a wrong type the same way', async (t) => {
   await assertTypeError('listener.closeFds(5)', () => listener.closeFds(5), { code: VALUE, names: 'closeFds(fds' })
 })
 
+test('a wrong type under a key of megabytes echoes a short part of the key, never the value', () => {
+  const key = `X_${'K'.repeat(1_000_000)}`
+  assert.throws(
+    () => api.notify({ [key]: { huge: 'v'.repeat(1_000_000) } }),
+    (err) => err instanceof TypeError && err.code === VALUE && err.message.length < 300 && err.message.startsWith('notify(fields.X_KKK'),
+  )
+})
+
 test('a promise rejects rather than throws', async () => {
   let thrown = null
   let promise = null

@@ -1,7 +1,7 @@
 //! Arguments and options objects read from JavaScript, by one rule for every function: a value of
 //! the wrong type is a `TypeError` whose `code` is ERR_SD_NOTIFY_INVALID_NUMBER (a number was
 //! expected) or ERR_SD_NOTIFY_INVALID_VALUE (anything else), and whose message names the function
-//! and the argument (`ready(status): ...`). Functions take `Unknown` and convert here because
+//! and the argument (`ready(status) must be a string, undefined or null; got a number`). Functions take `Unknown` and convert here because
 //! napi-rs's own conversion words its refusals with Rust type names and throws a plain `Error`.
 //!
 //! Objects are read by their own enumerable properties only: an inherited property (prototype
@@ -15,6 +15,9 @@ use napi::{Env, ValueType};
 use super::error::{napi_error, Result};
 use crate::protocol::NotifyError;
 
+/// The characters of a function and argument name a message echoes at most.
+const WHAT_MAX: usize = 120;
+
 /// A value of the wrong type for `what` (`ready(status)`, `fdStore(options.name)`).
 pub struct WrongType {
   code: String,
@@ -24,10 +27,16 @@ pub struct WrongType {
 impl WrongType {
   /// `what` must be `expected` (`"a string, undefined or null"`); `got` is what came.
   pub fn new(what: &str, expected: &str, got: &Unknown) -> Self {
-    // Numbers expected: the code a bad number has (NaN, negative) too.
+    // Numbers expected: the code a bad number has (NaN, negative) too. (Codes are spelled in
+    // src/protocol/error.rs only.)
     let number = expected.starts_with("a number");
     let code = if number { NotifyError::number("", "") } else { NotifyError::value("", "") }.code();
-    // The type only, never the value: an argument may be megabytes long.
+    // The type only, never the value, and `what` cut short: it may hold a key of the caller's,
+    // which may be megabytes long.
+    let what = match what.char_indices().nth(WHAT_MAX) {
+      Some((end, _)) => format!("{}…", &what[..end]),
+      None => what.to_owned(),
+    };
     Self { code, message: format!("{what} must be {expected}; got {}", describe(got)) }
   }
 
