@@ -7,62 +7,6 @@ export type NotifyValue = string | number | bigint | boolean
 /** `1` is the only value a flag field takes. */
 export type NotifyFlag = 1 | '1' | true
 
-// The notification functions are raw N-API entries (src/binding/fast.rs),
-// which napi-rs does not declare: their declarations are here.
-
-/**
- * Tells the service manager that start-up is finished (`READY=1`), with an optional status
- * line. With `Type=notify`, `systemctl start` returns only now.
- *
- * Returns `true` when sent, `false` when not running under a service manager
- * (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
- * See https://www.freedesktop.org/software/systemd/man/sd_notify.html
- */
-export declare function ready(status?: string | undefined | null): boolean
-
-/**
- * Tells the manager the service is reloading its configuration: `RELOADING=1` and
- * `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
- * Call `ready()` when the reload is done.
- */
-export declare function reloading(status?: string | undefined | null): boolean
-
-/** Tells the manager the service is shutting down (`STOPPING=1`). */
-export declare function stopping(status?: string | undefined | null): boolean
-
-/** Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it. */
-export declare function status(text: string): boolean
-
-/**
- * Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
- * while the event loop is responsive.
- */
-export declare function watchdog(): boolean
-
-/** Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243). */
-export declare function watchdogTrigger(): boolean
-
-/** Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`. */
-export declare function busError(name: string): boolean
-
-/**
- * Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
- * The `WATCHDOG_USEC` environment variable is not updated.
- */
-export declare function setWatchdogTimeout(ms: number): boolean
-
-/**
- * Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
- * now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
- */
-export declare function extendTimeout(ms: number): boolean
-
-/** Tells the manager that the service's main process is now `pid` (`MAINPID=`). */
-export declare function mainPid(pid: number): boolean
-
-/** Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`. */
-export declare function errno(code: number): boolean
-
 /** The assignments systemd understands, with the values it accepts (systemd version in brackets). */
 export interface KnownNotifyFields {
   /** Start-up finished. */
@@ -389,6 +333,121 @@ export declare class JournalListener {
   close(): void
 }
 
+/** A code of this package's own (see README, "Errors"). */
+export type SdNotifyOwnErrorCode =
+  | 'ERR_SD_NOTIFY_EMPTY_MESSAGE'
+  | 'ERR_SD_NOTIFY_INVALID_ADDRESS'
+  | 'ERR_SD_NOTIFY_INVALID_COMBINATION'
+  | 'ERR_SD_NOTIFY_INVALID_ENV'
+  | 'ERR_SD_NOTIFY_INVALID_FD'
+  | 'ERR_SD_NOTIFY_INVALID_FDNAME'
+  | 'ERR_SD_NOTIFY_INVALID_KEY'
+  | 'ERR_SD_NOTIFY_INVALID_NUMBER'
+  | 'ERR_SD_NOTIFY_INVALID_VALUE'
+  | 'ERR_SD_NOTIFY_LISTENER_CLOSED'
+  | 'ERR_SD_NOTIFY_MESSAGE_TOO_LONG'
+  | 'ERR_SD_NOTIFY_NO_BINARY'
+  | 'ERR_SD_NOTIFY_NO_SERVER_FD'
+  | 'ERR_SD_NOTIFY_PANIC'
+  | 'ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM'
+  | 'ERR_SD_NOTIFY_WATCHDOG_INTERVAL'
+  | 'ERR_SD_NOTIFY_WATCHDOG_RUNNING'
+  | 'ERR_SD_NOTIFY_WATCHDOG_START'
+  | 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY'
+
+/** The errno name of a failed system call (`ECONNREFUSED`, `EAGAIN`, `ETIMEDOUT`, ...), as Node names them. */
+export type SdNotifyErrnoCode =
+  | 'E2BIG'
+  | 'EACCES'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EAFNOSUPPORT'
+  | 'EAGAIN'
+  | 'EALREADY'
+  | 'EBADF'
+  | 'EBADMSG'
+  | 'EBUSY'
+  | 'ECANCELED'
+  | 'ECHILD'
+  | 'ECONNABORTED'
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'EDEADLK'
+  | 'EDESTADDRREQ'
+  | 'EDOM'
+  | 'EDQUOT'
+  | 'EEXIST'
+  | 'EFAULT'
+  | 'EFBIG'
+  | 'EHOSTUNREACH'
+  | 'EIDRM'
+  | 'EILSEQ'
+  | 'EINPROGRESS'
+  | 'EINTR'
+  | 'EINVAL'
+  | 'EIO'
+  | 'EISCONN'
+  | 'EISDIR'
+  | 'ELOOP'
+  | 'EMFILE'
+  | 'EMLINK'
+  | 'EMSGSIZE'
+  | 'EMULTIHOP'
+  | 'ENAMETOOLONG'
+  | 'ENETDOWN'
+  | 'ENETRESET'
+  | 'ENETUNREACH'
+  | 'ENFILE'
+  | 'ENOBUFS'
+  | 'ENODATA'
+  | 'ENODEV'
+  | 'ENOENT'
+  | 'ENOEXEC'
+  | 'ENOLCK'
+  | 'ENOLINK'
+  | 'ENOMEM'
+  | 'ENOMSG'
+  | 'ENOPROTOOPT'
+  | 'ENOSPC'
+  | 'ENOSR'
+  | 'ENOSTR'
+  | 'ENOSYS'
+  | 'ENOTCONN'
+  | 'ENOTDIR'
+  | 'ENOTEMPTY'
+  | 'ENOTSOCK'
+  | 'ENOTSUP'
+  | 'ENOTTY'
+  | 'ENXIO'
+  | 'EOPNOTSUPP'
+  | 'EOVERFLOW'
+  | 'EPERM'
+  | 'EPIPE'
+  | 'EPROTO'
+  | 'EPROTONOSUPPORT'
+  | 'EPROTOTYPE'
+  | 'ERANGE'
+  | 'EROFS'
+  | 'ESPIPE'
+  | 'ESRCH'
+  | 'ESTALE'
+  | 'ETIME'
+  | 'ETIMEDOUT'
+  | 'ETXTBSY'
+  | 'EWOULDBLOCK'
+  | 'EXDEV'
+
+/** Every `code` an error thrown or rejected by this package can carry. */
+export type SdNotifyErrorCode = SdNotifyOwnErrorCode | SdNotifyErrnoCode
+
+/**
+ * An error of this package: `catch (e) { if ((e as SdNotifyError).code === 'ECONNREFUSED') ... }`.
+ * Wrong argument types are `TypeError`s (`ERR_SD_NOTIFY_INVALID_VALUE` / `_NUMBER`).
+ */
+export interface SdNotifyError extends Error {
+  code: SdNotifyErrorCode
+}
+
 /**
  * A datagram socket that receives notifications like the service manager does, with the
  * sender's credentials. Put `listener.address` in `NOTIFY_SOCKET` to point a process at it.
@@ -466,6 +525,18 @@ export declare function barrier(timeoutMs?: number | undefined | null): Promise<
 
 /** Whether this machine was booted with systemd (`/run/systemd/system/` exists; sd_booted). */
 export declare function booted(): boolean
+
+/** Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`. */
+export declare function busError(name: string): boolean
+
+/** Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`. */
+export declare function errno(code: number): boolean
+
+/**
+ * Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
+ * now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
+ */
+export declare function extendTimeout(ms: number): boolean
 
 /**
  * Hands `fd` to the service manager's fd store (`FDSTORE=1`, the fd passed with SCM_RIGHTS,
@@ -558,11 +629,15 @@ export interface ListenFdsOptions {
   unsetEnvironment?: boolean
 }
 
+/** Tells the manager that the service's main process is now `pid` (`MAINPID=`). */
+export declare function mainPid(pid: number): boolean
+
 /**
  * Sends any assignments in one datagram, in the object's key order, e.g.
  * `notify({ READY: 1, STATUS: 'serving', X_APP_EPOCH: 7 })`. Known keys are checked against
  * what the manager accepts; other keys must match `[A-Z_][A-Z0-9_]*`. Numbers must be
- * non-negative integers, `true` sends `1`; `undefined` fields are skipped. Nothing is sent if anything is invalid.
+ * non-negative integers, `true` sends `1`; `undefined` fields are skipped. Only the object's own
+ * enumerable properties are read, never inherited ones. Nothing is sent if anything is invalid.
  */
 export declare function notify(fields: NotifyFields, options?: NotifyOptions): boolean
 
@@ -603,6 +678,42 @@ export interface NotifyOptions {
   /** File descriptors to pass along (SCM_RIGHTS), e.g. with `FDSTORE: 1`. At most 253. */
   fds?: Array<number>
 }
+
+/**
+ * Tells the service manager that start-up is finished (`READY=1`), with an optional status
+ * line. With `Type=notify`, `systemctl start` returns only now.
+ *
+ * Returns `true` when sent, `false` when not running under a service manager
+ * (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`; a `TypeError` for a wrong
+ * type) or a socket error (errno name).
+ * See https://www.freedesktop.org/software/systemd/man/sd_notify.html
+ */
+export declare function ready(status?: string | undefined | null): boolean
+
+/**
+ * Tells the manager the service is reloading its configuration: `RELOADING=1` and
+ * `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
+ * Call `ready()` when the reload is done.
+ */
+export declare function reloading(status?: string | undefined | null): boolean
+
+/**
+ * Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
+ * The `WATCHDOG_USEC` environment variable is not updated.
+ */
+export declare function setWatchdogTimeout(ms: number): boolean
+
+/** Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it. */
+export declare function status(text: string): boolean
+
+/** Tells the manager the service is shutting down (`STOPPING=1`). */
+export declare function stopping(status?: string | undefined | null): boolean
+
+/**
+ * Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
+ * while the event loop is responsive.
+ */
+export declare function watchdog(): boolean
 
 /**
  * Whether the manager expects watchdog pings from this process (sd_watchdog_enabled):
@@ -686,3 +797,6 @@ export interface WatchdogStats {
   /** The worst event-loop response time seen, in milliseconds. */
   maxResponseMs?: number
 }
+
+/** Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243). */
+export declare function watchdogTrigger(): boolean

@@ -116,11 +116,98 @@ test('constructors and methods refuse arguments of the wrong type with a registe
   }
 })
 
-test('a refused argument keeps napi-rs\'s error as its cause, and a promise rejects rather than throws', async () => {
-  const err = await failure(() => api.fdStoreRemove(42))
-  assert.equal(err.code, 'ERR_SD_NOTIFY_INVALID_VALUE')
-  assert.match(err.message, /^fdStoreRemove\(\): /)
-  assert.equal(err.cause.code, 'StringExpected')
+// One rule for a wrong type, every exported function: a TypeError whose code is
+// ERR_SD_NOTIFY_INVALID_NUMBER (a number was expected) or ERR_SD_NOTIFY_INVALID_VALUE, whose
+// message names the function and the argument, and says nothing of Rust (no type names).
+const RUST = /rust|napi|\bf64\b|\bu32\b|\bi32\b|\bu64\b|\bString\b|\bVec<|\bOption<|Failed to convert/
+
+async function assertTypeError(label, call, { code, names }) {
+  const err = await failure(call)
+  assert.ok(err instanceof TypeError, `${label}: expected a TypeError, got ${err === undefined ? 'no error' : `${err?.constructor?.name}: ${err?.message}`}`)
+  assert.equal(err.code, code, `${label}: ${err.message}`)
+  assert.ok(err.message.includes(names), `${label}: the message should name ${names}: ${err.message}`)
+  assert.doesNotMatch(err.message, RUST, label)
+}
+
+const NUMBER = 'ERR_SD_NOTIFY_INVALID_NUMBER'
+const VALUE = 'ERR_SD_NOTIFY_INVALID_VALUE'
+const NOT_NUMBERS = ['10s', true, {}, [], 2n, Symbol('s')]
+const NOT_STRINGS = [123, true, {}, [], 2n, Symbol('s')]
+const NOT_OPTIONAL_STRINGS = NOT_STRINGS
+const NOT_OBJECTS = [1, 'text', true, 2n, Symbol('s')]
+
+test('every exported function refuses a wrong type the same way: a TypeError naming it and the argument', async (t) => {
+  const saved = process.env.NOTIFY_SOCKET
+  delete process.env.NOTIFY_SOCKET // nothing is sent anywhere
+  t.after(() => {
+    if (saved !== undefined) process.env.NOTIFY_SOCKET = saved
+  })
+  const cases = []
+  const each = (values, name, arg, code, call) => {
+    for (const v of values) cases.push([`${name}(${show(v)})`, () => call(v), { code, names: `${name}(${arg}` }])
+  }
+  for (const name of ['ready', 'reloading', 'stopping']) each(NOT_OPTIONAL_STRINGS, name, 'status', VALUE, (v) => api[name](v))
+  each([...NOT_STRINGS, undefined, null], 'status', 'text', VALUE, (v) => api.status(v))
+  each([...NOT_STRINGS, undefined], 'busError', 'name', VALUE, (v) => api.busError(v))
+  each([...NOT_STRINGS, undefined], 'fdStoreRemove', 'name', VALUE, (v) => api.fdStoreRemove(v))
+  each([...NOT_NUMBERS, undefined, null], 'setWatchdogTimeout', 'ms', NUMBER, (v) => api.setWatchdogTimeout(v))
+  each([...NOT_NUMBERS, undefined, null], 'extendTimeout', 'ms', NUMBER, (v) => api.extendTimeout(v))
+  each([...NOT_NUMBERS, undefined, null], 'mainPid', 'pid', NUMBER, (v) => api.mainPid(v))
+  each([...NOT_NUMBERS, undefined, null], 'errno', 'code', NUMBER, (v) => api.errno(v))
+  each(NOT_NUMBERS, 'barrier', 'timeoutMs', NUMBER, (v) => api.barrier(v))
+  each([...NOT_NUMBERS, undefined, null], 'fdStore', 'fd', NUMBER, (v) => api.fdStore(v))
+  each(NOT_OBJECTS, 'fdStore', 'options', VALUE, (v) => api.fdStore(0, v))
+  each(NOT_STRINGS, 'fdStore', 'options.name', VALUE, (v) => api.fdStore(0, { name: v }))
+  each(['yes', 1, {}], 'fdStore', 'options.poll', VALUE, (v) => api.fdStore(0, { poll: v }))
+  each([...NOT_OBJECTS, undefined, null], 'notify', 'fields', VALUE, (v) => api.notify(v))
+  each([{}, [], Symbol('s'), () => 1], 'notify', 'fields.STATUS', VALUE, (v) => api.notify({ STATUS: v }))
+  each(NOT_OBJECTS, 'notify', 'options', VALUE, (v) => api.notify({ READY: 1 }, v))
+  each([3, 'text', {}], 'notify', 'options.fds', VALUE, (v) => api.notify({ READY: 1 }, { fds: v }))
+  each(['3', null, {}], 'notify', 'options.fds[0]', NUMBER, (v) => api.notify({ READY: 1 }, { fds: [v] }))
+  each(NOT_OBJECTS, 'listenFds', 'options', VALUE, (v) => api.listenFds(v))
+  each(['yes', 1, {}], 'listenFds', 'options.unsetEnvironment', VALUE, (v) => api.listenFds({ unsetEnvironment: v }))
+  each([1, 'text', true], 'startWatchdog', 'options', VALUE, (v) => api.startWatchdog(v))
+  each(['10', true, {}], 'startWatchdog', 'options.intervalMs', NUMBER, (v) => api.startWatchdog({ intervalMs: v }))
+  each([1, 'text', {}, null], 'onReload', 'handler', VALUE, (v) => api.onReload(v))
+  each([1, 'text', {}, null], 'drainOnStop', 'servers', VALUE, (v) => api.drainOnStop(v))
+  each([1, 'text', true], 'clusterPrimary', 'options', VALUE, (v) => api.clusterPrimary(v))
+  each([1, 'text', {}, null], 'listen', 'server', VALUE, (v) => api.listen(v))
+  each(NOT_NUMBERS.filter((v) => typeof v !== 'object'), 'Journal#flush', 'timeoutMs', NUMBER, (v) => api.journal.flush(v))
+  // Every exported function is in the table (the ones without arguments have nothing to refuse).
+  const covered = new Set(cases.map(([label]) => label.split('(')[0]))
+  const withoutArguments = new Set(['watchdog', 'watchdogTrigger', 'available', 'watchdogEnabled', 'booted', 'listenInfo'])
+  for (const name of Object.keys(api)) {
+    if (typeof api[name] !== 'function' || /^[A-Z]/.test(name) || withoutArguments.has(name)) continue
+    assert.ok(covered.has(name), `${name}() has no wrong-type case here`)
+  }
+  for (const [label, call, expected] of cases) await assertTypeError(label, call, expected)
+})
+
+test('constructors and methods refuse a wrong type the same way', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-types-'))
+  const listener = new api.NotifyListener(path.join(dir, 'notify'))
+  t.after(() => {
+    listener.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  for (const v of NOT_STRINGS) {
+    await assertTypeError(`new NotifyListener(${show(v)})`, () => new api.NotifyListener(v), { code: VALUE, names: 'NotifyListener(address' })
+  }
+  for (const v of ['10', true, {}]) {
+    await assertTypeError(`listener.receive(${show(v)})`, () => listener.receive(v), { code: NUMBER, names: 'receive(timeoutMs' })
+  }
+  await assertTypeError('listener.closeFds(5)', () => listener.closeFds(5), { code: VALUE, names: 'closeFds(fds' })
+})
+
+test('a wrong type under a key of megabytes echoes a short part of the key, never the value', () => {
+  const key = `X_${'K'.repeat(1_000_000)}`
+  assert.throws(
+    () => api.notify({ [key]: { huge: 'v'.repeat(1_000_000) } }),
+    (err) => err instanceof TypeError && err.code === VALUE && err.message.length < 300 && err.message.startsWith('notify(fields.X_KKK'),
+  )
+})
+
+test('a promise rejects rather than throws', async () => {
   let thrown = null
   let promise = null
   try {
@@ -129,7 +216,7 @@ test('a refused argument keeps napi-rs\'s error as its cause, and a promise reje
     thrown = e
   }
   assert.equal(thrown, null, 'barrier() returns a rejected promise')
-  await assert.rejects(promise, { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
+  await assert.rejects(promise, { code: 'ERR_SD_NOTIFY_INVALID_NUMBER', name: 'TypeError' })
   assert.throws(() => new api.Watchdog(), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
 })
 

@@ -202,16 +202,30 @@ function renderStartup(r) {
     `${fix(x.wallMs, 1)} ms`,
     ratio(x.wallRatio),
     x.key === 'bare' ? '–' : `${fix(x.requireMs, 2)} ms`,
+    x.key === 'bare' ? '–' : `${fix(x.requireCpuMs, 2)} ms`,
     x.key === 'bare' ? '–' : `${fix(x.rssMiB, 1)} MiB`,
-    x.key === 'bare' || x.key === 'none' ? '–' : `+${fix(x.addedRssMiB, 1)} MiB`,
+    x.key === 'bare' || x.key === 'none' ? '–' : `+${fix(x.addedRssMiB, 2)} MiB`,
+    x.key === 'bare' || x.key === 'none' ? '–' : `+${fix(x.addedRssCalledMiB, 2)} MiB`,
   ])
+  const ours = r.rows.find((x) => x.key === 'ours')
+  const theirs = r.rows.find((x) => x.key === 'sdNotify')
+  const goal = theirs
+    ? `Goal, at or below \`sd-notify\`: \`require()\` ${ratio(ours.requireMs / theirs.requireMs)} of its time (${ratio(ours.requireCpuMs / theirs.requireCpuMs)} of its CPU time), ${ratio(
+        ours.addedRssMiB / theirs.addedRssMiB,
+      )} of its added RSS, ${ratio(ours.addedRssCalledMiB / theirs.addedRssCalledMiB)} after the first \`ready()\` → ${verdict(
+        ours.requireMs <= theirs.requireMs && ours.addedRssMiB <= theirs.addedRssMiB,
+      )}.`
+    : 'Goal, at or below `sd-notify`: **not measured** (the package could not be built, see above).'
   return `## 3. Loading the module
 
 Fresh \`node\` processes, ${r.rounds} of each, interleaved; medians. Wall time is the whole process
-(spawn to exit) against \`node -e 0\`; \`require()\` is timed inside the child, and RSS is read right
-after it. "RSS added" is against the same measuring script without the require.
+(spawn to exit) against \`node -e 0\`; \`require()\` is timed inside the child (wall and CPU time), and
+RSS is read right after it and again after the first \`ready()\` (not sent: \`NOTIFY_SOCKET\` empty).
+"RSS added" is against the same measuring script without the require.
 
-${table(['process', 'wall time', 'vs `node -e 0`', '`require()`', 'RSS', 'RSS added'], rows)}`
+${table(['process', 'wall time', 'vs `node -e 0`', '`require()`', '`require()` CPU', 'RSS', 'RSS added', 'RSS added after `ready()`'], rows)}
+
+${goal}`
 }
 
 function renderWatchdog(r) {

@@ -1,17 +1,23 @@
 'use strict'
 // Part 3: what loading the module costs: fresh `node` processes, repeated and interleaved.
 // Wall time of the whole process against `node -e 0`; inside the child, the time of the
-// require() call itself and the resident set size (RSS) right after it.
+// require() call itself (wall and CPU: on a loaded machine the CPU time is the steadier figure),
+// the resident set size (RSS) right after it, and the RSS after the first notification (`ready()`,
+// not sent: NOTIFY_SOCKET is empty), which is what a service holds once it runs.
 
 const cp = require('node:child_process')
 const { REPO_ROOT, median, log } = require('./common')
 
-// process.argv[1] is the module to load ('' for none). Prints {ns, rss} on stdout.
+// process.argv[1] is the module to load ('' for none). Prints {ns, cpuUs, rss, rssCalled} on stdout.
 const CHILD = `const m = process.argv[1]
+const c0 = process.cpuUsage()
 const t0 = process.hrtime.bigint()
-if (m) require(m)
+const api = m ? require(m) : null
 const ns = Number(process.hrtime.bigint() - t0)
-process.stdout.write(JSON.stringify({ ns, rss: process.memoryUsage.rss() }))`
+const c1 = process.cpuUsage(c0)
+const rss = process.memoryUsage.rss()
+if (api) api.ready()
+process.stdout.write(JSON.stringify({ ns, cpuUs: c1.user + c1.system, rss, rssCalled: process.memoryUsage.rss() }))`
 
 function once(args) {
   const t0 = process.hrtime.bigint()
@@ -38,6 +44,7 @@ async function run({ sdNotify, rounds = 20 }) {
   }
   const bare = median(variants[0].samples.map((s) => s.wallNs))
   const rssNone = median(variants[1].samples.map((s) => s.rss))
+  const rssCalledNone = median(variants[1].samples.map((s) => s.rssCalled))
   return {
     rounds,
     rows: variants.map((v) => {
@@ -49,8 +56,10 @@ async function run({ sdNotify, rounds = 20 }) {
         wallMs: wall / 1e6,
         wallRatio: wall / bare,
         requireMs: v.key === 'bare' ? NaN : median(v.samples.map((s) => s.ns)) / 1e6,
+        requireCpuMs: v.key === 'bare' ? NaN : median(v.samples.map((s) => s.cpuUs)) / 1e3,
         rssMiB: rss / 2 ** 20,
         addedRssMiB: (rss - rssNone) / 2 ** 20,
+        addedRssCalledMiB: v.key === 'bare' ? NaN : (median(v.samples.map((s) => s.rssCalled)) - rssCalledNone) / 2 ** 20,
       }
     }),
   }

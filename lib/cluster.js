@@ -39,7 +39,7 @@ function bindPrimary(native, api) {
     if (!cluster.isPrimary) throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'clusterPrimary(): call it in the cluster primary (cluster.isPrimary)')
     if (started) return started
     if (options === null || typeof options !== 'object') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'clusterPrimary(options): options must be an object ({ workers, healthCheckTimeoutMs })')
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'clusterPrimary(options): options must be an object ({ workers, healthCheckTimeoutMs })', { ErrorClass: TypeError })
     }
     const { workers, healthCheckTimeoutMs } = ownOptions(options)
     if (!Number.isSafeInteger(workers) || workers < 1) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', 'clusterPrimary({ workers }): workers must be a positive integer, the number of workers to wait for')

@@ -1,12 +1,13 @@
 'use strict'
-// napi-rs refuses an argument of the wrong type before the addon's own code runs, and throws
-// with its own status as `code` (`NumberExpected`, `StringExpected`, ...): codes of no registry,
-// which a user cannot rely on. Here the binding's generated functions and the NotifyListener
-// class are wrapped so that such a refusal becomes ERR_SD_NOTIFY_INVALID_NUMBER (a number was
-// expected) or ERR_SD_NOTIFY_INVALID_VALUE (anything else), with napi-rs's error as its `cause`;
-// a function that returns a promise rejects it instead of throwing, like its other refusals.
-// The notification functions are raw N-API entries that word their own errors (fast.rs): not
-// wrapped, so their calls pay nothing for this.
+// One rule for an argument of the wrong type, in every function: a TypeError whose `code` is
+// ERR_SD_NOTIFY_INVALID_NUMBER (a number was expected) or ERR_SD_NOTIFY_INVALID_VALUE (anything
+// else), and whose message names the function and the argument (`ready(status) must be ...`).
+// The binding's own functions read their arguments by that rule (src/binding/args.rs). napi-rs
+// refuses the arguments of the others (the listener's class, journalFlush) before the addon's code
+// runs, with its own status as `code` (`NumberExpected`, ...) and Rust type names in the message:
+// those are wrapped here and given the same form; a function that returns a promise rejects it
+// instead of throwing, like its other refusals. Nothing else is wrapped, so the notification
+// functions pay nothing for this.
 
 const { codedError } = require('./errors')
 
@@ -25,25 +26,41 @@ const CONVERSION_STATUSES = new Set([
   'ArrayBufferExpected',
 ])
 
-/** `err` with a registered code when it is napi-rs's refusal of an argument; else `err` itself. */
-function recoded(err, what) {
-  if (err === null || typeof err !== 'object' || !CONVERSION_STATUSES.has(err.code)) return err
-  const code = err.code === 'NumberExpected' || err.code === 'BigintExpected' ? 'ERR_SD_NOTIFY_INVALID_NUMBER' : 'ERR_SD_NOTIFY_INVALID_VALUE'
-  return codedError(code, `${what}: ${err.message}`, { cause: err, ErrorClass: TypeError })
+/** `a number`, `a string`, `null`, ... for messages (the type only: never the value). */
+function describe(value) {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  const type = typeof value
+  return type === 'undefined' ? 'undefined' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
 }
 
-/** The binding's generated functions taking arguments, and whether each returns a promise. */
-const FUNCTIONS = { notify: false, barrier: true, fdStore: false, fdStoreRemove: false, listenFds: false, journalFlush: true }
+/**
+ * `err` in the form above when it is napi-rs's refusal of an argument; else `err` itself. `arg`
+ * is the argument's name and what it must be; `value` what was passed.
+ */
+function recoded(err, what, [name, expected], value) {
+  if (err === null || typeof err !== 'object' || !CONVERSION_STATUSES.has(err.code)) return err
+  const code = err.code === 'NumberExpected' || err.code === 'BigintExpected' ? 'ERR_SD_NOTIFY_INVALID_NUMBER' : 'ERR_SD_NOTIFY_INVALID_VALUE'
+  return codedError(code, `${what}(${name}) must be ${expected}; got ${describe(value)}`, { ErrorClass: TypeError })
+}
 
-/** NotifyListener's methods taking arguments, and whether each returns a promise. */
-const METHODS = { receive: true, receiveJournal: true, closeFds: false }
+const TIMEOUT = ['timeoutMs', 'a number, undefined or null']
 
-function wrap(fn, what, promise) {
+/**
+ * The binding's functions napi-rs converts the argument of: whether each returns a promise, its
+ * argument, and the name the user called it by.
+ */
+const FUNCTIONS = { journalFlush: [true, TIMEOUT, 'Journal#flush'] }
+
+/** NotifyListener's methods napi-rs converts the argument of, likewise. */
+const METHODS = { receive: [true, TIMEOUT], receiveJournal: [true, TIMEOUT], closeFds: [false, ['fds', 'an array of descriptor numbers']] }
+
+function wrap(fn, what, [promise, arg]) {
   return function coded(...args) {
     try {
       return fn.apply(this, args)
     } catch (err) {
-      const e = recoded(err, what)
+      const e = recoded(err, what, arg, args[0])
       if (promise && e !== err) return Promise.reject(e)
       throw e
     }
@@ -53,18 +70,8 @@ function wrap(fn, what, promise) {
 /** `native` with its argument refusals coded (see above); everything else is `native`'s own. */
 function codedBinding(native) {
   const out = Object.create(native)
-  for (const [name, promise] of Object.entries(FUNCTIONS)) {
-    if (typeof native[name] === 'function') out[name] = wrap(native[name], `${name}()`, promise)
-  }
-  if (typeof native.notify === 'function') {
-    // null reaches napi-rs's object conversion as a TypeError of V8's own, without a code.
-    const notify = out.notify
-    out.notify = function (fields, options) {
-      if (fields === null || typeof fields !== 'object') {
-        throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'notify(fields): fields must be an object of KEY: value', { ErrorClass: TypeError })
-      }
-      return options === undefined ? notify(fields) : notify(fields, options)
-    }
+  for (const [name, how] of Object.entries(FUNCTIONS)) {
+    if (typeof native[name] === 'function') out[name] = wrap(native[name], how[2], how)
   }
   // (The no-op layer's stand-in throws ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM itself.)
   if (typeof native.Watchdog === 'function' && typeof native.Watchdog.prototype?.stop === 'function') {
@@ -83,14 +90,14 @@ function codedBinding(native) {
         try {
           super(...args)
         } catch (err) {
-          throw recoded(err, `new ${new.target.name}()`)
+          throw recoded(err, `new ${new.target.name}`, ['address', 'a string, undefined or null'], args[0])
         }
       }
     }
-    for (const [name, promise] of Object.entries(METHODS)) {
+    for (const [name, how] of Object.entries(METHODS)) {
       if (typeof Base.prototype[name] === 'function') {
         Object.defineProperty(NotifyListener.prototype, name, {
-          value: wrap(Base.prototype[name], `NotifyListener#${name}()`, promise),
+          value: wrap(Base.prototype[name], `NotifyListener#${name}`, how),
           writable: true,
           configurable: true,
         })

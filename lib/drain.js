@@ -39,9 +39,9 @@ function bindDrain(native) {
   function drainOnStop(servers, options = {}) {
     const list = Array.isArray(servers) ? servers : [servers]
     if (list.length === 0 || !list.every((s) => s && typeof s.close === 'function' && typeof s.on === 'function')) {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers): servers must be a net.Server (http.Server, ...) or an array of them')
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers): servers must be a net.Server (http.Server, ...) or an array of them', { ErrorClass: TypeError })
     }
-    if (options === null || typeof options !== 'object') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers, options): options must be an object')
+    if (options === null || typeof options !== 'object') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(servers, options): options must be an object', { ErrorClass: TypeError })
     const { timeoutMs = 60_000, extendMs = 5_000, idleGraceMs = 1_000, exit = (code) => process.exit(code) } = ownOptions(options)
     for (const [name, v] of [['timeoutMs', timeoutMs], ['extendMs', extendMs]]) {
       if (!Number.isSafeInteger(v) || v <= 0 || v > MAX_MS) throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `drainOnStop(): ${name} must be an integer from 1 to ${MAX_MS} (ms)`)
@@ -49,7 +49,7 @@ function bindDrain(native) {
     if (!Number.isSafeInteger(idleGraceMs) || idleGraceMs < 0 || idleGraceMs > MAX_MS) {
       throw codedError('ERR_SD_NOTIFY_INVALID_NUMBER', `drainOnStop(): idleGraceMs must be an integer from 0 to ${MAX_MS} (ms)`)
     }
-    if (typeof exit !== 'function') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(): exit must be a function')
+    if (typeof exit !== 'function') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'drainOnStop(options.exit): exit must be a function', { ErrorClass: TypeError })
 
     let draining = false
     // The connections of HTTP servers and how many requests each has in flight: at the grace's end

@@ -89,13 +89,33 @@ function lazy(obj, name, build) {
   })
 }
 
-/** The public API over `native` (its argument refusals given registered codes: lib/coded.js). */
+/**
+ * The public API over `binding`: the binding itself, or a function that returns it, loading it at
+ * the first call of one of its functions (lib/loader.js, nativeOnDemand). Its classes and the
+ * JavaScript exports see it through lib/coded.js (argument refusals of napi-rs's conversions given
+ * the package's form), loaded at the first use of one of them: the notification functions read
+ * their own arguments and need it not.
+ */
 function api(binding) {
-  const native = require('./coded').codedBinding(binding)
+  const load = typeof binding === 'function' ? binding : () => binding
+  const coded = () => once(load, 'coded', () => require('./coded').codedBinding(load()))
   const out = {}
-  for (const name of Object.keys(NATIVE)) out[name] = native[name]
-  const diagnostics = require('./diagnostics').withDiagnostics(native, out)
-  for (const [name, build] of Object.entries(JAVASCRIPT)) lazy(out, name, () => build(native, out, diagnostics))
+  for (const name of Object.keys(NATIVE)) {
+    if (/^[A-Z]/.test(name)) {
+      lazy(out, name, () => coded()[name])
+    } else {
+      // Two fixed parameters, no rest/apply: no native function takes more, and the notification
+      // functions are on the hot path.
+      let fn = null
+      out[name] = function (a, b) {
+        return (fn ??= load()[name])(a, b)
+      }
+      Object.defineProperty(out[name], 'name', { value: name })
+    }
+  }
+  // (available() and watchdogEnabled(), which it asks, are the ones above: not wrapped by it.)
+  const diagnostics = require('./diagnostics').withDiagnostics(out, out)
+  for (const [name, build] of Object.entries(JAVASCRIPT)) lazy(out, name, () => build(coded(), out, diagnostics))
   return out
 }
 

@@ -188,4 +188,30 @@ function loadNative(env = process.env, load = require) {
   throw err
 }
 
-module.exports = { loadNative, platformTriple, targetPlatform, isMusl, readInterpreter }
+/**
+ * `loadNative()` at the first use of the binding, not at require() time: `load()` returns the
+ * binding, loading it once. Whether a binary is there is checked now (the file, or the platform
+ * package resolved without loading it), so require() still throws ERR_SD_NOTIFY_NO_BINARY when
+ * there is none; a binary that is there but fails to load throws that error at its first use.
+ */
+function nativeOnDemand(env = process.env) {
+  let native = null
+  const load = () => (native ??= loadNative(env))
+  if (targetPlatform(env) !== 'linux') return load
+  const triple = platformTriple(process.platform, process.arch, env)
+  const override = env.SD_NOTIFY_RS_NATIVE_PATH
+  const there = (attempt) => {
+    try {
+      return attempt()
+    } catch {
+      return false
+    }
+  }
+  const found = override
+    ? fs.existsSync(resolve(override))
+    : fs.existsSync(join(ROOT, `${PACKAGE}.${triple}.node`)) || there(() => Boolean(require.resolve(`${PACKAGE}-${triple}`)))
+  if (!found) load() // throws ERR_SD_NOTIFY_NO_BINARY, naming everything that was tried
+  return load
+}
+
+module.exports = { loadNative, nativeOnDemand, platformTriple, targetPlatform, isMusl, readInterpreter }

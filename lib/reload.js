@@ -225,7 +225,7 @@ function bindReload(native, statusSource = NO_STATUS) {
    * The first registration starts listening for SIGHUP and for `sd-notify-rs reload <pid>`.
    */
   function onReload(handler) {
-    if (typeof handler !== 'function') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'onReload(handler): handler must be a function')
+    if (typeof handler !== 'function') throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'onReload(handler): handler must be a function', { ErrorClass: TypeError })
     handlers.push(handler)
     if (!sighup) {
       sighup = () => void reload()

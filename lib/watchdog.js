@@ -51,7 +51,7 @@ function runHealthCheck(healthCheck, timeoutMs, done) {
 function check(name, value, type) {
   if (value !== undefined && typeof value !== type) {
     const code = type === 'number' ? 'ERR_SD_NOTIFY_INVALID_NUMBER' : 'ERR_SD_NOTIFY_INVALID_VALUE'
-    throw codedError(code, `startWatchdog(): ${name} must be a ${type}, got ${typeof value}`)
+    throw codedError(code, `startWatchdog(options.${name}) must be a ${type}; got ${typeof value}`, { ErrorClass: TypeError })
   }
 }
 
@@ -61,7 +61,7 @@ function startWatchdogFor(native) {
 
   return function startWatchdog(options = {}) {
     if (options === null || typeof options !== 'object') {
-      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object')
+      throw codedError('ERR_SD_NOTIFY_INVALID_VALUE', 'startWatchdog(options): options must be an object', { ErrorClass: TypeError })
     }
     // Own properties only (prototype pollution): the native side reads this copy too.
     const own = ownOptions(options)

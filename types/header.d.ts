@@ -7,62 +7,6 @@ export type NotifyValue = string | number | bigint | boolean
 /** `1` is the only value a flag field takes. */
 export type NotifyFlag = 1 | '1' | true
 
-// The notification functions are raw N-API entries (src/binding/fast.rs),
-// which napi-rs does not declare: their declarations are here.
-
-/**
- * Tells the service manager that start-up is finished (`READY=1`), with an optional status
- * line. With `Type=notify`, `systemctl start` returns only now.
- *
- * Returns `true` when sent, `false` when not running under a service manager
- * (`NOTIFY_SOCKET` unset). Throws on bad input (`ERR_SD_NOTIFY_*`) or a socket error (errno name).
- * See https://www.freedesktop.org/software/systemd/man/sd_notify.html
- */
-export declare function ready(status?: string | undefined | null): boolean
-
-/**
- * Tells the manager the service is reloading its configuration: `RELOADING=1` and
- * `MONOTONIC_USEC=<CLOCK_MONOTONIC now>` in one datagram (what `Type=notify-reload` requires).
- * Call `ready()` when the reload is done.
- */
-export declare function reloading(status?: string | undefined | null): boolean
-
-/** Tells the manager the service is shutting down (`STOPPING=1`). */
-export declare function stopping(status?: string | undefined | null): boolean
-
-/** Sets the one-line status shown by `systemctl status` (`STATUS=`). An empty string clears it. */
-export declare function status(text: string): boolean
-
-/**
- * Sends one watchdog keep-alive ping (`WATCHDOG=1`). Prefer `startWatchdog()`, which only pings
- * while the event loop is responsive.
- */
-export declare function watchdog(): boolean
-
-/** Makes the manager act as if the watchdog timeout expired, now (`WATCHDOG=trigger`, systemd >= 243). */
-export declare function watchdogTrigger(): boolean
-
-/** Reports a D-Bus style error name (`BUSERROR=`), e.g. `org.freedesktop.DBus.Error.TimedOut`. */
-export declare function busError(name: string): boolean
-
-/**
- * Changes the watchdog timeout at run time (`WATCHDOG_USEC=`, systemd >= 233), in milliseconds.
- * The `WATCHDOG_USEC` environment variable is not updated.
- */
-export declare function setWatchdogTimeout(ms: number): boolean
-
-/**
- * Asks for `ms` more milliseconds on the current start, stop or runtime timeout, counted from
- * now (`EXTEND_TIMEOUT_USEC=`, systemd >= 236). Send again before it runs out.
- */
-export declare function extendTimeout(ms: number): boolean
-
-/** Tells the manager that the service's main process is now `pid` (`MAINPID=`). */
-export declare function mainPid(pid: number): boolean
-
-/** Reports an errno-style failure code (`ERRNO=`), shown as `StatusErrno`. */
-export declare function errno(code: number): boolean
-
 /** The assignments systemd understands, with the values it accepts (systemd version in brackets). */
 export interface KnownNotifyFields {
   /** Start-up finished. */

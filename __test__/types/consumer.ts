@@ -113,4 +113,25 @@ async function logging(): Promise<string> {
   return `${logged} ${id} ${stats.dropped} ${drained} ${entry.memfd} ${String(message)}`
 }
 
-export { sent, listen, zeroDowntime, logging }
+// Error codes: one union, generated from the package's registries, instead of NodeJS.ErrnoException.
+import type { SdNotifyError, SdNotifyErrorCode } from 'sd-notify-rs'
+
+function failureCode(): SdNotifyErrorCode | undefined {
+  try {
+    ready()
+  } catch (e) {
+    const err = e as SdNotifyError
+    const message: string = err.message
+    if (err.code === 'ERR_SD_NOTIFY_INVALID_VALUE' || err.code === 'ECONNREFUSED') return err.code
+    // @ts-expect-error a misspelt code is no code of the package
+    if (err.code === 'ERR_SD_NOTIFY_INVALID_VALEU') return undefined
+    return message ? err.code : undefined
+  }
+  return undefined
+}
+const ownCode: SdNotifyErrorCode = 'ERR_SD_NOTIFY_WATCHDOG_UNHEALTHY'
+const errnoCode: SdNotifyErrorCode = 'EAGAIN'
+// @ts-expect-error not a code
+const notACode: SdNotifyErrorCode = 'ERR_SOMETHING_ELSE'
+
+export { sent, listen, zeroDowntime, logging, failureCode, ownCode, errnoCode, notACode }

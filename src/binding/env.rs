@@ -9,7 +9,8 @@
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use napi::{sys, Env};
+use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown};
+use napi::{Env, ValueType};
 
 use sd_notify_protocol::env::{on_main_thread, read_main_thread_through_reader, read_with, reads_in_place, ReaderGuard};
 
@@ -31,12 +32,10 @@ pub fn this_thread(env: &Env) -> Option<ReaderGuard> {
   if on_main_thread() && main_thread_reads_in_place(env) {
     return None;
   }
-  let raw = env.raw();
-  Some(read_with(Box::new(move |name: &CStr, out: &mut Vec<u8>| {
-    // SAFETY: called synchronously inside an N-API call on `raw`'s own thread (the guard lives
-    // only as long as that call), so `raw` is valid and a handle scope is open.
-    unsafe { read_process_env(raw, name, out) }
-  })))
+  let env = *env;
+  // Called synchronously inside an N-API call on `env`'s own thread (the guard lives only as
+  // long as that call), so `env` is valid and a handle scope is open.
+  Some(read_with(Box::new(move |name: &CStr, out: &mut Vec<u8>| read_process_env(&env, name, out))))
 }
 
 /// Whether the main thread may read the C environment in place: false under Bun (detected once,
@@ -47,8 +46,7 @@ fn main_thread_reads_in_place(env: &Env) -> bool {
     IN_PLACE => true,
     THROUGH_JS => false,
     _ => {
-      // SAFETY: called on the main thread inside an N-API call on `env`, with a scope open.
-      let bun = unsafe { is_bun(env.raw()) };
+      let bun = is_bun(env);
       if bun {
         read_main_thread_through_reader();
       }
@@ -59,49 +57,30 @@ fn main_thread_reads_in_place(env: &Env) -> bool {
 }
 
 /// Whether `process.versions.bun` exists (the process runs under Bun).
-unsafe fn is_bun(env: sys::napi_env) -> bool {
-  let ok = |s: sys::napi_status| s == sys::Status::napi_ok;
-  let (mut global, mut process, mut versions, mut has) =
-    (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), false);
-  // SAFETY (all calls): valid env and out-pointers to locals, per the caller's contract.
-  unsafe {
-    ok(sys::napi_get_global(env, &mut global))
-      && ok(sys::napi_get_named_property(env, global, c"process".as_ptr(), &mut process))
-      && ok(sys::napi_get_named_property(env, process, c"versions".as_ptr(), &mut versions))
-      && ok(sys::napi_has_named_property(env, versions, c"bun".as_ptr(), &mut has))
-      && has
-  }
+fn is_bun(env: &Env) -> bool {
+  let versions = || -> napi::Result<bool> {
+    let process: Object = env.get_global()?.get_named_property("process")?;
+    let versions: Object = process.get_named_property("versions")?;
+    versions.has_named_property("bun")
+  };
+  versions().unwrap_or(false)
 }
 
 /// `process.env[name]` as UTF-8 bytes into `out`; false when it is not a string (unset).
-unsafe fn read_process_env(env: sys::napi_env, name: &CStr, out: &mut Vec<u8>) -> bool {
-  let ok = |s: sys::napi_status| s == sys::Status::napi_ok;
-  let (mut global, mut process, mut vars, mut value) =
-    (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-  // SAFETY (all calls): valid env and out-pointers to locals, per the caller's contract.
-  unsafe {
-    if !ok(sys::napi_get_global(env, &mut global))
-      || !ok(sys::napi_get_named_property(env, global, c"process".as_ptr(), &mut process))
-      || !ok(sys::napi_get_named_property(env, process, c"env".as_ptr(), &mut vars))
-      || !ok(sys::napi_get_named_property(env, vars, name.as_ptr(), &mut value))
-    {
-      return false;
+fn read_process_env(env: &Env, name: &CStr, out: &mut Vec<u8>) -> bool {
+  let read = || -> napi::Result<Option<String>> {
+    let process: Object = env.get_global()?.get_named_property("process")?;
+    let vars: Object = process.get_named_property("env")?;
+    let Ok(name) = name.to_str() else { return Ok(None) };
+    let value: Unknown = vars.get_named_property(name)?;
+    Ok(if value.get_type()? == ValueType::String { Some(String::from_unknown(value)?) } else { None })
+  };
+  match read() {
+    Ok(Some(value)) => {
+      out.clear();
+      out.extend_from_slice(value.as_bytes());
+      true
     }
-    let mut kind = 0;
-    if !ok(sys::napi_typeof(env, value, &mut kind)) || kind != sys::ValueType::napi_string {
-      return false;
-    }
-    let mut len = 0usize;
-    if !ok(sys::napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0, &mut len)) {
-      return false;
-    }
-    out.clear();
-    out.resize(len + 1, 0);
-    let mut copied = 0usize;
-    if !ok(sys::napi_get_value_string_utf8(env, value, out.as_mut_ptr().cast(), len + 1, &mut copied)) {
-      return false;
-    }
-    out.truncate(copied);
+    _ => false,
   }
-  true
 }

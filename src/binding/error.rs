@@ -1,6 +1,6 @@
 //! The one place protocol errors become JavaScript errors with a stable `code`.
 
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{JsError, ToNapiValue};
 use napi::Env;
 
 use sd_notify_protocol::NotifyError;
@@ -31,17 +31,8 @@ impl<T> IntoJs<T> for sd_notify_protocol::Result<T> {
 /// For promise rejections (settled on the JS thread): a real `Error` object carrying `code`,
 /// which the deferred passes through as is.
 pub fn rejection(env: Env, e: NotifyError) -> napi::Error {
-  let code = e.code();
-  let message = e.to_string();
-  // SAFETY: called on the JS thread that owns `env`.
-  let made = unsafe {
-    <napi::Error<String> as ToNapiValue>::to_napi_value(env.raw(), napi::Error::new(code.clone(), message.clone()))
-      .and_then(|raw| Unknown::from_napi_value(env.raw(), raw))
-  };
-  match made {
-    Ok(value) => napi::Error::from(value),
-    Err(_) => napi::Error::from_reason(format!("{code}: {message}")),
-  }
+  // A real `Error` whose `code` is ours, made on the JS thread that owns `env`.
+  napi::Error::from(JsError::from(napi::Error::new(e.code(), e.to_string())).into_unknown(env))
 }
 
 /// The one resolver shape every deferred promise of this crate uses.

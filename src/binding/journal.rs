@@ -68,17 +68,22 @@ pub(super) unsafe fn journal_send(
   env: sys::napi_env,
   [text, names, socket, binary]: [Option<sys::napi_value>; 4],
 ) -> Result<Option<u32>> {
-  // SAFETY (all N-API reads below): this call's env and arguments, on its thread.
+  // SAFETY: this call's env and arguments, on its thread (the function's contract).
   let address = match unsafe { present(env, socket) } {
     None => journal_address(None).js()?,
+    // SAFETY: this call's env and arguments, on its thread (the function's contract).
     Some(raw) => unsafe { with_raw_text(env, raw, "socket", |path| journal_address(Some(path)).js()) }?,
   };
   let text = text.ok_or_else(|| NotifyError::value("entry", "it is missing")).js()?;
+  // SAFETY: this call's env and arguments, on its thread (the function's contract).
   let names = unsafe { name_bytes(env, names) }?;
+  // SAFETY: this call's env and arguments, on its thread (the function's contract).
   let binary = match unsafe { present(env, binary) } {
     None => None,
+    // SAFETY: this call's env and arguments, on its thread (the function's contract).
     Some(raw) => Some(unsafe { Array::from_napi_value(env, raw) }.map_err(|e| invalid_value("binary", e))?),
   };
+  // SAFETY: this call's env and arguments, on its thread (the function's contract).
   let outcome = unsafe {
     with_raw_bytes(env, text, "entry", |lines| {
       // A split name sends nothing: lib/journal.js builds the entry again for the precise error.

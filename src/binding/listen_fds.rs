@@ -1,8 +1,10 @@
 //! `listenFds()`: the descriptors systemd passed (socket activation, the fd store).
 
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
-use super::error::{guard, IntoJs, Result};
+use super::args::{boolean, options, own};
+use super::error::{guard, napi_error, IntoJs, Result};
 use sd_notify_protocol::listen_fds;
 
 /// One descriptor passed by the service manager.
@@ -20,11 +22,20 @@ pub struct ListenFd {
 }
 
 /// Options of `listenFds()`.
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct ListenFdsOptions {
   /// Remove `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` from the environment
   /// afterwards (also on error), so child processes do not see them. Default `false`.
   pub unset_environment: Option<bool>,
+}
+
+impl ListenFdsOptions {
+  /// The options from `value` (own properties only).
+  fn from_js(env: &napi::Env, value: Option<Unknown>) -> Result<Self> {
+    let Some(object) = options(env, value, "listenFds(options)")? else { return Ok(Self { unset_environment: None }) };
+    let unset = own(&object, "unsetEnvironment").map_err(napi_error)?;
+    Ok(Self { unset_environment: unset.map(|v| boolean(env, v, "listenFds(options.unsetEnvironment)")).transpose()? })
+  }
 }
 
 /// The descriptors the service manager passed to this process (socket activation, or the fd store
@@ -38,11 +49,12 @@ pub struct ListenFdsOptions {
 /// Throws `ERR_SD_NOTIFY_INVALID_ENV` when a variable is malformed, `LISTEN_FDS` is not positive,
 /// or `LISTEN_FDNAMES` names a different number of descriptors; `EBADF` when a promised descriptor
 /// is not open. See https://www.freedesktop.org/software/systemd/man/sd_listen_fds.html
-#[napi]
-pub fn listen_fds(env: napi::Env, options: Option<ListenFdsOptions>) -> Result<Vec<ListenFd>> {
+#[napi(ts_args_type = "options?: ListenFdsOptions | undefined | null")]
+pub fn listen_fds(env: napi::Env, options: Option<Unknown>) -> Result<Vec<ListenFd>> {
   guard("listenFds", || {
+    let options = ListenFdsOptions::from_js(&env, options)?;
     let _thread_env = super::env::this_thread(&env);
-    let unset = options.and_then(|o| o.unset_environment).unwrap_or(false);
+    let unset = options.unset_environment.unwrap_or(false);
     let taken = listen_fds::take(unset).js()?;
     Ok(taken.fds.into_iter().map(|f| ListenFd { fd: f.fd, name: f.name, taken: taken.taken_before }).collect())
   })

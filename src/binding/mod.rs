@@ -1,5 +1,6 @@
 //! The thin N-API layer: converts types and errors, nothing more.
 
+mod args;
 mod env;
 mod env_end;
 mod error;
@@ -11,5 +12,6 @@ mod notify;
 mod peercred;
 mod teardown;
 mod text;
+mod verbs;
 mod watchdog;
 mod watchdog_options;

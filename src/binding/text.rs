@@ -1,5 +1,6 @@
-//! Reading a JavaScript string argument without allocating: notifications are at most 4096
-//! bytes, so a stack buffer holds any text that can be sent at all.
+//! Reading a string argument of the raw `journalSend` entry (src/binding/fast.rs) without
+//! allocating when it fits a stack buffer of a datagram's size; the `#[napi]` functions read
+//! theirs through src/binding/args.rs.
 
 use std::mem::MaybeUninit;
 
@@ -49,38 +50,6 @@ pub unsafe fn with_raw_bytes<T>(
   f(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), copied) })
 }
 
-/// Calls `f` with `prefix` and the UTF-8 bytes of string `raw` after it, written in place in one
-/// stack buffer of a datagram's size, and the prefix's length: a notification that ends with a
-/// text is then sent as it was read. `None` when the text does not fit (the caller then takes
-/// the general path, which words the error).
-///
-/// # Safety
-/// As for [`with_raw_bytes`].
-pub unsafe fn with_raw_text_after<T>(
-  env: sys::napi_env,
-  raw: sys::napi_value,
-  key: &str,
-  prefix: &[u8],
-  f: impl FnOnce(&[u8], usize) -> Result<T>,
-) -> Option<Result<T>> {
-  let mut buf = [MaybeUninit::<u8>::uninit(); CAPACITY];
-  let room = buf.get_mut(prefix.len()..)?;
-  let mut copied = 0usize;
-  // SAFETY: `room` has room.len() bytes; napi writes at most room.len() - 1 bytes and a NUL.
-  let status = unsafe { sys::napi_get_value_string_utf8(env, raw, room.as_mut_ptr().cast(), room.len(), &mut copied) };
-  if status != sys::Status::napi_ok {
-    return Some(Err(NotifyError::value(key, "it must be a string")).js());
-  }
-  // napi stops before a multi-byte character that would not fit: near the end means maybe cut.
-  if copied + 4 >= room.len() {
-    return None;
-  }
-  // SAFETY: `prefix` fits before `room` (checked by the split above) and cannot overlap `buf`.
-  unsafe { std::ptr::copy_nonoverlapping(prefix.as_ptr(), buf.as_mut_ptr().cast::<u8>(), prefix.len()) };
-  // SAFETY: the prefix and the `copied` bytes after it are initialised.
-  Some(f(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), prefix.len() + copied) }, prefix.len()))
-}
-
 /// `raw` unless it is missing, `undefined` or `null`.
 ///
 /// # Safety
@@ -114,22 +83,5 @@ pub unsafe fn with_raw_text<T>(
       // napi writes UTF-8 (lone surrogates become U+FFFD), so this does not fail in practice.
       f(std::str::from_utf8(bytes).map_err(|_| NotifyError::value(key, "it is not valid UTF-8")).js()?)
     })
-  }
-}
-
-/// [`with_raw_text`] for an optional argument: missing, `undefined` and `null` give `None`.
-///
-/// # Safety
-/// As for [`with_raw_bytes`].
-pub unsafe fn with_optional_raw_text<T>(
-  env: sys::napi_env,
-  raw: Option<sys::napi_value>,
-  key: &str,
-  f: impl FnOnce(Option<&str>) -> Result<T>,
-) -> Result<T> {
-  // SAFETY: per the caller's contract.
-  match unsafe { present(env, raw) } {
-    Some(raw) => unsafe { with_raw_text(env, raw, key, |s| f(Some(s))) },
-    None => f(None),
   }
 }

@@ -1,15 +1,17 @@
 //! `startWatchdog()`'s options: declared here, with their docs, once (index.d.ts is generated from
 //! them), and the core's errors about them named after the options.
 
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{FromNapiValue, Object, Unknown};
+use napi::{sys, ValueType};
 use napi_derive::napi;
 
+use super::args::{own, type_of};
 use sd_notify_protocol::NotifyError;
 
 /// Options of `startWatchdog()`. Every field is optional; the defaults suit a service run with
 /// `WatchdogSec=`. (The numbers and the failure action are checked here; the two functions are
 /// lib/watchdog.js's to call, on the event loop.)
-#[napi(object)]
+#[napi(object, object_from_js = false)]
 pub struct WatchdogOptions<'a> {
   /// Milliseconds between two requests for proof of life (whole milliseconds). Default: half the
   /// manager's watchdog timeout (`WATCHDOG_USEC`), as systemd advises. Must be shorter than the
@@ -36,6 +38,33 @@ pub struct WatchdogOptions<'a> {
   /// What it throws becomes an uncaught exception.
   #[napi(ts_type = "(error: Error & { code: string }) => void")]
   pub on_error: Option<Unknown<'a>>,
+}
+
+/// Read by their own properties only (napi-rs's generated conversion would take inherited ones).
+/// lib/watchdog.js has checked the types; a wrong one here is ERR_SD_NOTIFY_INVALID_VALUE.
+impl<'a> FromNapiValue for WatchdogOptions<'a> {
+  unsafe fn from_napi_value(env: sys::napi_env, raw: sys::napi_value) -> napi::Result<Self> {
+    // SAFETY: napi-rs calls this with the current call's env and one of its arguments.
+    let value: Unknown<'a> = unsafe { Unknown::from_raw_unchecked(env, raw) };
+    if type_of(&value) != ValueType::Object {
+      return Ok(Self {
+        interval_ms: None,
+        health_check: None,
+        health_check_timeout_ms: None,
+        failure_action: None,
+        on_error: None,
+      });
+    }
+    let object = Object::from_unknown(value)?;
+    let number = |key: &str| own(&object, key)?.map(f64::from_unknown).transpose();
+    Ok(Self {
+      interval_ms: number("intervalMs")?,
+      health_check: own(&object, "healthCheck")?,
+      health_check_timeout_ms: number("healthCheckTimeoutMs")?,
+      failure_action: own(&object, "failureAction")?.map(String::from_unknown).transpose()?,
+      on_error: own(&object, "onError")?,
+    })
+  }
 }
 
 /// The core names the watchdog's settings in its own words; errors name the JavaScript option.

@@ -5,11 +5,9 @@ use std::os::fd::RawFd;
 
 use super::assignment::Assignment;
 use super::datagram::validate_fds;
-use super::error::NotifyError;
 use super::error::Result;
-use super::message::{Message, NOTIFY_BUFFER_MAX};
+use super::message::Message;
 use super::notify_socket::send_to_env;
-use super::value::check_status;
 
 /// Sends `assignments` as one datagram, with optional descriptors.
 pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
@@ -29,29 +27,6 @@ pub fn send(assignments: &[Assignment<'_>], fds: &[RawFd]) -> Result<bool> {
 /// Sends a built message with optional descriptors.
 pub fn send_message(msg: &Message, fds: &[RawFd]) -> Result<bool> {
   send_to_env(msg.datagram()?, fds)
-}
-
-/// The constant beginning of a datagram that ends with `STATUS=<text>`, for `flag` (or none),
-/// so that a caller can write the text straight after it (see [`send_with_status`]).
-pub fn status_prefix(flag: Option<Assignment<'_>>) -> Option<&'static [u8]> {
-  Some(match flag {
-    None => b"STATUS=",
-    Some(Assignment::Ready) => b"READY=1\nSTATUS=",
-    Some(Assignment::Stopping) => b"STOPPING=1\nSTATUS=",
-    Some(_) => return None,
-  })
-}
-
-/// Sends `datagram`: a [`status_prefix`] of `prefix_len` bytes followed by the status text,
-/// checked as [`Message`] would check it. The same datagram as `with_status` builds, without
-/// building it.
-pub fn send_with_status(datagram: &[u8], prefix_len: usize) -> Result<bool> {
-  let text = std::str::from_utf8(&datagram[prefix_len..]).map_err(|_| NotifyError::value("STATUS", "it is not valid UTF-8"))?;
-  check_status(text)?;
-  if datagram.len() > NOTIFY_BUFFER_MAX {
-    return Err(NotifyError::MessageTooLong { len: datagram.len() });
-  }
-  send_to_env(datagram, &[])
 }
 
 /// `flag` (+ STATUS=).
@@ -115,36 +90,6 @@ pub fn monotonic_usec() -> u64 {
 #[cfg(test)]
 mod tests {
   use super::*;
-
-  #[test]
-  fn a_status_prefix_and_its_text_are_what_the_message_would_build() {
-    for flag in [None, Some(Assignment::Ready), Some(Assignment::Stopping)] {
-      let mut msg = Message::new();
-      if let Some(f) = flag {
-        msg.add(f).unwrap();
-      }
-      msg.add(Assignment::Status("up: ✓")).unwrap();
-      let built = [status_prefix(flag).unwrap(), "up: ✓".as_bytes()].concat();
-      assert_eq!(built, msg.datagram().unwrap(), "{flag:?}");
-    }
-    assert_eq!(status_prefix(Some(Assignment::Reloading)), None, "RELOADING=1 needs MONOTONIC_USEC=");
-  }
-
-  #[test]
-  fn a_status_written_in_place_is_checked_like_any_other() {
-    let prefix = status_prefix(Some(Assignment::Ready)).unwrap();
-    for (text, code) in [
-      (&b"a\nMAINPID=1"[..], "ERR_SD_NOTIFY_INVALID_VALUE"),
-      (b"a\rb", "ERR_SD_NOTIFY_INVALID_VALUE"),
-      (b"a\0b", "ERR_SD_NOTIFY_INVALID_VALUE"),
-      (&[0xff], "ERR_SD_NOTIFY_INVALID_VALUE"),
-    ] {
-      let datagram = [prefix, text].concat();
-      assert_eq!(send_with_status(&datagram, prefix.len()).unwrap_err().code(), code, "{text:?}");
-    }
-    let long = [prefix, "x".repeat(NOTIFY_BUFFER_MAX).as_bytes()].concat();
-    assert_eq!(send_with_status(&long, prefix.len()).unwrap_err(), NotifyError::MessageTooLong { len: long.len() });
-  }
 
   #[test]
   fn a_constant_datagram_is_what_the_message_would_build() {

@@ -90,15 +90,6 @@ pub(super) fn validate_value(key: &str, value: &str) -> Result<()> {
   check_kind(key, value, kind)
 }
 
-/// A `STATUS=` text checked as [`Message::add`] checks it.
-pub fn check_status(text: &str) -> Result<()> {
-  check_line("STATUS", text)?;
-  if text.len() > STATUS_MAX {
-    return check_kind("STATUS", text, ValueKind::Text { max: STATUS_MAX });
-  }
-  Ok(())
-}
-
 /// The manager splits lines on both \n and \r, and drops a message holding NUL: such a value
 /// would inject assignments of the sender's choosing.
 pub(super) fn check_line(key: &str, value: &str) -> Result<()> {
@@ -158,10 +149,10 @@ mod tests {
 
   #[test]
   fn a_status_is_one_line_of_text() {
-    assert!(check_status("serving 3 clients: ✓").is_ok());
+    assert!(validate_value("STATUS", "serving 3 clients: ✓").is_ok());
     for bad in ["a\nb", "a\rb", "a\0b"] {
-      assert_eq!(check_status(bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_VALUE", "{bad:?}");
+      assert_eq!(validate_value("STATUS", bad).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_VALUE", "{bad:?}");
     }
-    assert!(check_status(&"x".repeat(STATUS_MAX + 1)).is_err());
+    assert!(validate_value("STATUS", &"x".repeat(STATUS_MAX + 1)).is_err());
   }
 }
