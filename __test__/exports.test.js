@@ -37,7 +37,7 @@ test('index.d.ts declares every export, and nothing the package does not export'
 test('index.d.ts declares the error codes generated from their registries (scripts/error-codes.js)', () => {
   const dts = fs.readFileSync(path.join(ROOT, 'index.d.ts'), 'utf8')
   const { declarations, packageCodes } = require('../scripts/error-codes')
-  assert.ok(dts.includes(declarations()), 'index.d.ts has not the error codes of lib/errors.js and src/protocol/error.rs: run `npm run build`')
+  assert.ok(dts.includes(declarations()), 'index.d.ts has not the error codes of lib/errors.js and crates/sd-notify-protocol/src/error.rs: run `npm run build`')
   // Both registries are in it: a code of each.
   assert.ok(packageCodes().includes('ERR_SD_NOTIFY_NO_BINARY'))
   assert.ok(packageCodes().includes('ERR_SD_NOTIFY_LISTENER_CLOSED'))

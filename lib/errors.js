@@ -1,6 +1,6 @@
 'use strict'
 // Every error created in JavaScript goes through here, with a code from CODES. The native binding
-// creates its own (src/protocol/error.rs, NotifyError::code); __test__/errors.test.js checks that
+// creates its own (crates/sd-notify-protocol/src/error.rs, NotifyError::code); __test__/errors.test.js checks that
 // both registries together are exactly the README's error table.
 
 /** The codes JavaScript throws or reports (native ones live in NotifyError::code). */
@@ -41,7 +41,7 @@ const ECHO_MAX = 100
 
 /**
  * `value` as a message quotes it: JSON-quoted, and past ECHO_MAX characters cut with an ellipsis
- * and the full length (the Rust side does the same: src/protocol/error.rs, `echo`).
+ * and the full length (the Rust side does the same: crates/sd-notify-protocol/src/error.rs, `echo`).
  */
 function echo(value) {
   let text

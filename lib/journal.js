@@ -1,7 +1,7 @@
 'use strict'
 // The JavaScript half of the journal: the Journal class (send, print and the level methods, the
 // identifier, the caller's location, streamConnected), over the native encoder, which checks the
-// names, encodes the entry and sends it without blocking (see src/protocol/journal/queue.rs).
+// names, encodes the entry and sends it without blocking (see crates/sd-notify-protocol/src/journal/queue.rs).
 // lib/journal-fields.js turns the caller's values into the encoder's text lines and pairs.
 
 const { basename, join, sep } = require('node:path')

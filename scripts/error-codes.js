@@ -1,6 +1,6 @@
 'use strict'
 // The TypeScript declaration of every error `code` the package can throw, generated from the two
-// places codes are declared: NotifyError::code (src/protocol/error.rs) and CODES (lib/errors.js),
+// places codes are declared: NotifyError::code (crates/sd-notify-protocol/src/error.rs) and CODES (lib/errors.js),
 // plus the errno names of failed system calls, which are Node's own (os.constants.errno).
 // scripts/build.js appends it to index.d.ts's header; __test__/exports.test.js checks that
 // index.d.ts holds exactly what this prints.

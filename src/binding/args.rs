@@ -28,7 +28,7 @@ impl WrongType {
   /// `what` must be `expected` (`"a string, undefined or null"`); `got` is what came.
   pub fn new(what: &str, expected: &str, got: &Unknown) -> Self {
     // Numbers expected: the code a bad number has (NaN, negative) too. (Codes are spelled in
-    // src/protocol/error.rs only.)
+    // crates/sd-notify-protocol/src/error.rs only.)
     let number = expected.starts_with("a number");
     let code = if number { NotifyError::number("", "") } else { NotifyError::value("", "") }.code();
     // The type only, never the value, and `what` cut short: it may hold a key of the caller's,
