@@ -14,7 +14,7 @@ const ROOT = path.join(__dirname, '..')
 
 /** The package's own codes (ERR_SD_NOTIFY_*, and ETIMEDOUT for its timeouts), sorted. */
 function packageCodes() {
-  const rust = fs.readFileSync(path.join(ROOT, 'src', 'protocol', 'error.rs'), 'utf8')
+  const rust = fs.readFileSync(path.join(ROOT, 'crates', 'sd-notify-protocol', 'src', 'error.rs'), 'utf8')
   const native = [...rust.matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1])
   return [...new Set([...native, ...Object.values(CODES)])].filter((c) => c.startsWith('ERR_SD_NOTIFY_')).sort()
 }
