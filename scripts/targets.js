@@ -69,9 +69,9 @@ function target(triple) {
   return { triple, musl: triple.endsWith('-musl'), ...facts }
 }
 
-/** Where the platform package keeps its binary: npm/<platform>/<its package.json main>. */
-function binaryPath(t) {
-  const dir = path.join(ROOT, 'npm', t.platform)
+/** Where the platform package keeps its binary: <npmDir>/<platform>/<its package.json main>. */
+function binaryPath(t, npmDir = path.join(ROOT, 'npm')) {
+  const dir = path.join(npmDir, t.platform)
   const { main } = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'))
   return path.join(dir, main)
 }
