@@ -178,7 +178,8 @@ function loadNative(env = process.env, load = require) {
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
   const err = codedError(
     'ERR_SD_NOTIFY_NO_BINARY',
-    `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix}`,
+    `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix} ` +
+      `More: docs/platforms.md#when-no-binary-loads (shipped in the package: ${join(ROOT, 'docs', 'platforms.md')}).`,
     { cause: new AggregateError(errors, `every way of loading the ${triple} binary failed`) },
   )
   err.platform = triple
