@@ -3,7 +3,10 @@
 // publish`, against a private verdaccio started for the run, then `sd-notify-rs` installed by name
 // in fresh folders, as users install it, on every platform that has a Node.js here.
 //
-//   npm run release:rehearse [-- --jobs <n>] [--keep]
+//   npm run release:rehearse [-- --jobs <n>] [--keep] [--prepare]
+//
+// --prepare only installs the tools of step 2 (CI does so early, beside other steps); --keep
+// leaves the run's folder (registry storage, cells) in os.tmpdir() to look at.
 //
 // 1. The binaries build:all left in npm/<platform>/: a missing one, or one older than the Rust
 //    sources, is built first (`build-all.js --jobs 2`); then all are checked (`--check-only`).
@@ -111,7 +114,9 @@ function tools() {
     fs.mkdirSync(TOOLS_DIR, { recursive: true })
     fs.writeFileSync(path.join(TOOLS_DIR, 'package.json'), '{"private":true}\n')
     const { npmCli } = require('./npm-cli')
-    run(process.execPath, [npmCli(), 'install', '--no-audit', '--no-fund', '--ignore-scripts', ...missing.map(([n, s]) => `${n}@${s}`)], {
+    // All of them in one install: npm removes what the install does not name.
+    const all = Object.entries(TOOLS).map(([n, s]) => `${n}@${s}`)
+    run(process.execPath, [npmCli(), 'install', '--no-audit', '--no-fund', '--ignore-scripts', ...all], {
       cwd: TOOLS_DIR,
       env: cleanEnv(),
     })
@@ -226,16 +231,17 @@ function tarballs(dir, version, env, npm11) {
 const SMOKE = `'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
-const sd = require('sd-notify-rs')
 async function main() {
   if (process.argv[2] === 'omit') {
+    // Whether require() or the first call loads the binary, one of them must throw.
     try {
-      sd.ready()
+      require('sd-notify-rs').ready()
     } catch (err) {
       return { code: err.code, message: err.message }
     }
     throw new Error('ready() loaded a binary with the optional packages left out')
   }
+  const sd = require('sd-notify-rs')
   const listener = new sd.NotifyListener()
   process.env.NOTIFY_SOCKET = listener.address
   try {
@@ -370,8 +376,10 @@ async function main() {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--jobs') jobs = Number(argv[++i])
     else if (argv[i] === '--keep') keep = true
-    else throw new Error(`unknown argument ${argv[i]}: use --jobs <n>, --keep`)
+    else if (argv[i] === '--prepare') return tools() && 0
+    else throw new Error(`unknown argument ${argv[i]}: use --jobs <n>, --keep, --prepare`)
   }
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error('--jobs needs a whole number >= 1')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-rehearse-'))
   let registry
   const failures = []
@@ -425,4 +433,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { allowedFiles, DOCS_ANCHOR }
+module.exports = { allowedFiles, DOCS_ANCHOR, tools, startRegistry, cells, runCell, cleanEnv }
