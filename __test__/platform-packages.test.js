@@ -9,7 +9,7 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const yaml = require('js-yaml')
-const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/glibc-floor')
+const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/targets')
 
 // These tests check the repository's release tooling, which needs the build tool @napi-rs/cli.
 // It is an ES module graph loaded with require(): on a Node.js without require(esm) (before

@@ -21,13 +21,12 @@
 // use: Debian's rustc-web (rustc and cargo 1.96, beside any rustup toolchain) with rust-web-src
 // for targets whose standard library Debian does not ship prebuilt (compiled with -Zbuild-std),
 // and zig from PyPI as the linker of every target, so glibc binaries link against the old glibc
-// that scripts/glibc-floor.js promises instead of the build machine's.
+// that scripts/targets.js promises (GLIBC_FLOOR) instead of the build machine's.
 
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { GLIBC_FLOOR } = require('./glibc-floor')
-const { target, binaryPath, checkBinary, releaseTargets } = require('./targets')
+const { GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets } = require('./targets')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')

@@ -177,7 +177,7 @@ async function startRegistry(verdaccio, dir) {
 function publish(dir, version, env) {
   const stage = path.join(dir, 'release')
   const listed = JSON.parse(run(process.execPath, [require('./npm-cli').npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: cleanEnv() }))
-  const files = [...listed[0].files.map((f) => f.path), 'scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/glibc-floor.js']
+  const files = [...listed[0].files.map((f) => f.path), 'scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/targets.js']
   for (const t of releaseTargets().map(target)) {
     for (const f of ['package.json', 'README.md']) files.push(path.join('npm', t.platform, f))
     files.push(path.relative(ROOT, binaryPath(t)))

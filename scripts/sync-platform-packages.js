@@ -16,7 +16,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseTriple } = require('@napi-rs/cli')
-const { GLIBC_FLOOR } = require('./glibc-floor')
+const { GLIBC_FLOOR } = require('./targets')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN_JSON = path.join(ROOT, 'package.json')

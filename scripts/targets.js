@@ -4,7 +4,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('./glibc-floor')
+const { elfHeader, neededVersions } = require('../lib/elf')
 
 const ROOT = path.join(__dirname, '..')
 
@@ -76,14 +76,39 @@ function binaryPath(t, npmDir = path.join(ROOT, 'npm')) {
   return path.join(dir, main)
 }
 
-/** The ELF header fields a loader rejects a binary for. */
-function elfHeader(buf) {
-  if (buf.length < 52 || buf.readUInt32BE(0) !== 0x7f454c46) throw new Error('not an ELF file')
-  const bits = { 1: 32, 2: 64 }[buf[4]]
-  const endian = { 1: 'LE', 2: 'BE' }[buf[5]]
-  const u16 = (o) => (endian === 'LE' ? buf.readUInt16LE(o) : buf.readUInt16BE(o))
-  const u32 = (o) => (endian === 'LE' ? buf.readUInt32LE(o) : buf.readUInt32BE(o))
-  return { bits, endian, type: u16(0x10), machine: u16(0x12), flags: u32(bits === 64 ? 0x30 : 0x24) }
+/**
+ * The oldest glibc each glibc platform package runs on: scripts/build-all.js has zig link each
+ * binary against exactly this glibc, whatever glibc the build machine has: 2.17, Rust's own
+ * minimum, except where glibc came later: ppc64le's ELFv2 ABI (2.19, the oldest zig provides) and
+ * riscv64 (Rust's minimum for that target, 2.29).
+ */
+const GLIBC_FLOOR = {
+  'linux-x64-gnu': '2.17',
+  'linux-arm64-gnu': '2.17',
+  'linux-arm-gnueabihf': '2.17',
+  'linux-ppc64-gnu': '2.19',
+  'linux-s390x-gnu': '2.17',
+  'linux-riscv64-gnu': '2.29',
+}
+
+const parse = (v) => v.split('.').map(Number)
+/** Compares dotted versions numerically: negative when a < b. */
+function compareVersions(a, b) {
+  const [x, y] = [parse(a), parse(b)]
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0)
+    if (d) return d
+  }
+  return 0
+}
+
+/** The newest `GLIBC_x.y[.z]` the file needs, as `x.y[.z]`, or null (musl, or no glibc symbols). */
+function glibcFloor(file) {
+  const versions = Object.values(neededVersions(file))
+    .flat()
+    .map((name) => /^GLIBC_(\d+\.\d+(?:\.\d+)?)$/.exec(name)?.[1])
+    .filter(Boolean)
+  return versions.sort(compareVersions).pop() ?? null
 }
 
 /**
@@ -92,8 +117,8 @@ function elfHeader(buf) {
  */
 function checkBinary(t, file = binaryPath(t)) {
   const problems = []
-  const buf = fs.readFileSync(file)
-  const elf = elfHeader(buf)
+  const size = fs.statSync(file).size
+  const elf = elfHeader(file)
   const want = (what, got, expected) => {
     if (got !== expected) problems.push(`${what} is ${got}, expected ${expected}`)
   }
@@ -112,10 +137,8 @@ function checkBinary(t, file = binaryPath(t)) {
   } else if (compareVersions(glibc, GLIBC_FLOOR[t.platform]) > 0) {
     problems.push(`needs glibc ${glibc}, newer than the promised floor ${GLIBC_FLOOR[t.platform]}`)
   }
-  if (buf.length < SIZE_RANGE.min || buf.length > SIZE_RANGE.max) {
-    problems.push(`size ${buf.length} bytes is outside ${SIZE_RANGE.min}..${SIZE_RANGE.max}`)
-  }
-  return { ...elf, glibc, size: buf.length, problems }
+  if (size < SIZE_RANGE.min || size > SIZE_RANGE.max) problems.push(`size ${size} bytes is outside ${SIZE_RANGE.min}..${SIZE_RANGE.max}`)
+  return { ...elf, glibc, size, problems }
 }
 
 /** The triples package.json's napi.targets lists, each checked to be declared here. */
@@ -124,4 +147,4 @@ function releaseTargets() {
   return napi.targets.map((triple) => target(triple).triple)
 }
 
-module.exports = { TARGETS, SIZE_RANGE, target, binaryPath, elfHeader, checkBinary, releaseTargets, GLIBC_FLOOR }
+module.exports = { TARGETS, SIZE_RANGE, GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets, glibcFloor, compareVersions }
