@@ -135,10 +135,21 @@ test('the glibc floor reader finds what the local build needs, no newer than the
 
 const workflow = yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'))
 
-test('the release workflow builds every target with npm run build:all, which checks each binary', needsTooling, () => {
-  const { build } = workflow.jobs
-  const builds = build.strategy.matrix.include
-  assert.deepEqual(builds.map((b) => b.target).sort(), [...MAIN.napi.targets].sort())
+// The workflow's matrices, as its `targets` job computes them from napi.targets.
+const matrices = Object.fromEntries(
+  cp
+    .execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'targets.js'), '--github-output'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => [line.slice(0, line.indexOf('=')), JSON.parse(line.slice(line.indexOf('=') + 1))]),
+)
+
+test('the release workflow builds every target of napi.targets with npm run build:all, which checks each binary', needsTooling, () => {
+  const { build, targets } = workflow.jobs
+  assert.ok(targets.steps.some((s) => s.run === 'node scripts/targets.js --github-output >> "$GITHUB_OUTPUT"'))
+  assert.equal(build.strategy.matrix.include, '${{ fromJSON(needs.targets.outputs.build) }}')
+  const builds = matrices.build
+  assert.deepEqual(builds.map((b) => b.target), MAIN.napi.targets)
   for (const b of builds) assert.equal(b.platform, parseTriple(b.target).platformArchABI)
   assert.match(build.container, /bookworm/, 'build:all installs its toolchain from Debian bookworm')
   const runs = build.steps.map((s) => s.run ?? '')
@@ -150,12 +161,16 @@ test('the release workflow builds every target with npm run build:all, which che
 })
 
 test('the release workflow tests every platform package on its own platform', () => {
-  const { matrix } = workflow.jobs.test.strategy
-  const tested = new Set([...matrix.platform, ...matrix.include.map((i) => i.platform)])
-  assert.deepEqual([...tested].sort(), Object.keys(PLATFORMS).sort())
-  for (const entry of matrix.include) {
+  assert.equal(workflow.jobs.test.strategy.matrix.include, '${{ fromJSON(needs.targets.outputs.test) }}')
+  const entries = matrices.test
+  assert.deepEqual([...new Set(entries.map((e) => e.platform))].sort(), Object.keys(PLATFORMS).sort())
+  for (const entry of entries) {
     assert.ok(entry.docker, `${entry.platform} names no docker platform`)
     if (PLATFORMS[entry.platform].libc === 'musl') assert.equal(entry.image, 'alpine')
+  }
+  // Every platform with official Node.js images is tested on 18, 20 and 22 at least.
+  for (const p of Object.keys(PLATFORMS).filter((x) => x !== 'linux-riscv64-gnu')) {
+    for (const node of ['18', '20', '22']) assert.ok(entries.some((e) => e.platform === p && e.node === node), `${p} on Node.js ${node}`)
   }
   const runs = workflow.jobs.test.steps.map((s) => s.run ?? '').join('\n')
   assert.ok(runs.includes('scripts/smoke-test-package.js'))

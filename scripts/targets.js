@@ -138,3 +138,26 @@ function releaseTargets() {
 }
 
 module.exports = { ARCHS, SIZE_RANGE, GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets, glibcFloor, compareVersions }
+
+/**
+ * The release workflow's matrices, from napi.targets: `build` (a job per target) and `test` (each
+ * platform package in a container of its platform, on Node.js 18 to 24: the official images;
+ * none for 32-bit ARM from 24 on, none at all for riscv64, which gets Debian trixie's nodejs).
+ */
+function workflowMatrices() {
+  const targets = releaseTargets().map(target)
+  const build = targets.map((t) => ({ target: t.triple, platform: t.platform }))
+  const test = targets.flatMap((t) => {
+    if (t.npm === 'riscv64') return [{ platform: t.platform, node: 'debian', docker: t.docker, image: 'debian' }]
+    const majors = ['18', '20', '22', '24'].filter((n) => !(t.npm === 'arm' && n === '24'))
+    return majors.map((node) => ({ platform: t.platform, node, docker: t.docker, image: t.musl ? 'alpine' : 'slim' }))
+  })
+  return { build, test }
+}
+
+module.exports.workflowMatrices = workflowMatrices
+
+// `node scripts/targets.js --github-output`: the matrices as the release workflow's job outputs.
+if (require.main === module) {
+  for (const [name, value] of Object.entries(workflowMatrices())) console.log(`${name}=${JSON.stringify(value)}`)
+}
