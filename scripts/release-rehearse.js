@@ -326,7 +326,7 @@ async function runCell(cell, { dir, version, registry, userconfig, cache }, inde
     const flags = cell.pnpm
       ? ['--registry', registry, '--store-dir', path.join(cache, 'pnpm-store'), '--config.confirmModulesPurge=false']
       : cell.yarn
-        ? ['--registry', registry, '--cache-folder', path.join(cache, 'yarn'), '--non-interactive', '--ignore-engines']
+        ? ['--registry', registry, '--cache-folder', path.join(cache, 'yarn'), '--non-interactive']
         : ['--registry', registry, '--no-audit', '--no-fund', '--no-update-notifier', '--cache', path.join(cache, 'npm')]
     const env = cleanEnv({ npm_config_userconfig: userconfig, HOME: folder })
     const install = await runAsync(cmd, [...args, ...flags, `${MAIN.name}@${version}`], { cwd: folder, env })
