@@ -21,8 +21,9 @@
 // 5. Cells, <n> at a time (default 3), each a fresh folder: `install sd-notify-rs@<version>` by
 //    name, the platform packages installed listed, then a smoke (smoke.js below: ready(), a
 //    barrier() and a NotifyListener of the installed package) by that cell's Node.js:
-//    npm on Node.js 18, 20, 22, 24, 26 (x64 glibc; exactly linux-x64-gnu), pnpm and yarn 1 (they
-//    may add the musl package: reported), npm --libc=musl run by the musl Node (linux-x64-musl),
+//    npm on Node.js 18, 20, 22, 24, 26 (x64 glibc; exactly linux-x64-gnu), pnpm 10 (exactly
+//    linux-x64-gnu too), yarn 1 (it ignores `libc`: linux-x64-musl beside it is allowed, and
+//    listed), npm --libc=musl run by the musl Node (linux-x64-musl),
 //    npm --cpu=<arch> run by the Node of arm64, arm64 musl, armv7, ppc64le and s390x under QEMU
 //    (scripts/target-nodes.js), and npm --omit=optional (ERR_SD_NOTIFY_NO_BINARY pointing at
 //    docs/platforms.md#when-no-binary-loads).
@@ -273,7 +274,7 @@ function cells(t) {
     expect: ['linux-x64-gnu'],
   }))
   list.push(
-    { name: 'pnpm 10', node: () => host, installer: (node) => [node, t.pnpm, 'add'], expect: ['linux-x64-gnu'], extraOk: ['linux-x64-musl'], pnpm: true },
+    { name: 'pnpm 10', node: () => host, installer: (node) => [node, t.pnpm, 'add'], expect: ['linux-x64-gnu'], pnpm: true },
     { name: 'yarn 1', node: () => host, installer: (node) => [node, t.yarn, 'add', '--no-lockfile'], expect: ['linux-x64-gnu'], extraOk: ['linux-x64-musl'], yarn: true },
   )
   const foreign = [
