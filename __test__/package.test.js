@@ -12,6 +12,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const smoke = require('../scripts/smoke-test-package')
+const { allowedFiles, DOCS_ANCHOR } = require('../scripts/release-rehearse')
 const { platformTriple } = require('../lib/loader')
 const { runtimeGap } = require('./helpers')
 
@@ -55,7 +56,8 @@ describe('the packed package, installed from its tarballs', () => {
   })
 
   test('the main tarball holds the entry points, their types, lib/, integrations/ and the command: no Rust sources, build output or binary', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|index\.(js|mjs|d\.ts|d\.mts)|lib\/[^/]+\.js|integrations\/[^/]+\.(js|mjs|d\.ts)|bin\/sd-notify-rs\.js)$/
+    // The release rehearsal checks the published tarballs against the same list.
+    const allowed = allowedFiles(MAIN.name)
     assert.deepEqual(main.files.filter((f) => !allowed.test(f)), [])
     for (const entry of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'lib/loader.js', 'lib/noop.js']) {
       assert.ok(main.files.includes(entry), `${entry} is not packed`)
@@ -179,6 +181,7 @@ describe('the packed package, installed from its tarballs', () => {
     assert.match(err.message, new RegExp(`for ${PLATFORM} `))
     assert.match(err.message, new RegExp(`npm install ${MAIN.name}-${PLATFORM}@${MAIN.version.replace(/\./g, '\\.')}`))
     assert.match(err.message, /--omit=optional/)
+    assert.ok(err.message.includes(DOCS_ANCHOR), `the message points at ${DOCS_ANCHOR}`)
     assert.deepEqual(err.causes, ['MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'])
   })
 })

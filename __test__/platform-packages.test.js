@@ -9,7 +9,7 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const yaml = require('js-yaml')
-const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/glibc-floor')
+const { GLIBC_FLOOR, glibcFloor, compareVersions } = require('../scripts/targets')
 
 // These tests check the repository's release tooling, which needs the build tool @napi-rs/cli.
 // It is an ES module graph loaded with require(): on a Node.js without require(esm) (before
@@ -135,10 +135,21 @@ test('the glibc floor reader finds what the local build needs, no newer than the
 
 const workflow = yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8'))
 
-test('the release workflow builds every target with npm run build:all, which checks each binary', needsTooling, () => {
-  const { build } = workflow.jobs
-  const builds = build.strategy.matrix.include
-  assert.deepEqual(builds.map((b) => b.target).sort(), [...MAIN.napi.targets].sort())
+// The workflow's matrices, as its `targets` job computes them from napi.targets.
+const matrices = Object.fromEntries(
+  cp
+    .execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'targets.js'), '--github-output'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => [line.slice(0, line.indexOf('=')), JSON.parse(line.slice(line.indexOf('=') + 1))]),
+)
+
+test('the release workflow builds every target of napi.targets with npm run build:all, which checks each binary', needsTooling, () => {
+  const { build, targets } = workflow.jobs
+  assert.ok(targets.steps.some((s) => s.run === 'node scripts/targets.js --github-output >> "$GITHUB_OUTPUT"'))
+  assert.equal(build.strategy.matrix.include, '${{ fromJSON(needs.targets.outputs.build) }}')
+  const builds = matrices.build
+  assert.deepEqual(builds.map((b) => b.target), MAIN.napi.targets)
   for (const b of builds) assert.equal(b.platform, parseTriple(b.target).platformArchABI)
   assert.match(build.container, /bookworm/, 'build:all installs its toolchain from Debian bookworm')
   const runs = build.steps.map((s) => s.run ?? '')
@@ -150,12 +161,16 @@ test('the release workflow builds every target with npm run build:all, which che
 })
 
 test('the release workflow tests every platform package on its own platform', () => {
-  const { matrix } = workflow.jobs.test.strategy
-  const tested = new Set([...matrix.platform, ...matrix.include.map((i) => i.platform)])
-  assert.deepEqual([...tested].sort(), Object.keys(PLATFORMS).sort())
-  for (const entry of matrix.include) {
+  assert.equal(workflow.jobs.test.strategy.matrix.include, '${{ fromJSON(needs.targets.outputs.test) }}')
+  const entries = matrices.test
+  assert.deepEqual([...new Set(entries.map((e) => e.platform))].sort(), Object.keys(PLATFORMS).sort())
+  for (const entry of entries) {
     assert.ok(entry.docker, `${entry.platform} names no docker platform`)
     if (PLATFORMS[entry.platform].libc === 'musl') assert.equal(entry.image, 'alpine')
+  }
+  // Every platform with official Node.js images is tested on 18, 20 and 22 at least.
+  for (const p of Object.keys(PLATFORMS).filter((x) => x !== 'linux-riscv64-gnu')) {
+    for (const node of ['18', '20', '22']) assert.ok(entries.some((e) => e.platform === p && e.node === node), `${p} on Node.js ${node}`)
   }
   const runs = workflow.jobs.test.steps.map((s) => s.run ?? '').join('\n')
   assert.ok(runs.includes('scripts/smoke-test-package.js'))
@@ -175,16 +190,22 @@ test('the release workflow publishes with provenance, only from a tag, after eve
   assert.deepEqual(publish.needs, ['build', 'test', 'test-other-os'])
   assert.equal(publish.permissions['id-token'], 'write')
   assert.match(publish.if, /refs\/tags\/v/)
-  const runs = publish.steps.map((s) => s.run ?? '').join('\n')
-  const publishes = runs.split('\n').filter((l) => /\bnpm publish\b/.test(l))
-  assert.ok(publishes.length > 0)
-  for (const line of publishes) assert.match(line, /--provenance/)
-  assert.ok(runs.includes('sync-platform-packages.js --check --require-binaries'))
-  // The optionalDependencies are written before the main package is published, not after.
-  const lines = runs.split('\n')
-  const added = lines.findIndex((l) => l.includes('sync-platform-packages.js --publish'))
-  assert.ok(added >= 0, 'the published package.json never gets its optionalDependencies')
-  assert.ok(added < lines.findIndex((l) => /\bnpm publish\b/.test(l)))
+  // The publishing itself is scripts/publish.sh, which `npm run release:rehearse` runs too.
+  const step = publish.steps.find((s) => s.run === 'bash scripts/publish.sh')
+  assert.ok(step, 'the publish job runs scripts/publish.sh')
+  assert.equal(step.env.NPM_CONFIG_PROVENANCE, 'true', 'every npm publish of it signs with provenance')
+  const lines = fs
+    .readFileSync(path.join(ROOT, 'scripts', 'publish.sh'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !/^\s*#/.test(l))
+  const at = (re) => lines.findIndex((l) => re.test(l))
+  // napi pre-publish refuses a platform package without its binary, publishes them and writes
+  // them into package.json as optionalDependencies: before the main package is published.
+  assert.ok(at(/^npx napi pre-publish .*--no-gh-release/) >= 0)
+  assert.ok(at(/sync-platform-packages\.js --check --publish$/) > at(/napi pre-publish/), 'what napi wrote is checked')
+  assert.ok(at(/^npm publish$/) > at(/sync-platform-packages\.js --check --publish$/), 'the main package is published last')
+  assert.ok(at(/^export npm_config_tag=\$tag npm_config_access=public$/) < at(/napi pre-publish/))
+  assert.equal(lines.filter((l) => /\bnpm publish\b/.test(l)).length, 1)
   assert.deepEqual(Object.keys(workflow.on).sort(), ['push', 'workflow_dispatch'])
   assert.deepEqual(workflow.permissions, { contents: 'read' })
 })

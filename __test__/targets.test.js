@@ -11,8 +11,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { compareVersions } = require('../scripts/glibc-floor')
-const { TARGETS, GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets } = require('../scripts/targets')
+const { GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets, compareVersions } = require('../scripts/targets')
 
 const ROOT = path.join(__dirname, '..')
 const REQUIRE_ALL = Boolean(process.env.SD_NOTIFY_RS_REQUIRE_ALL_TARGETS)
@@ -26,8 +25,20 @@ test('SD_NOTIFY_RS_REQUIRE_TARGETS names only real platforms', () => {
 // What npm's `cpu` field calls each ELF machine.
 const NPM_CPU = { 62: 'x64', 183: 'arm64', 40: 'arm', 243: 'riscv64', 21: 'ppc64', 22: 's390x' }
 
-test('every target in napi.targets is declared once in scripts/targets.js, and nothing else is', () => {
-  assert.deepEqual(releaseTargets().sort(), Object.keys(TARGETS).sort())
+test("every target's platform, zig target and standard library derive from its triple in napi.targets", () => {
+  const facts = Object.fromEntries(releaseTargets().map((triple) => [triple, ((t) => `${t.platform} ${t.zig} ${t.std}`)(target(triple))]))
+  assert.deepEqual(facts, {
+    'x86_64-unknown-linux-gnu': 'linux-x64-gnu x86_64-linux-gnu host',
+    'x86_64-unknown-linux-musl': 'linux-x64-musl x86_64-linux-musl build',
+    'aarch64-unknown-linux-gnu': 'linux-arm64-gnu aarch64-linux-gnu debian:arm64',
+    'aarch64-unknown-linux-musl': 'linux-arm64-musl aarch64-linux-musl build',
+    'armv7-unknown-linux-gnueabihf': 'linux-arm-gnueabihf arm-linux-gnueabihf build',
+    'riscv64gc-unknown-linux-gnu': 'linux-riscv64-gnu riscv64-linux-gnu build',
+    'powerpc64le-unknown-linux-gnu': 'linux-ppc64-gnu powerpc64le-linux-gnu build',
+    's390x-unknown-linux-gnu': 'linux-s390x-gnu s390x-linux-gnu build',
+  })
+  assert.throws(() => target('x86_64-pc-windows-msvc'), /unknown target x86_64-pc-windows-msvc/)
+  assert.throws(() => target('mips64-unknown-linux-gnu'), /unknown target/)
 })
 
 test("each target's ELF machine and libc are the cpu and libc its platform package installs on", () => {

@@ -2,6 +2,7 @@
 // Finds the native addon for this platform. Only Linux needs one: elsewhere the no-op layer loads.
 
 const { codedError } = require('./errors')
+const { readInterpreter } = require('./elf')
 const fs = require('node:fs')
 const { join, resolve } = require('node:path')
 
@@ -29,38 +30,6 @@ function reportHeader() {
     return report.getReport().header
   } finally {
     if (hasSwitch) report.excludeNetwork = before
-  }
-}
-
-/**
- * The program interpreter (PT_INTERP) of the running executable, e.g. `/lib/ld-musl-x86_64.so.1`,
- * or null for a static executable: the libc this very process was started with.
- */
-function readInterpreter(exe = '/proc/self/exe') {
-  const fd = fs.openSync(exe, 'r')
-  try {
-    const read = (at, length) => {
-      const buf = Buffer.alloc(length)
-      return buf.subarray(0, fs.readSync(fd, buf, 0, length, at))
-    }
-    const h = read(0, 64)
-    if (h.length < 52 || h.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${exe} is not an ELF file`)
-    const is64 = h[4] === 2
-    const le = h[5] === 1
-    const u16 = (b, o) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o))
-    const u32 = (b, o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o))
-    const word = (b, o) => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o))
-    const [phoff, phentsize, phnum] = [word(h, is64 ? 0x20 : 0x1c), u16(h, is64 ? 0x36 : 0x2a), u16(h, is64 ? 0x38 : 0x2c)]
-    const table = read(phoff, phentsize * phnum)
-    for (let i = 0; i < phnum; i++) {
-      const ph = i * phentsize
-      if (u32(table, ph) !== 3) continue // PT_INTERP
-      const path = read(word(table, ph + (is64 ? 8 : 4)), word(table, ph + (is64 ? 32 : 16)))
-      return path.toString('latin1').replace(/\0.*$/s, '')
-    }
-    return null
-  } finally {
-    fs.closeSync(fd)
   }
 }
 
@@ -180,7 +149,8 @@ function loadNative(env = process.env, load = require) {
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
   const err = codedError(
     'ERR_SD_NOTIFY_NO_BINARY',
-    `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix}`,
+    `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix} ` +
+      `More: docs/platforms.md#when-no-binary-loads (shipped in the package: ${join(ROOT, 'docs', 'platforms.md')}).`,
     { cause: new AggregateError(errors, `every way of loading the ${triple} binary failed`) },
   )
   err.platform = triple

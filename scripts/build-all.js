@@ -4,6 +4,13 @@
 // what the release ships.
 //
 //   node scripts/build-all.js [--target <triple>]... [--jobs <n>] [--check-only] [--no-install]
+//                             [--cargo <path>] [--npm-dir <dir>] [--target-dir <dir>]
+//
+// --cargo runs another cargo than rustc-web's; --npm-dir puts and checks the binaries in
+// <dir>/<platform>/ (each with the package.json of npm/<platform>) instead of npm/; --target-dir
+// holds the lanes' cargo build directories instead of target/: with all three, a test runs the
+// lanes and the report on a stub build (__test__/build-all.test.js). A target is ok
+// only when its binary was checked and, unless --check-only, written by this very build.
 //
 // --jobs n builds n targets at a time (default 1), each lane in its own cargo build directory
 // (target/build-all-<lane>/: cargo locks a build directory for the whole build). Compiling a
@@ -14,13 +21,12 @@
 // use: Debian's rustc-web (rustc and cargo 1.96, beside any rustup toolchain) with rust-web-src
 // for targets whose standard library Debian does not ship prebuilt (compiled with -Zbuild-std),
 // and zig from PyPI as the linker of every target, so glibc binaries link against the old glibc
-// that scripts/glibc-floor.js promises instead of the build machine's.
+// that scripts/targets.js promises (GLIBC_FLOOR) instead of the build machine's.
 
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { GLIBC_FLOOR } = require('./glibc-floor')
-const { target, binaryPath, checkBinary, releaseTargets } = require('./targets')
+const { GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets } = require('./targets')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -98,8 +104,8 @@ function linkerFor(t) {
   return file
 }
 
-/** Lane `lane`'s cargo build directory. */
-const laneDir = (lane) => path.join(ROOT, 'target', `build-all-${lane}`)
+/** Lane `lane`'s cargo build directory, under `targetDir`. */
+const laneDir = (lane, targetDir = path.join(ROOT, 'target')) => path.join(targetDir, `build-all-${lane}`)
 
 /** Runs `cmd` with its output lines prefixed by `prefix` (when given); resolves with its exit status. */
 function runPrefixed(cmd, args, opts, prefix) {
@@ -131,9 +137,9 @@ const BUILD_STD = ['-Zbuild-std=std,panic_unwind', '-Zbuild-std-features=panic-u
  * directory, then puts the binary into npm/<platform>/ (written aside and renamed: tests that run
  * meanwhile see the old binary or the new one, never half of one). `prefix` tags output lines.
  */
-async function build(t, lane = 0, prefix) {
+async function build(t, lane = 0, prefix, { cargo = CARGO, npmDir, targetDir } = {}) {
   const key = t.triple.toUpperCase().replace(/[-.]/g, '_')
-  const env = { ...process.env, RUSTC, CARGO_TARGET_DIR: laneDir(lane), [`CARGO_TARGET_${key}_LINKER`]: linkerFor(t) }
+  const env = { ...process.env, RUSTC, CARGO_TARGET_DIR: laneDir(lane, targetDir), [`CARGO_TARGET_${key}_LINKER`]: linkerFor(t) }
   // napi-rs links musl addons dynamically: they are loaded into a Node that has its own libc.
   if (t.musl) env[`CARGO_TARGET_${key}_RUSTFLAGS`] = '-C target-feature=-crt-static'
   const args = ['build', '--release', '--lib', '--target', t.triple]
@@ -141,42 +147,52 @@ async function build(t, lane = 0, prefix) {
     env.RUSTC_BOOTSTRAP = '1' // -Zbuild-std on a stable compiler
     args.push(...BUILD_STD)
   }
-  const status = await runPrefixed(CARGO, args, { cwd: ROOT, env }, prefix)
+  const status = await runPrefixed(cargo, args, { cwd: ROOT, env }, prefix)
   if (status !== 0) throw new Error(`cargo ${args.join(' ')} exited with ${status}`)
-  const out = path.join(laneDir(lane), t.triple, 'release', 'libsd_notify_rs.so')
-  const dest = binaryPath(t)
+  const out = path.join(laneDir(lane, targetDir), t.triple, 'release', 'libsd_notify_rs.so')
+  const dest = binaryPath(t, npmDir)
   fs.copyFileSync(out, `${dest}.partial`)
   fs.renameSync(`${dest}.partial`, dest)
 }
 
 /**
- * Runs `work(item, lane)` for every item, `jobs` at a time; each running call has a lane number
- * (0..jobs-1) of its own. Resolves when all have settled.
+ * Runs `work(item, lane)` for every item of the iterable `items`, `jobs` at a time; each running
+ * call has a lane number (0..jobs-1) of its own. Resolves when all have settled.
  */
 async function inLanes(items, jobs, work) {
   const queue = [...items]
   const lane = async (n) => {
     while (queue.length) await work(queue.shift(), n)
   }
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, n) => lane(n)))
+  // queue.length, not items.length: an iterator (targets.keys()) has none, and Math.min(jobs,
+  // undefined) is NaN, which ran no lane at all and reported every target built.
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, (_, n) => lane(n)))
 }
 
-/** Builds (unless checkOnly) and checks each target, `jobs` at a time; returns a row per target. */
-async function buildAndCheck(targets, { jobs = 1, checkOnly = false } = {}) {
-  const rows = targets.map((t) => ({ target: t.triple, seconds: '-', problems: [] }))
+/**
+ * Builds (unless checkOnly) and checks each target, `jobs` at a time; returns a row per target.
+ * A row is ok only when its binary was checked and, after a build, written during that build:
+ * a target no lane reached, or whose binary is older than its build, is a failure.
+ */
+async function buildAndCheck(targets, { jobs = 1, checkOnly = false, cargo, npmDir, targetDir } = {}) {
+  const rows = targets.map((t) => ({ target: t.triple, seconds: '-', problems: [], checked: false }))
   await inLanes(targets.keys(), jobs, async (i, lane) => {
     const t = targets[i]
     const row = rows[i]
     const started = Date.now()
     try {
-      if (!checkOnly) await build(t, lane, jobs > 1 ? `[${t.platform}]` : undefined)
+      if (!checkOnly) await build(t, lane, jobs > 1 ? `[${t.platform}]` : undefined, { cargo, npmDir, targetDir })
       row.seconds = checkOnly ? '-' : ((Date.now() - started) / 1000).toFixed(0)
-      Object.assign(row, checkBinary(t))
+      const file = binaryPath(t, npmDir)
+      // mtime has a coarser clock than Date.now() on some filesystems: a second of slack.
+      if (!checkOnly && fs.statSync(file).mtimeMs < started - 1000) throw new Error(`${path.relative(ROOT, file)} was not written by this build`)
+      Object.assign(row, checkBinary(t, file), { checked: true })
     } catch (err) {
       row.problems.push(err.message)
     }
     console.log(`build-all: ${t.triple}: ${row.problems.length ? `FAIL: ${row.problems.join('; ')}` : `ok in ${row.seconds} s`}`)
   })
+  for (const row of rows) if (!row.checked && !row.problems.length) row.problems.push('neither built nor checked')
   return rows
 }
 
@@ -193,13 +209,16 @@ function buildTable(rows) {
 }
 
 function parseArgs(argv) {
-  const opts = { triples: [], checkOnly: false, install: true, jobs: 1 }
+  const opts = { triples: [], checkOnly: false, install: true, jobs: 1, cargo: undefined, npmDir: undefined, targetDir: undefined }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--target') opts.triples.push(argv[++i])
     else if (argv[i] === '--jobs') opts.jobs = Number(argv[++i])
     else if (argv[i] === '--check-only') opts.checkOnly = true
     else if (argv[i] === '--no-install') opts.install = false
-    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --jobs <n>, --check-only, --no-install`)
+    else if (argv[i] === '--cargo') opts.cargo = path.resolve(argv[++i])
+    else if (argv[i] === '--npm-dir') opts.npmDir = path.resolve(argv[++i])
+    else if (argv[i] === '--target-dir') opts.targetDir = path.resolve(argv[++i])
+    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --jobs <n>, --check-only, --no-install, --cargo <path>, --npm-dir <dir>, --target-dir <dir>`)
   }
   if (!(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new Error('--jobs needs a whole number >= 1')
   return opts

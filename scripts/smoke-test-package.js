@@ -78,7 +78,7 @@ function npmPack(dir, dest) {
 /**
  * The main package.json as the release publishes it: the committed one plus the platform
  * packages under npm/ as `optionalDependencies` at the main version (what
- * `scripts/sync-platform-packages.js --publish` writes; read from npm/ here because this script
+ * `napi pre-publish` writes in scripts/publish.sh; read from npm/ here because this script
  * also runs where the build tools are not installed).
  */
 function publishedManifest() {

@@ -4,19 +4,19 @@
 //
 // The main package's `optionalDependencies` on those packages exist only in what is published:
 // the committed package.json has none, because the packages are not on the registry until the
-// release publishes them, and `npm ci` refuses a lock file that cannot hold them. `--publish`
-// adds them, all at the main version, right before the release workflow's `npm publish`.
+// release publishes them, and `npm ci` refuses a lock file that cannot hold them. scripts/publish.sh
+// has `napi pre-publish` write them (all at the main version) and checks the result with
+// `--check --publish`.
 //
-//   node scripts/sync-platform-packages.js                     write (also run by `npm version`)
-//   node scripts/sync-platform-packages.js --check             change nothing; exit 1 if out of date
-//   node scripts/sync-platform-packages.js --check --require-binaries
-//                                                              also exit 1 if a .node file is missing (release)
-//   node scripts/sync-platform-packages.js --publish           also write the optionalDependencies (release only)
+//   node scripts/sync-platform-packages.js                  write (also run by `npm version`)
+//   node scripts/sync-platform-packages.js --check          change nothing; exit 1 if out of date
+//   node scripts/sync-platform-packages.js --check --publish  the same, for the package.json napi
+//                                                           pre-publish wrote (release only)
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { parseTriple } = require('@napi-rs/cli')
-const { GLIBC_FLOOR } = require('./glibc-floor')
+const { GLIBC_FLOOR } = require('./targets')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN_JSON = path.join(ROOT, 'package.json')
@@ -91,13 +91,6 @@ function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8')), { 
   return files
 }
 
-/** The platform package directories whose .node file is missing (it is copied in at release). */
-function missingBinaries(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8'))) {
-  return targets(main)
-    .map((t) => path.join(ROOT, 'npm', t.platformArchABI, `${main.napi.binaryName}.${t.platformArchABI}.node`))
-    .filter((file) => !fs.existsSync(file))
-}
-
 if (require.main === module) {
   const check = process.argv.includes('--check')
   const stale = []
@@ -111,11 +104,9 @@ if (require.main === module) {
       fs.writeFileSync(file, content)
     }
   }
-  const missing = process.argv.includes('--require-binaries') ? missingBinaries() : []
   if (check && stale.length) console.error(`out of date (run node scripts/sync-platform-packages.js): ${stale.join(', ')}`)
   if (!check && stale.length) console.log(`updated: ${stale.join(', ')}`)
-  if (missing.length) console.error(`missing binaries: ${missing.map((f) => path.relative(ROOT, f)).join(', ')}`)
-  process.exit((check && stale.length) || missing.length ? 1 : 0)
+  process.exit(check && stale.length ? 1 : 0)
 }
 
-module.exports = { expectedFiles, missingBinaries, platformPackageJson, libcOf }
+module.exports = { expectedFiles, platformPackageJson, libcOf }
