@@ -46,7 +46,9 @@ const EMULATED_FILES = ['notify', 'journal', 'listener', 'listen', 'fd-store', '
 
 /** The test files of the unit and package suite (never the e2e directory); under QEMU, a subset. */
 function suiteFiles(emulated) {
-  const all = fs.readdirSync(path.join(ROOT, '__test__')).filter((f) => f.endsWith('.test.js'))
+  // (The docs' code blocks, __test__/snippets.test.js, are proven by `npm test` only: the file
+  // checks the docs rather than the platform, and boots a private systemd, ~25 s a cell.)
+  const all = fs.readdirSync(path.join(ROOT, '__test__')).filter((f) => f.endsWith('.test.js') && f !== 'snippets.test.js')
   const chosen = emulated ? all.filter((f) => EMULATED_FILES.includes(f.replace(/\.test\.js$/, ''))) : all
   return chosen.map((f) => path.join('__test__', f))
 }

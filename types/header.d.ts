@@ -191,7 +191,7 @@ export interface JournalQueueLimits {
 /**
  * Structured logging to journald over its native protocol, with no libsystemd. An entry is sent
  * at once without blocking; when journald falls behind, entries wait in order in a bounded queue
- * that a background thread drains, so the event loop never waits (see README, "The journal").
+ * that a background thread drains, so the event loop never waits (see docs/journal.md in the repository).
  * Every method returns `true` when the entry was sent or queued, `false` when it was not: no
  * journal (not Linux, no journald socket, a socket of another kind; counted in
  * `stats().noJournal`, said once on stderr), the queue was full (`stats().dropped`) or the send
