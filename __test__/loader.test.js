@@ -128,6 +128,21 @@ test('a SD_NOTIFY_RS_NATIVE_PATH that does not load is an error, never silently 
   )
 })
 
+test('a SD_NOTIFY_RS_NATIVE_PATH that is no .node file is never run as JavaScript', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-js-'))
+  const file = path.join(dir, 'binding.js')
+  fs.writeFileSync(file, 'globalThis.sdNotifyRsRanAsJavaScript = true\nmodule.exports = {}\n')
+  try {
+    assert.throws(
+      () => loadNative({ SD_NOTIFY_RS_NATIVE_PATH: file }),
+      (err) => err.code === 'ERR_SD_NOTIFY_NO_BINARY' && /is not a \.node file/.test(err.message),
+    )
+    assert.equal(globalThis.sdNotifyRsRanAsJavaScript, undefined, 'the file was run')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a file that is there but is no loadable binary is reported as found but failed to load', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-bad-')), 'bad.node')
   fs.writeFileSync(file, 'not an ELF file')

@@ -120,6 +120,8 @@ function loadNative(env = process.env, load = require) {
   const errors = []
   for (const attempt of attempts) {
     try {
+      // require() runs any other file as JavaScript: only a .node file is loaded as an addon.
+      if (override && !attempt.id.endsWith('.node')) throw new Error(`${attempt.id} is not a .node file`)
       return load(attempt.id)
     } catch (err) {
       errors.push(err)
