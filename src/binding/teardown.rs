@@ -1,6 +1,7 @@
 //! Running a task when a JavaScript environment is torn down (a worker's termination, a natural
 //! exit; process.exit() and signals skip these hooks, and whatever the task would stop then dies
-//! with the process). General: it knows nothing of what it stops.
+//! with the process). General: it knows nothing of what it stops (the watchdog's thread,
+//! watchdog.rs; an environment's listeners and waits, env_end.rs).
 
 use napi::{Env, Status};
 
@@ -10,8 +11,9 @@ struct Task {
   run: Box<dyn FnOnce() + Send>,
 }
 
-/// An environment cleanup hook, registered until it runs or `remove()` takes it back. The task
-/// should hold only `Weak` references, so that what it stops is not kept alive by the hook.
+/// An environment cleanup hook, registered until it runs or `remove()` takes it back (dropping
+/// this handle leaves it registered: the task is then freed when it runs). The task should hold
+/// only `Weak` references, so that what it stops is not kept alive by the hook.
 pub struct TeardownHook(*mut Task);
 
 // SAFETY: the pointer is only touched on the JS thread that owns the environment (add, remove)
