@@ -14,6 +14,7 @@
 
 const sd = require('..')
 const { markWatchdogStarted } = require('../lib/diagnostics')
+const { PRIORITIES } = require('../lib/priorities')
 
 /** startWatchdogMode()'s interval when none (or none a timer can keep) is given, as sd-notify's. */
 const DEFAULT_WATCHDOG_MS = 3000
@@ -39,14 +40,11 @@ function ping() {
   } catch {}
 }
 
-/** sd-notify's level numbers (syslog priorities). */
-const LOG_LEVELS = { LOG_EMERG: 0, LOG_ALERT: 1, LOG_CRIT: 2, LOG_ERR: 3, LOG_WARNING: 4, LOG_NOTICE: 5, LOG_INFO: 6, LOG_DEBUG: 7 }
-
 let watchdogTimer = null
 
 function journalPrint(level, ...args) {
   // @types/sd-notify types journalPrint as `(args: string[])`: such a call logs the words at info.
-  if (Array.isArray(level)) return journalSend(LOG_LEVELS.LOG_INFO, level.map(String).join(' '))
+  if (Array.isArray(level)) return journalSend(PRIORITIES.info, level.map(String).join(' '))
   // String() of each word, so that a symbol is written too rather than thrown on.
   journalSend(level, args.map(String).join(' '))
 }
@@ -59,19 +57,13 @@ function journalSend(level, message) {
   }
 }
 
+/** sd-notify's log methods: one per level name of lib/priorities.js, and two longer names of its own. */
+const LONGER_NAMES = { emerg: 'emergency', crit: 'critical' }
 const log = {}
-for (const [names, level] of [
-  [['emerg', 'emergency'], LOG_LEVELS.LOG_EMERG],
-  [['alert'], LOG_LEVELS.LOG_ALERT],
-  [['crit', 'critical'], LOG_LEVELS.LOG_CRIT],
-  [['err', 'error'], LOG_LEVELS.LOG_ERR],
-  [['warning', 'warn'], LOG_LEVELS.LOG_WARNING],
-  [['notice'], LOG_LEVELS.LOG_NOTICE],
-  [['info'], LOG_LEVELS.LOG_INFO],
-  [['debug'], LOG_LEVELS.LOG_DEBUG],
-]) {
-  const print = (...args) => journalPrint(level, ...args)
-  for (const name of names) log[name] = print
+const printAt = [] // one function per priority, whatever its names
+for (const [name, level] of Object.entries(PRIORITIES)) {
+  log[name] = printAt[level] ??= (...args) => journalPrint(level, ...args)
+  if (Object.hasOwn(LONGER_NAMES, name)) log[LONGER_NAMES[name]] = log[name]
 }
 
 let warnedIgnored = false

@@ -8,20 +8,7 @@ const { basename, join, sep } = require('node:path')
 const { fstatSync } = require('node:fs')
 const { codedError } = require('./errors')
 const { Fields, addField, addError, NEEDS_BINARY, NEEDS_BINARY_ALL } = require('./journal-fields')
-
-/** syslog priorities by level name, as journald and `journalctl -p` know them. */
-const PRIORITIES = Object.freeze({
-  emerg: 0,
-  alert: 1,
-  crit: 2,
-  err: 3,
-  error: 3,
-  warning: 4,
-  warn: 4,
-  notice: 5,
-  info: 6,
-  debug: 7,
-})
+const { PRIORITIES } = require('./priorities')
 
 /** `PRIORITY=n\n` for each priority, built once. */
 const PRIORITY_LINES = Array.from({ length: 8 }, (_, p) => `PRIORITY=${p}\n`)

@@ -55,7 +55,8 @@ function isMusl(probe = systemProbe) {
     if (/\/ld(64|-linux[^/]*)\.so\.\d$/.test(interpreter)) return false
   } catch {}
   // /usr/bin/ldd next: reading it is cheap and decisive where it exists. process.report is
-  // authoritative but costs ~3.5 ms at require() time, so it only settles what ldd cannot.
+  // authoritative but costs milliseconds at require() time (`npm run bench`, part 3; bench/NOTES.md),
+  // so it only settles what ldd cannot.
   try {
     const ldd = probe.readLdd()
     if (ldd.includes('musl')) return true

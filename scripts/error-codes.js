@@ -12,11 +12,18 @@ const { CODES } = require('../lib/errors')
 
 const ROOT = path.join(__dirname, '..')
 
-/** The package's own codes (ERR_SD_NOTIFY_*, and ETIMEDOUT for its timeouts), sorted. */
+/** The native registry: the file that declares NotifyError::code, relative to the package root. */
+const ERROR_RS = path.join('crates', 'sd-notify-protocol', 'src', 'error.rs')
+
+/** The codes NotifyError::code returns (its `=> "CODE"` arms: ERR_SD_NOTIFY_* and ETIMEDOUT), in order. */
+function nativeCodes() {
+  const rust = fs.readFileSync(path.join(ROOT, ERROR_RS), 'utf8')
+  return [...new Set([...rust.matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1]))]
+}
+
+/** The package's own codes (ERR_SD_NOTIFY_*), sorted: ETIMEDOUT is among the errno names. */
 function packageCodes() {
-  const rust = fs.readFileSync(path.join(ROOT, 'crates', 'sd-notify-protocol', 'src', 'error.rs'), 'utf8')
-  const native = [...rust.matchAll(/=> "(ERR_SD_NOTIFY_[A-Z_]+|ETIMEDOUT)"/g)].map((m) => m[1])
-  return [...new Set([...native, ...Object.values(CODES)])].filter((c) => c.startsWith('ERR_SD_NOTIFY_')).sort()
+  return [...new Set([...nativeCodes(), ...Object.values(CODES)])].filter((c) => c.startsWith('ERR_SD_NOTIFY_')).sort()
 }
 
 /** Errno names as Node names them (ECONNREFUSED, ...): what a failed system call's `code` is. */
@@ -50,4 +57,4 @@ export interface SdNotifyError extends Error {
 
 if (require.main === module) process.stdout.write(declarations())
 
-module.exports = { declarations, packageCodes, errnoNames }
+module.exports = { declarations, nativeCodes, packageCodes, errnoNames, ERROR_RS }

@@ -37,11 +37,12 @@ function runSuite(node, files, env) {
   })
 }
 
-// Under QEMU the whole suite takes ~12 minutes a platform: there, the files that exercise the
-// binary (the protocols, descriptor passing, the journal's byte order, errors, loading). Left out:
-// the watchdog's and lifecycle's timing tests, socket activation's environment parsing, the logging
-// integrations, the package metadata checks, and the packed-package test (npm pack and install
-// under emulation: 5 minutes on s390x), all JavaScript that runs the same on every architecture.
+// Under QEMU the whole suite takes many minutes a platform (each cell's time is in the table
+// `npm run test:targets` prints): there, the files that exercise the binary (the protocols,
+// descriptor passing, the journal's byte order, errors, loading). Left out: the watchdog's and
+// lifecycle's timing tests, socket activation's environment parsing, the logging integrations, the
+// package metadata checks, and the packed-package test (npm pack and install under emulation, the
+// slowest of all), all JavaScript that runs the same on every architecture.
 const EMULATED_FILES = ['notify', 'journal', 'listener', 'listen', 'fd-store', 'errors', 'exports', 'refused', 'loader']
 
 /** The test files of the unit and package suite (never the e2e directory); under QEMU, a subset. */

@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, Weak};
 
 use napi::Env;
 
+use super::teardown::TeardownHook;
 use sd_notify_protocol::listener::Listener;
 use sd_notify_protocol::poller;
-use sd_notify_protocol::sync::{contain, lock};
+use sd_notify_protocol::sync::lock;
 
 /// Per environment (keyed by its address): the listeners it made, while they live.
 static ENVS: Mutex<Option<HashMap<usize, Vec<Weak<Listener>>>>> = Mutex::new(None);
@@ -21,16 +22,14 @@ pub fn owner(env: &Env) -> u64 {
   env.raw() as usize as u64
 }
 
-unsafe extern "C" fn on_env_end(data: *mut std::ffi::c_void) {
-  let key = data as usize;
-  // Unwinding out of this C callback would abort the process: contained.
-  let _ = contain("the end of a JavaScript environment", || {
-    let listeners = lock(&ENVS).as_mut().and_then(|m| m.remove(&key)).unwrap_or_default();
-    for listener in listeners.iter().filter_map(Weak::upgrade) {
-      listener.close();
-    }
-    poller::cancel(key as u64);
-  });
+/// What `env`'s end does (run by its teardown hook, which contains a panic: nobody is left to
+/// tell of one).
+fn on_env_end(key: usize) {
+  let listeners = lock(&ENVS).as_mut().and_then(|m| m.remove(&key)).unwrap_or_default();
+  for listener in listeners.iter().filter_map(Weak::upgrade) {
+    listener.close();
+  }
+  poller::cancel(key as u64);
 }
 
 /// Makes sure `env`'s end is hooked (once per environment), and remembers `listener` to close
@@ -42,11 +41,8 @@ pub fn track(env: &Env, listener: Option<&Arc<Listener>>) -> napi::Result<()> {
   let list = match map.entry(key) {
     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
     std::collections::hash_map::Entry::Vacant(e) => {
-      // SAFETY: a valid env; the data is the env's address, nothing to free.
-      let status = unsafe { napi::sys::napi_add_env_cleanup_hook(env.raw(), Some(on_env_end), key as *mut std::ffi::c_void) };
-      if status != napi::sys::Status::napi_ok {
-        return Err(napi::Error::from_reason(format!("napi_add_env_cleanup_hook returned {status}")));
-      }
+      // Never removed: it runs once, when the environment ends.
+      TeardownHook::add(env, "the end of a JavaScript environment", move || on_env_end(key))?;
       e.insert(Vec::new())
     }
   };

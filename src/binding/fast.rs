@@ -1,7 +1,7 @@
 //! `journalSend`, the one function left as a raw N-API callback: napi-rs's generated entry for a
-//! function with arguments opens a borrow scope on every call (about 350 instructions and two
-//! allocations), which a logging loop would pay per entry (BENCHMARKS.md, "Instructions per
-//! call"). It reads its arguments with `napi_get_cb_info` itself; the checks, the errors, the
+//! function with arguments opens a borrow scope and allocates on every call, which a logging loop
+//! would pay per entry (what that costs now: `npm run bench`, part 2 and "Instructions per call";
+//! bench/NOTES.md). It reads its arguments with `napi_get_cb_info` itself; the checks, the errors, the
 //! Worker-thread environment and the panic boundary are the same as every other entry's. Every
 //! other function is a plain `#[napi]` one (src/binding/verbs.rs). Its declaration is
 //! lib/journal.js's concern (it is not part of the public API).

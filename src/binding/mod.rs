@@ -15,3 +15,4 @@ mod text;
 mod verbs;
 mod watchdog;
 mod watchdog_options;
+mod watchdog_timer;

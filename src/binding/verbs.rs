@@ -1,7 +1,8 @@
 //! The notification verbs: one flag or one field each, with an optional status line. They were
-//! raw N-API entries once, to save about 1,000 instructions per call; measured against the
-//! connected `sendmsg` floor the safe entries napi-rs generates are within the goal
-//! (`npm run bench`, part 1), so they are plain `#[napi]` functions with one declaration, here.
+//! raw N-API entries once, to save what napi-rs's generated entry costs per call; measured against
+//! the connected `sendmsg` floor the safe entries napi-rs generates are within the goal
+//! (`npm run bench`, part 1 and its instruction counts), so they are plain `#[napi]` functions
+//! with one declaration, here.
 
 use napi::bindgen_prelude::Unknown;
 use napi::Env;

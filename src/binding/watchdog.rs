@@ -1,160 +1,26 @@
 //! The native half of `startWatchdog()`: a timer thread that keeps time and sends, and a weak
 //! threadsafe function through which it asks the event loop for proof of life. The thread pings
 //! only for the event loop's answer to its latest request, so a blocked loop stops the pings.
+//! This file is the JavaScript side (`Watchdog`, `startWatchdogTimer`); the thread and the state
+//! it shares with the event loop are in watchdog_timer.rs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{FnArgs, Function};
-use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
-use napi::{Env, Status};
+use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::{ThreadsafeCallContext, UnknownReturnValue};
+use napi::Env;
 use napi_derive::napi;
-use nix::errno::Errno;
 
 use super::error::{guard, IntoJs, Result};
 use super::teardown::TeardownHook;
 use super::watchdog_options::{option_error, WatchdogOptions};
+use super::watchdog_timer::{Event, RequestArgs, RequestFn, Shared, Slot, Timer};
 use crate::convert::usec_from_ms;
-use sd_notify_protocol::address::{self, NotifyAddress};
-use sd_notify_protocol::sync::{contain, lock};
-use sd_notify_protocol::watchdog::{Action, FailureAction, Heartbeat, Request, Timing, Verdict};
+use sd_notify_protocol::address;
+use sd_notify_protocol::sync::lock;
+use sd_notify_protocol::watchdog::{Action, FailureAction, Heartbeat, Timing, Verdict};
 use sd_notify_protocol::{notify_socket, watchdog_env, NotifyError};
-
-/// One watchdog per process: the manager gives a process one WATCHDOG_USEC to honour.
-static RUNNING: AtomicBool = AtomicBool::new(false);
-
-/// The JavaScript request callback's arguments: `(seq, errorCode, errorMessage)`. `seq` is the
-/// request to acknowledge (null when there is nothing to answer); the others report a failure.
-/// `FnArgs` spreads the tuple into three arguments (a bare tuple would arrive as one array).
-type RequestArgs = FnArgs<(Option<u32>, Option<String>, Option<String>)>;
-
-/// What the timer thread tells the event loop.
-enum Event {
-  Request,
-  Error(NotifyError),
-}
-
-/// Weak: it never keeps the process alive. Errors are not passed as a first argument. Both are
-/// spelled out because the builder and the type disagree on the `CalleeHandled` default.
-type RequestFn = ThreadsafeFunction<Event, UnknownReturnValue, RequestArgs, Status, false, true, 0>;
-
-struct State {
-  heartbeat: Heartbeat,
-  stopping: bool,
-  running: bool,
-}
-
-pub(crate) struct Shared {
-  state: Mutex<State>,
-  wake: Condvar,
-  thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Shared {
-  /// Wakes the thread at once and waits for it to end. Idempotent; never called from the thread.
-  pub(crate) fn stop(&self) {
-    lock(&self.state).stopping = true;
-    self.wake.notify_all();
-    let handle = lock(&self.thread).take();
-    if let Some(handle) = handle {
-      // Err only if the thread panicked; it has ended either way.
-      let _ = handle.join();
-    }
-  }
-}
-
-/// The process's one watchdog slot, released when the thread (or a failed start) lets go of it.
-struct Slot;
-
-impl Slot {
-  fn claim() -> sd_notify_protocol::Result<Self> {
-    RUNNING
-      .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-      .map(|_| Slot)
-      .map_err(|_| NotifyError::WatchdogRunning)
-  }
-}
-
-impl Drop for Slot {
-  fn drop(&mut self) {
-    RUNNING.store(false, Ordering::Release);
-  }
-}
-
-/// Everything the timer thread owns. The address was read at start: getenv on this thread
-/// would race with Node's setenv on the JavaScript thread.
-struct Timer {
-  shared: Arc<Shared>,
-  request: RequestFn,
-  address: NotifyAddress,
-  ping: Vec<u8>,
-  trigger: Vec<u8>,
-  _slot: Slot,
-}
-
-impl Timer {
-  /// Queues `event` on the event loop; false once the environment is gone (the call then
-  /// returns `napi_closing`), as after a worker's termination: nobody is left to answer.
-  fn tell(&self, event: Event) -> bool {
-    self.request.call(event, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
-  }
-
-  /// The thread's body: `run`, and if it panics, the watchdog stops (no more pings, as when the
-  /// event loop hangs: the manager's timeout then restarts the service) and `onError` hears why.
-  fn run_contained(self) {
-    if let Err(e) = contain("the watchdog's timer thread", || self.run()) {
-      lock(&self.shared.state).running = false;
-      self.tell(Event::Error(e));
-    }
-  }
-
-  fn run(&self) {
-    let mut state = lock(&self.shared.state);
-    while !state.stopping {
-      if let Some(action) = state.heartbeat.take_due() {
-        drop(state);
-        let payload = if action == Action::Ping { &self.ping } else { &self.trigger };
-        let sent = notify_socket::send(&self.address, payload, &[]);
-        let at = SystemTime::now();
-        state = lock(&self.shared.state);
-        match sent {
-          Ok(()) => state.heartbeat.sent(action, at),
-          Err(e) => {
-            state.heartbeat.send_failed();
-            drop(state);
-            let alive = self.tell(Event::Error(e));
-            state = lock(&self.shared.state);
-            if !alive {
-              break;
-            }
-          }
-        }
-        continue;
-      }
-      let now = Instant::now();
-      let wait = state.heartbeat.until_next_tick(now);
-      if !wait.is_zero() {
-        // A condition variable, not a sleep: stop() and acknowledgements wake the thread at once.
-        state = match self.shared.wake.wait_timeout(state, wait) {
-          Ok((guard, _)) => guard,
-          Err(poisoned) => poisoned.into_inner().0,
-        };
-        continue;
-      }
-      if state.heartbeat.tick(now) == Request::Queue {
-        drop(state);
-        let alive = self.tell(Event::Request);
-        state = lock(&self.shared.state);
-        if !alive {
-          break;
-        }
-      }
-    }
-    state.running = false;
-  }
-}
 
 fn ms(d: Duration) -> f64 {
   d.as_secs_f64() * 1000.0
@@ -286,11 +152,7 @@ impl Watchdog {
   pub fn acknowledge(&self, seq: u32, healthy: bool) -> Result<bool> {
     guard("Watchdog.acknowledge", || {
       let verdict = if healthy { Verdict::Healthy } else { Verdict::Unhealthy };
-      let accepted = lock(&self.shared.state).heartbeat.acknowledge(seq, verdict);
-      if accepted {
-        self.shared.wake.notify_all();
-      }
-      Ok(accepted)
+      Ok(self.shared.acknowledge(seq, verdict))
     })
   }
 }
@@ -325,15 +187,7 @@ pub fn start_watchdog_timer(
     let ping = Action::Ping.datagram().js()?;
     let trigger = Action::Trigger.datagram().js()?;
 
-    let shared = Arc::new(Shared {
-      state: Mutex::new(State {
-        heartbeat: Heartbeat::new(timing, failure_action, Instant::now()),
-        stopping: false,
-        running: true,
-      }),
-      wake: Condvar::new(),
-      thread: Mutex::new(None),
-    });
+    let shared = Arc::new(Shared::new(Heartbeat::new(timing, failure_action, Instant::now())));
 
     let on_js_thread = shared.clone();
     let has_health_check = options.health_check.is_some();
@@ -341,54 +195,19 @@ pub fn start_watchdog_timer(
       .build_threadsafe_function::<Event>()
       .weak::<true>()
       .callee_handled::<false>()
-      .build_callback(move |ctx: ThreadsafeCallContext<Event>| {
-        // Runs on the event loop inside napi's callback: a panic here must not unwind into it, so
-        // it becomes an error passed to `onError` like any other.
-        let args = contain("the watchdog's request callback", || match ctx.value {
-          Event::Request => {
-            // Running here is the event loop's proof of life; how late it runs is its response time.
-            let mut state = lock(&on_js_thread.state);
-            let seq = if state.stopping { None } else { state.heartbeat.delivered(Instant::now()) };
-            match seq {
-              // Without a health check, running here is the whole answer: acknowledged at once,
-              // with no second call from JavaScript back into the addon.
-              Some(seq) if !has_health_check => {
-                if state.heartbeat.acknowledge(seq, Verdict::Healthy) {
-                  on_js_thread.wake.notify_all();
-                }
-                FnArgs::from((None, None, None))
-              }
-              seq => FnArgs::from((seq, None, None)),
-            }
-          }
-          Event::Error(e) => FnArgs::from((None, Some(e.code()), Some(e.to_string()))),
-        });
-        Ok(args.unwrap_or_else(|e| {
-          // The request counts as delivered and unanswered (no ping for it), so the next tick
-          // queues a new one instead of waiting forever for this one.
-          lock(&on_js_thread.state).heartbeat.delivered(Instant::now());
-          FnArgs::from((None, Some(e.code()), Some(e.to_string())))
-        }))
-      })
+      .build_callback(move |ctx: ThreadsafeCallContext<Event>| Ok(on_js_thread.on_event(ctx.value, has_health_check)))
       .map_err(|e| napi_failure("creating the watchdog's threadsafe function", e))?;
 
-    let teardown = TeardownHook::add(env, &shared).map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
-
-    let timer = Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot };
-    let handle = sd_notify_protocol::sync::small_thread()
-      .name("sd-notify-watchdog".into())
-      .spawn(move || timer.run_contained())
-      .map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
-        NotifyError::os("starting the watchdog thread", errno)
-      });
-    match handle {
-      Ok(handle) => *lock(&shared.thread) = Some(handle),
-      Err(e) => {
-        lock(&shared.state).running = false;
-        return Err(e).js();
+    // Only a Weak: a stopped watchdog's state is not kept alive by the hook.
+    let weak = Arc::downgrade(&shared);
+    let teardown = TeardownHook::add(env, "the watchdog's teardown", move || {
+      if let Some(shared) = weak.upgrade() {
+        shared.stop();
       }
-    }
+    })
+    .map_err(|e| napi_failure("registering the watchdog's cleanup hook", e))?;
+
+    Timer { shared: shared.clone(), request, address, ping, trigger, _slot: slot }.spawn().js()?;
     Ok(Some(Watchdog { shared, timing, failure_action, teardown: Mutex::new(Some(teardown)) }))
   })
 }
