@@ -339,6 +339,28 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
   assert.equal(journal.stats().sent - before.sent, seqs.length + notices.length)
 })
 
+test('with no room to queue (entries: 0), entries dropped while nothing waits still get their notice', async (t) => {
+  const stalled = new JournalListener()
+  const defaults = Journal.setQueueLimits({})
+  t.after(() => {
+    stalled.close()
+    Journal.setQueueLimits(defaults)
+  })
+  Journal.setQueueLimits({ entries: 0 })
+  const target = new Journal({ socket: stalled.address, identifier: false })
+  const before = journal.stats()
+  await logWhileJournalStalls(target, 2000)
+  const dropped = journal.stats().dropped - before.dropped
+  assert.ok(dropped > 0, 'the stalled journal made entries drop')
+  const notices = []
+  const seqs = await drain(stalled, notices)
+  assert.equal(await target.flush(5000), true)
+  t.diagnostic(`arrived: ${seqs.length}; dropped: ${dropped}; notices: ${notices.length}`)
+  assert.equal(seqs.length, 2000 - dropped)
+  assert.ok(notices.length > 0, 'the journal was told')
+  assert.equal(notices.reduce((sum, n) => sum + n.dropped, 0), dropped, 'the notices add up to stats().dropped')
+})
+
 // ---- journald's field limit ----
 
 const { MAX_FIELDS } = require('../lib/journal')
