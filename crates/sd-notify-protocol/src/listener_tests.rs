@@ -57,12 +57,14 @@ fn a_received_descriptor_closed_otherwise_is_refused_and_its_reused_number_left_
   let fd = r.fds[0];
   // The caller closes it itself (fs.closeSync) and the number goes to an unrelated file: done
   // in one step with dup2(2), which no test running in parallel can race.
-  // SAFETY: received above, owned by this test.
-  let mut reused = unsafe { OwnedFd::from_raw_fd(fd) };
+  // SAFETY: received above, owned by this test. Not dropped on a failed assertion: a listener
+  // that closed it would make the drop a double close (which aborts the test run).
+  let mut reused = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd) });
   nix::unistd::dup2(std::fs::File::open("/proc/self/stat").unwrap(), &mut reused).unwrap();
   assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
-  assert!(nix::sys::stat::fstat(&reused).is_ok(), "the unrelated file stays open");
+  assert!(nix::sys::stat::fstat(&*reused).is_ok(), "the unrelated file stays open");
   assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD", "and was forgotten");
+  drop(std::mem::ManuallyDrop::into_inner(reused));
 }
 
 #[test]
