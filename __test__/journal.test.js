@@ -5,6 +5,7 @@
 
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
+const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -337,6 +338,17 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
     assert.equal(next - n.after - 1, n.dropped, `the notice after ${n.after} stands for the entries missing there`)
   }
   assert.equal(journal.stats().sent - before.sent, seqs.length + notices.length)
+})
+
+const canDropPrivileges = process.getuid?.() === 0 && ['setpriv', 'prlimit'].every((tool) => cp.spawnSync(tool, ['--version']).status === 0)
+
+test('flush() when no thread can start: the promise rejects with EAGAIN and the process still ends', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
+  // RLIMIT_NPROC, which root ignores: the child runs as nobody.
+  const child = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
+  const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, child], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(r.signal, null, `the child did not end by itself (killed after 60 s): ${r.stdout}${r.stderr}`)
+  assert.equal(r.stdout.trim(), 'rejected EAGAIN', r.stderr)
+  assert.equal(r.status, 0)
 })
 
 test('with no room to queue (entries: 0), entries dropped while nothing waits still get their notice', async (t) => {
