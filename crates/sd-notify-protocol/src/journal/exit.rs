@@ -146,6 +146,44 @@ mod tests {
     std::str::from_utf8(datagram).ok()?.lines().find_map(|l| l.strip_prefix("X_SEQ=")?.parse().ok())
   }
 
+  /// A child forked without exec while the queue's lock is held (as it may be by the parent's
+  /// queue thread): its exit returns at once instead of waiting for a lock no thread will release.
+  #[test]
+  fn a_forked_childs_exit_does_not_wait_for_the_parents_queue() {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::ForkResult;
+    arm();
+    let held = lock(&FIFO);
+    // SAFETY: the child calls only async-signal-safe functions before _exit (the hook's first
+    // steps are getpid and an atomic load; without the check it would block on the lock, which
+    // the parent then sees as a hang).
+    match unsafe { nix::unistd::fork() }.unwrap() {
+      ForkResult::Child => {
+        at_exit();
+        // SAFETY: ends the child without running the test harness's exit path.
+        unsafe { libc::_exit(0) }
+      }
+      ForkResult::Parent { child } => {
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+          match waitpid(child, Some(WaitPidFlag::WNOHANG)).unwrap() {
+            WaitStatus::StillAlive if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            WaitStatus::StillAlive => {
+              let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+              let _ = waitpid(child, None);
+              panic!("the forked child's exit hook waited for the parent's queue");
+            }
+            status => {
+              assert_eq!(status, WaitStatus::Exited(child, 0));
+              break;
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// One test for the whole process-wide queue (tests run in parallel threads and share it).
   #[test]
   fn the_exit_flush_sends_everything_a_reader_takes_and_counts_what_a_stalled_one_leaves() {
