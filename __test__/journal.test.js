@@ -344,8 +344,8 @@ const canDropPrivileges = process.getuid?.() === 0 && ['setpriv', 'prlimit'].eve
 
 test('flush() when no thread can start: the promise rejects with EAGAIN and the process still ends', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
   // RLIMIT_NPROC, which root ignores: the child runs as nobody.
-  const child = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
-  const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, child], { encoding: 'utf8', timeout: 60_000 })
+  const fixture = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
+  const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture], { encoding: 'utf8', timeout: 60_000 })
   assert.equal(r.signal, null, `the child did not end by itself (killed after 60 s): ${r.stdout}${r.stderr}`)
   assert.equal(r.stdout.trim(), 'rejected EAGAIN', r.stderr)
   assert.equal(r.status, 0)
@@ -480,6 +480,19 @@ for (const [how, end] of [
     assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i), 'every entry, once, in order')
   })
 }
+
+test("a Worker that finds no journal asks its own process.env whether stderr is the journal stream (not the C environment)", async () => {
+  // The Worker's env says stderr is the journal stream; the process's C environment has none.
+  const r = await child(`
+    const { Worker } = require('node:worker_threads')
+    const st = require('node:fs').fstatSync(2)
+    new Worker(\`
+      const sd = require(${JSON.stringify(path.join(__dirname, '..'))})
+      new sd.Journal({ socket: '/nonexistent/sd-notify-rs/journal' }).send({ MESSAGE: 'lost' })\`,
+      { eval: true, env: { ...process.env, JOURNAL_STREAM: st.dev + ':' + st.ino } })`)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stderr, '', 'nothing said: the line would go to the journal that could not be reached')
+})
 
 test('entries a Worker logged arrive after the Worker ended and the process exits', async (t) => {
   const receiver = new JournalListener()
