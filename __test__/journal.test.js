@@ -342,13 +342,16 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
 
 const canDropPrivileges = process.getuid?.() === 0 && ['setpriv', 'prlimit'].every((tool) => cp.spawnSync(tool, ['--version']).status === 0)
 
-test('flush() when no thread can start: the promise rejects with EAGAIN and the process still ends', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
+test('flush() when no thread can start: the promise rejects with EAGAIN, the process still ends, winston close() still emits closed', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
   // RLIMIT_NPROC, which root ignores: the child runs as nobody.
   const fixture = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
   const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture], { encoding: 'utf8', timeout: 60_000 })
   assert.equal(r.signal, null, `the child did not end by itself (killed after 60 s): ${r.stdout}${r.stderr}`)
   assert.equal(r.stdout.trim(), 'rejected EAGAIN', r.stderr)
   assert.equal(r.status, 0)
+  // winston's close() flushes: the rejection ends in 'closed', not in an unhandled rejection.
+  const w = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture, 'winston'], { encoding: 'utf8', timeout: 60_000 })
+  assert.deepEqual([w.signal, w.stdout.trim(), w.status], [null, 'closed', 0], w.stderr)
 })
 
 test('with no room to queue (entries: 0), entries dropped while nothing waits still get their notice', async (t) => {
