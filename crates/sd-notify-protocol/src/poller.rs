@@ -73,19 +73,27 @@ static THREAD: Started = Started::new();
 /// Whether something started: a start that failed is not remembered, so a passing shortage
 /// (EMFILE for the eventfd, EAGAIN for the thread) fails only the waits made during it, and the
 /// next wait tries again.
-struct Started(Mutex<bool>);
+struct Started {
+  done: std::sync::atomic::AtomicBool,
+  starting: Mutex<()>,
+}
 
 impl Started {
   const fn new() -> Self {
-    Started(Mutex::new(false))
+    Started { done: std::sync::atomic::AtomicBool::new(false), starting: Mutex::new(()) }
   }
 
-  /// Runs `start` unless a call of it succeeded before (one at a time).
+  /// Runs `start` unless a call of it succeeded before (one at a time; once started, one atomic
+  /// load).
   fn ensure(&self, start: impl FnOnce() -> std::result::Result<(), Errno>) -> std::result::Result<(), Errno> {
-    let mut started = lock(&self.0);
-    if !*started {
+    use std::sync::atomic::Ordering;
+    if self.done.load(Ordering::Acquire) {
+      return Ok(());
+    }
+    let _one_at_a_time = lock(&self.starting);
+    if !self.done.load(Ordering::Acquire) {
       start()?;
-      *started = true;
+      self.done.store(true, Ordering::Release);
     }
     Ok(())
   }
