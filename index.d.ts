@@ -479,7 +479,8 @@ export declare class NotifyListener {
    * Closes descriptors that arrived at this listener (a message's `fds`), natively, in every
    * runtime (Deno's `fs.closeSync` refuses descriptors Deno did not open). Closing the fd of a
    * `BARRIER=1` message resolves the sender's `barrier()`. Throws `ERR_SD_NOTIFY_INVALID_FD`,
-   * closing nothing, when one did not arrive here or was closed by `closeFds()` already.
+   * closing nothing, when one did not arrive here, was closed by `closeFds()` already, or was
+   * closed otherwise (`fs.closeSync`: its number may now be another file's, left open).
    */
   closeFds(fds: Array<number>): void
   /** Closes the socket: pending and later `receive()` calls reject. Idempotent. */

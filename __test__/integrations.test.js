@@ -450,6 +450,23 @@ test('winston: fatal and trace have default priorities, the priorities option ma
   assert.throws(() => new JournaldTransport({ priorities: { audit: 9 } }), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
 })
 
+test('winston: an error among its own fields (e.self = e, two errors naming each other) still arrives', async () => {
+  const log = winston.createLogger({ transports: [new JournaldTransport({ socket: journalListener.address })] })
+  const e = new Error('boom')
+  e.self = e
+  const a = new TypeError('a')
+  const b = new RangeError('b')
+  a.peer = b
+  b.peer = a
+  log.info('cyclic', { err: e })
+  log.info('pair', { failure: a })
+  const [first, second] = await entries(2)
+  assert.deepEqual([first.MESSAGE, first.ERR, first.ERR_SELF, first.ERR_SELF_SELF], ['cyclic', 'boom', 'boom', 'boom'])
+  assert.equal(first.ERR_SELF_SELF_SELF, 'Error: boom', 'past the depth limit: as text')
+  assert.deepEqual([second.MESSAGE, second.FAILURE, second.FAILURE_PEER, second.FAILURE_PEER_PEER], ['pair', 'a', 'b', 'a'])
+  assert.equal(second.FAILURE_PEER_PEER_PEER, 'RangeError: b')
+})
+
 test("an entry the journal cannot take is pino's 'drop' event (in-process and worker) and winston's 'warn'", async () => {
   const nowhere = '/nonexistent/sd-notify-rs/journal'
   const dest = pinoJournal({ socket: nowhere })

@@ -5,6 +5,7 @@
 
 const { test, before, after } = require('node:test')
 const assert = require('node:assert/strict')
+const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -339,6 +340,42 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
   assert.equal(journal.stats().sent - before.sent, seqs.length + notices.length)
 })
 
+const canDropPrivileges = process.getuid?.() === 0 && ['setpriv', 'prlimit'].every((tool) => cp.spawnSync(tool, ['--version']).status === 0)
+
+test('flush() when no thread can start: the promise rejects with EAGAIN, the process still ends, winston close() still emits closed', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
+  // RLIMIT_NPROC, which root ignores: the child runs as nobody.
+  const fixture = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
+  const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(r.signal, null, `the child did not end by itself (killed after 60 s): ${r.stdout}${r.stderr}`)
+  assert.equal(r.stdout.trim(), 'rejected EAGAIN', r.stderr)
+  assert.equal(r.status, 0)
+  // winston's close() flushes: the rejection ends in 'closed', not in an unhandled rejection.
+  const w = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture, 'winston'], { encoding: 'utf8', timeout: 60_000 })
+  assert.deepEqual([w.signal, w.stdout.trim(), w.status], [null, 'closed', 0], w.stderr)
+})
+
+test('with no room to queue (entries: 0), entries dropped while nothing waits still get their notice', async (t) => {
+  const stalled = new JournalListener()
+  const defaults = Journal.setQueueLimits({})
+  t.after(() => {
+    stalled.close()
+    Journal.setQueueLimits(defaults)
+  })
+  Journal.setQueueLimits({ entries: 0 })
+  const target = new Journal({ socket: stalled.address, identifier: false })
+  const before = journal.stats()
+  await logWhileJournalStalls(target, 2000)
+  const dropped = journal.stats().dropped - before.dropped
+  assert.ok(dropped > 0, 'the stalled journal made entries drop')
+  const notices = []
+  const seqs = await drain(stalled, notices)
+  assert.equal(await target.flush(5000), true)
+  t.diagnostic(`arrived: ${seqs.length}; dropped: ${dropped}; notices: ${notices.length}`)
+  assert.equal(seqs.length, 2000 - dropped)
+  assert.ok(notices.length > 0, 'the journal was told')
+  assert.equal(notices.reduce((sum, n) => sum + n.dropped, 0), dropped, 'the notices add up to stats().dropped')
+})
+
 // ---- journald's field limit ----
 
 const { MAX_FIELDS } = require('../lib/journal')
@@ -446,6 +483,19 @@ for (const [how, end] of [
     assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i), 'every entry, once, in order')
   })
 }
+
+test("a Worker that finds no journal asks its own process.env whether stderr is the journal stream (not the C environment)", async () => {
+  // The Worker's env says stderr is the journal stream; the process's C environment has none.
+  const r = await child(`
+    const { Worker } = require('node:worker_threads')
+    const st = require('node:fs').fstatSync(2)
+    new Worker(\`
+      const sd = require(${JSON.stringify(path.join(__dirname, '..'))})
+      new sd.Journal({ socket: '/nonexistent/sd-notify-rs/journal' }).send({ MESSAGE: 'lost' })\`,
+      { eval: true, env: { ...process.env, JOURNAL_STREAM: st.dev + ':' + st.ino } })`)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stderr, '', 'nothing said: the line would go to the journal that could not be reached')
+})
 
 test('entries a Worker logged arrive after the Worker ended and the process exits', async (t) => {
   const receiver = new JournalListener()

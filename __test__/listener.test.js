@@ -69,6 +69,22 @@ test('closeFds() closes received descriptors natively, once; anything else is ER
   l.closeFds([])
 })
 
+test('closeFds() refuses a descriptor the caller closed itself, and leaves the file now at that number open', async (t) => {
+  const l = useListener(t)
+  const own = fs.openSync(__filename, 'r')
+  t.after(() => fs.closeSync(own))
+  sd.notify({ FDSTORE: 1 }, { fds: [own] })
+  const { fds } = await l.receive(2000)
+  fs.closeSync(fds[0])
+  // Usually the lowest free number: the one just closed, now on another file. (The same file
+  // opened again at the same number is not told apart: the check compares device and inode.)
+  const other = fs.openSync('/proc/self/stat', 'r')
+  t.after(() => fs.closeSync(other))
+  assert.throws(() => l.closeFds(fds), { code: 'ERR_SD_NOTIFY_INVALID_FD' })
+  assert.ok(fs.existsSync(`/proc/self/fd/${other}`), 'the unrelated descriptor is still open')
+  assert.throws(() => l.closeFds(fds), { code: 'ERR_SD_NOTIFY_INVALID_FD' }, 'forgotten')
+})
+
 test('NotifyListener.receive() rejects with ETIMEDOUT when nothing arrives', async (t) => {
   const l = useListener(t)
   await assert.rejects(l.receive(50), { code: 'ETIMEDOUT' })

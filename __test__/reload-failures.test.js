@@ -11,7 +11,7 @@ const net = require('node:net')
 const path = require('node:path')
 const { once } = require('node:events')
 const { useListener } = require('./helpers')
-const { abstractSocketsWork, channelPath, parseRequest, parseReply, describe, MAX_REQUEST } = require('../lib/reload')
+const { abstractSocketsWork, channelPath, channelRefusal, parseRequest, parseReply, describe, MAX_REQUEST } = require('../lib/reload')
 
 const CHILD = path.join(__dirname, 'fixtures', 'reload-modes.js')
 const SQUATTER = path.join(__dirname, 'fixtures', 'squatter.js')
@@ -161,6 +161,15 @@ test('the reload channel refuses an unknown request and a request too long, and 
   assert.match(long.error, /at most 64 bytes/)
   assert.ok(alive(child))
   assert.equal(child.lines.includes('handled'), false, 'no reload ran')
+})
+
+test("channelRefusal(): the channel is trusted only from the target's pid with the target's uid now (a reused pid is refused)", () => {
+  assert.equal(channelRefusal(100, 100, 1000, 1000), undefined, "the target's own channel")
+  assert.equal(channelRefusal(100, 200, 1000, 1000).code, 'EPERM', 'another pid')
+  const reused = channelRefusal(100, 100, 65534, 0)
+  assert.equal(reused.code, 'EPERM', 'listened as pid 100 under another uid: pid 100 is now someone else')
+  assert.match(reused.message, /listened as pid 100 with uid 65534, while pid 100 now runs as uid 0 \(the pid was reused\)/)
+  assert.equal(channelRefusal(100, 100, 1000, undefined).code, 'ESRCH', 'the target is gone')
 })
 
 test('parseRequest(): a line "reload" only, incomplete until a line ends, refused past MAX_REQUEST bytes', () => {

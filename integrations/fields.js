@@ -125,7 +125,7 @@ function addValue(out, name, value, depth, key = name) {
   if (value === undefined || value === null || typeof value === 'function' || typeof value === 'symbol') return
   if (!name) return out.keepNameless(String(key), value)
   if (RESERVED.has(name)) name = `X_${name}`
-  if (value instanceof Error) return addError(out, name, value)
+  if (value instanceof Error) return addError(out, name, value, depth)
   if (Array.isArray(value)) {
     if (value.every((v) => v === null || typeof v !== 'object')) {
       out.put(
@@ -154,15 +154,26 @@ function joinName(prefix, name) {
  * An error (an Error, or pino's serialized `{ type, message, stack }`) under `name`: `NAME` is its
  * message, `NAME_TYPE`, `NAME_STACK`, `NAME_CODE`, and its other own fields flattened.
  */
-function addError(out, name, err) {
+function addError(out, name, err, depth = 0) {
   if (RESERVED.has(name)) name = `X_${name}`
+  // An error among its own fields (`e.self = e`, two errors naming each other) ends here as text.
+  if (depth >= MAX_DEPTH) return out.put(name, errorText(err))
   if (err.message !== undefined) out.put(name, String(err.message))
   const type = err.type ?? (err instanceof Error ? err.name : undefined)
   if (type !== undefined) out.put(`${name}_TYPE`, String(type))
   if (typeof err.stack === 'string') out.put(`${name}_STACK`, err.stack)
   for (const key of Object.keys(err)) {
     if (key === 'message' || key === 'type' || key === 'stack') continue
-    addValue(out, joinName(name, fieldName(key)), err[key], 1, key)
+    addValue(out, joinName(name, fieldName(key)), err[key], depth + 1, key)
+  }
+}
+
+/** An error as one line of text (`TypeError: message`), whatever its toString does. */
+function errorText(err) {
+  try {
+    return String(err)
+  } catch {
+    return String(err.message)
   }
 }
 

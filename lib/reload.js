@@ -12,6 +12,7 @@
 // manager's queue full) or a handler that throws anything at all is reported (the requester's
 // answer, STATUS=, a process warning), and READY=1 always follows RELOADING=1.
 
+const fs = require('node:fs')
 const net = require('node:net')
 const { codedError, echo } = require('./errors')
 
@@ -247,6 +248,40 @@ function bindReload(native, statusSource = NO_STATUS) {
 }
 
 /**
+ * The effective uid of process `pid` now (from /proc/<pid>/status, which any user may read and
+ * which, unlike the owner of /proc/<pid>, does not turn to root for a process that changed
+ * user); `undefined` when the process is gone or /proc cannot say.
+ */
+function effectiveUid(pid) {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+\d+\s+(\d+)/m)
+    return line ? Number(line[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Why the listener on the channel of `pid` is not trusted (an EPERM error), or undefined. Abstract
+ * names are first come, first served, so the channel must be the target's own: SO_PEERCRED names
+ * the process that listened (`peerPid`, with its effective uid `peerUid` then). The pid alone is
+ * not enough: a process that bound the name of its own pid and forked a child keeping the socket
+ * survives its own end, and the pid may since belong to another process. So the listener's uid
+ * must also be the target's effective uid now (`targetUid`; undefined: the target is gone). What
+ * remains is a process of the target's own uid, which could signal the target anyway.
+ */
+function channelRefusal(pid, peerPid, peerUid, targetUid) {
+  if (peerPid === pid && targetUid === undefined) return codedError('ESRCH', `pid ${pid} no longer exists`)
+  if (peerPid === pid && peerUid === targetUid) return undefined
+  const who = peerPid === pid ? `a process that listened as pid ${pid} with uid ${peerUid}, while pid ${pid} now runs as uid ${targetUid} (the pid was reused)` : `another process, pid ${peerPid} (uid ${peerUid})`
+  return codedError(
+    'EPERM',
+    `the reload channel of pid ${pid} is held by ${who}: not trusting it, no reload was asked for. ` +
+      `The service could not bind its channel (see its SD_NOTIFY_RS_RELOAD_CHANNEL warning); send SIGHUP instead (kill -HUP ${pid}) and find out why pid ${peerPid} holds the name.`,
+  )
+}
+
+/**
  * Asks process `pid` to reload over its channel and resolves with `{ ok, error?, code?, warning? }`
  * once its handlers ran. Rejects with ESRCH when `pid` does not exist, ECONNREFUSED/ENOENT when
  * nothing listens there (the process has no onReload()), EPERM when another process holds the
@@ -294,15 +329,8 @@ function requestReload(pid, timeoutMs = 90_000, { native } = {}) {
         return fail(err)
       }
       const [peerPid, peerUid] = peer
-      if (peerPid !== pid) {
-        return fail(
-          codedError(
-            'EPERM',
-            `the reload channel of pid ${pid} is held by another process, pid ${peerPid} (uid ${peerUid}): not trusting it, no reload was asked for. ` +
-              `The service could not bind its channel (see its SD_NOTIFY_RS_RELOAD_CHANNEL warning); send SIGHUP instead (kill -HUP ${pid}) and find out why pid ${peerPid} holds the name.`,
-          ),
-        )
-      }
+      const refused = channelRefusal(pid, peerPid, peerUid, effectiveUid(pid))
+      if (refused) return fail(refused)
       socket.write(`${REQUEST}\n`)
     })
     socket.on('data', (d) => {
@@ -319,4 +347,4 @@ function requestReload(pid, timeoutMs = 90_000, { native } = {}) {
   })
 }
 
-module.exports = { bindReload, requestReload, channelPath, abstractSocketsWork, parseRequest, parseReply, describe, MAX_REQUEST, MAX_REPLY }
+module.exports = { bindReload, requestReload, channelRefusal, channelPath, abstractSocketsWork, parseRequest, parseReply, describe, MAX_REQUEST, MAX_REPLY }

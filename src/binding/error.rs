@@ -55,19 +55,23 @@ pub fn napi_error(e: napi::Error) -> napi::Error<String> {
 }
 
 /// Runs `work` on a new helper thread named `name` and settles `deferred` with its outcome; a
-/// panic in `work` rejects with `ERR_SD_NOTIFY_PANIC`. The event loop never waits for it.
+/// panic in `work` rejects with `ERR_SD_NOTIFY_PANIC`. The event loop never waits for it. When
+/// no thread can start, `deferred` is rejected with the errno (never dropped unsettled: napi's
+/// deferred has no Drop, and its threadsafe function would keep the event loop alive).
 pub fn settle_on_thread<T: ToNapiValue + Send + 'static>(
   deferred: napi::JsDeferred<T, Settle<T>>,
   name: &'static str,
   work: impl FnOnce() -> sd_notify_protocol::Result<T> + Send + 'static,
-) -> Result<()> {
-  sd_notify_protocol::sync::small_thread()
-    .name(name.into())
-    .spawn(move || settle(deferred, sd_notify_protocol::sync::contain(name, work).and_then(|r| r)))
-    .map(drop)
-    .map_err(|e| {
-      to_js(NotifyError::os("starting a helper thread", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN))))
-    })
+) {
+  let started = sd_notify_protocol::sync::spawn_or_give_back(
+    deferred,
+    |run| sd_notify_protocol::sync::small_thread().name(name.into()).spawn(run).map(drop),
+    move |deferred| settle(deferred, sd_notify_protocol::sync::contain(name, work).and_then(|r| r)),
+  );
+  if let Err((deferred, e)) = started {
+    let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
+    settle(deferred, Err(NotifyError::os("starting a helper thread", errno)));
+  }
 }
 
 /// Tests only: the next contained call whose `during` is `site` panics (null disarms). Shows from

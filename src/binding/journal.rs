@@ -1,12 +1,10 @@
 //! The journal for JavaScript: the native half of `journal.send()` (lib/journal.js builds the
-//! fields) and `JournalListener`, the stand-in receiver for tests.
+//! fields), its queue's limits and flush. The entries `JournalListener` receives: journal_entry.rs.
 
-use std::collections::HashMap;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Array, Buffer, Either, Either3, FromNapiValue, JsValue, Object, Unknown};
+use napi::bindgen_prelude::{Array, FromNapiValue, JsValue, Object, Unknown};
 use napi::{sys, Env, ValueType};
 use napi_derive::napi;
 
@@ -18,10 +16,8 @@ use sd_notify_protocol::address::{self, NotifyAddress};
 use crate::convert::usec_from_ms;
 use sd_notify_protocol::journal::entry::{check_lines, Entry};
 use sd_notify_protocol::journal::exit;
-use sd_notify_protocol::journal::parse::parse_entry;
 use sd_notify_protocol::journal::queue::{self, Limits, Outcome};
 use sd_notify_protocol::journal::JOURNAL_SOCKET;
-use sd_notify_protocol::listener::Received;
 use sd_notify_protocol::sync::lock;
 use sd_notify_protocol::NotifyError;
 
@@ -277,75 +273,8 @@ pub fn journal_flush(env: &Env, timeout_ms: f64) -> Result<Object<'_>> {
     let (deferred, promise) = env.create_deferred::<bool, Settle<bool>>().map_err(napi_error)?;
     match usec_from_ms("timeoutMs", timeout_ms) {
       Err(e) => settle(deferred, Err(e)),
-      Ok(usec) => settle_on_thread(deferred, "sd-notify-journal-flush", move || Ok(queue::flush(Duration::from_micros(usec))))?,
+      Ok(usec) => settle_on_thread(deferred, "sd-notify-journal-flush", move || Ok(queue::flush(Duration::from_micros(usec)))),
     }
     Ok(promise)
   })
-}
-
-/// One journal entry as journald would store it.
-#[napi(object)]
-pub struct JournalEntry {
-  /// The fields: a string for text values, a Buffer for binary ones, an array for a repeated name.
-  #[napi(ts_type = "Record<string, string | Buffer | Array<string | Buffer>>")]
-  pub fields: HashMap<String, FieldValue>,
-  /// The entry's exact bytes (read from the memfd when it came as one).
-  pub raw: Buffer,
-  /// Whether it came in a sealed memfd rather than in the datagram itself.
-  pub memfd: bool,
-  /// Sender's process id, from the kernel (SO_PASSCRED).
-  pub pid: i32,
-  /// Sender's user id, from the kernel.
-  pub uid: u32,
-  /// Sender's group id, from the kernel.
-  pub gid: u32,
-}
-
-/// A field's value(s) in a received entry.
-pub type FieldValue = Either3<String, Buffer, Vec<Either<String, Buffer>>>;
-
-/// Text (UTF-8 without control characters other than tab and line ends) as a string, anything
-/// else as a Buffer, like `journalctl -o json` shows them.
-fn to_value(bytes: Vec<u8>) -> Either<String, Buffer> {
-  let text = bytes.iter().all(|&b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'));
-  match String::from_utf8(bytes) {
-    Ok(s) if text => Either::A(s),
-    Ok(s) => Either::B(s.into_bytes().into()),
-    Err(e) => Either::B(e.into_bytes().into()),
-  }
-}
-
-/// Reads the entry a datagram carries: its payload, or the file passed with an empty one when
-/// journald's rules allow it (a sealed memfd, at most `max` bytes: see protocol::passed_fd).
-pub(crate) fn to_entry(r: Received, max: u64) -> sd_notify_protocol::Result<JournalEntry> {
-  let memfd = r.data.is_empty() && r.fds.len() == 1;
-  let mut fds = r.fds.into_iter().map(|fd| {
-    // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-  });
-  let raw = if memfd {
-    sd_notify_protocol::passed_fd::read_entry(fds.next().ok_or(NotifyError::EmptyMessage)?, r.pid, r.uid, max)?
-  } else {
-    r.data
-  };
-  // Any other descriptor is not part of the protocol: closed here, with the iterator.
-  drop(fds);
-  let mut fields: HashMap<String, FieldValue> = HashMap::new();
-  for (name, bytes) in parse_entry(&raw)? {
-    let value = to_value(bytes);
-    let merged = match fields.remove(&name) {
-      None => match value {
-        Either::A(s) => Either3::A(s),
-        Either::B(b) => Either3::B(b),
-      },
-      Some(Either3::A(s)) => Either3::C(vec![Either::A(s), value]),
-      Some(Either3::B(b)) => Either3::C(vec![Either::B(b), value]),
-      Some(Either3::C(mut all)) => {
-        all.push(value);
-        Either3::C(all)
-      }
-    };
-    fields.insert(name, merged);
-  }
-  Ok(JournalEntry { fields, raw: raw.into(), memfd, pid: r.pid, uid: r.uid, gid: r.gid })
 }

@@ -9,6 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::error::{guard, napi_error, settle, IntoJs, Result, Settle};
+use super::journal_entry::passes_file;
 use crate::convert::{decimal_from_f64, usec_from_ms};
 use sd_notify_protocol::listener::{Listener, ListenerOptions, Received};
 use sd_notify_protocol::message::parse_assignments;
@@ -55,12 +56,16 @@ fn to_message(r: Received) -> NotifyMessage {
 
 /// Resolves with `convert` of the next datagram `listener` receives. The wait is the process's
 /// one poller thread's (the event loop never waits, and no thread is started per call); the
-/// shared `receive()` of both stand-in receivers. `convert` runs on the poller thread: it must
-/// not block (a journal entry's file is checked and capped before it is read).
+/// shared `receive()` of both stand-in receivers. `convert` runs on the poller thread, where it
+/// must not block, unless `blocks(datagram)` says it may: then on a short-lived thread of its
+/// own. (A journal entry's passed file is read with pread(2), and a sender with its own user and
+/// mount namespaces can pass a file on a FUSE mount whose read never returns: on the poller
+/// thread that would stall every receive() and barrier() of the process.)
 fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
   env: &'env Env,
   listener: &Arc<Listener>,
   timeout_ms: Option<f64>,
+  blocks: fn(&Received) -> bool,
   convert: impl FnOnce(Received) -> sd_notify_protocol::Result<T> + Send + 'static,
 ) -> Result<Object<'env>> {
   let (deferred, promise) = env.create_deferred::<T, Settle<T>>().map_err(napi_error)?;
@@ -69,13 +74,38 @@ fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
     Ok(timeout) => {
       let owner = super::env_end::owner(env);
       let done = Box::new(move |outcome: sd_notify_protocol::Result<Received>| {
-        let outcome = sd_notify_protocol::sync::contain("sd-notify-listener", || outcome.and_then(convert));
-        settle(deferred, outcome.and_then(|r| r));
+        let finish = move |outcome: sd_notify_protocol::Result<Received>| {
+          let outcome = sd_notify_protocol::sync::contain("sd-notify-listener", || outcome.and_then(convert));
+          settle(deferred, outcome.and_then(|r| r));
+        };
+        match outcome {
+          Ok(r) if blocks(&r) => {
+            let started = sd_notify_protocol::sync::spawn_or_give_back(
+              (r, finish),
+              |run| sd_notify_protocol::sync::small_thread().name("sd-notify-passed-file".into()).spawn(run).map(drop),
+              |(r, finish)| finish(Ok(r)),
+            );
+            if let Err(((r, finish), e)) = started {
+              close_unread(r.fds);
+              let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
+              finish(Err(NotifyError::os("starting a helper thread", errno)));
+            }
+          }
+          outcome => finish(outcome),
+        }
       });
       waits::receive(listener.clone(), timeout.map(Duration::from_micros), owner, done);
     }
   }
   Ok(promise)
+}
+
+/// Closes descriptors that arrived with a datagram that will not be read.
+fn close_unread(fds: Vec<i32>) {
+  for fd in fds {
+    // SAFETY: received with SCM_RIGHTS and handed to nobody: owned here, closed once.
+    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
+  }
 }
 
 /// Reads `options`' own properties only (an inherited `uid` from a polluted prototype must not
@@ -164,7 +194,20 @@ impl NotifyListener {
   /// once closed. While a receive is pending the process stays alive.
   #[napi(ts_return_type = "Promise<NotifyMessage>")]
   pub fn receive<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
-    guard("NotifyListener.receive", || receive_with_poller(env, &self.inner, timeout_ms, |r| Ok(to_message(r))))
+    let listener = self.inner.clone();
+    guard("NotifyListener.receive", || {
+      receive_with_poller(
+        env,
+        &self.inner,
+        timeout_ms,
+        |_| false,
+        move |r| {
+          // Only a message's descriptors go to the caller (a journal entry's are closed once read).
+          listener.keep_received(&r.fds);
+          Ok(to_message(r))
+        },
+      )
+    })
   }
 
   /// The next datagram as a journal entry (internal: lib/journal.js's `JournalListener.receive()`).
@@ -172,14 +215,15 @@ impl NotifyListener {
   pub fn receive_journal<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
     let max = self.max_entry_bytes;
     guard("NotifyListener.receiveJournal", || {
-      receive_with_poller(env, &self.inner, timeout_ms, move |r| super::journal::to_entry(r, max))
+      receive_with_poller(env, &self.inner, timeout_ms, passes_file, move |r| super::journal_entry::to_entry(r, max))
     })
   }
 
   /// Closes descriptors that arrived at this listener (a message's `fds`), natively, in every
   /// runtime (Deno's `fs.closeSync` refuses descriptors Deno did not open). Closing the fd of a
   /// `BARRIER=1` message resolves the sender's `barrier()`. Throws `ERR_SD_NOTIFY_INVALID_FD`,
-  /// closing nothing, when one did not arrive here or was closed by `closeFds()` already.
+  /// closing nothing, when one did not arrive here, was closed by `closeFds()` already, or was
+  /// closed otherwise (`fs.closeSync`: its number may now be another file's, left open).
   #[napi]
   pub fn close_fds(&self, fds: Vec<i32>) -> Result<()> {
     guard("NotifyListener.closeFds", || self.inner.close_received(&fds).js())

@@ -6,6 +6,7 @@ mod env_end;
 mod error;
 mod fast;
 mod journal;
+mod journal_entry;
 mod listen_fds;
 mod listener;
 mod notify;

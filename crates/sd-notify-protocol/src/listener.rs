@@ -1,7 +1,7 @@
 //! A stand-in for the service manager's notification socket: binds an AF_UNIX datagram socket
 //! with SO_PASSCRED and receives notifications with the sender's credentials and passed fds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -38,8 +38,11 @@ pub struct Listener {
   address: String,
   unlink_on_close: Option<PathBuf>,
   closed: AtomicBool,
-  /// Descriptors received and not yet closed by [`Listener::close_received`].
-  received: Mutex<HashSet<RawFd>>,
+  /// Descriptors handed to the caller ([`Listener::keep_received`]) and not yet closed by
+  /// [`Listener::close_received`], with the identity of the file each one was then. The caller
+  /// may close one by other means; its number, reused by the kernel, then replaces the entry
+  /// when it arrives here again, so the map holds at most one entry per descriptor number.
+  received: Mutex<HashMap<RawFd, FileId>>,
   /// The poller's owner tag for this listener's pending receives.
   id: u64,
   /// The descriptor's number for the poller (-1 once closed), read without the lock.
@@ -47,6 +50,18 @@ pub struct Listener {
   options: ListenerOptions,
   /// Datagrams dropped because their sender's uid was not `options.uid`.
   refused: AtomicU64,
+}
+
+/// Which file a descriptor is open on (st_dev, st_ino): a number closed and reused for another
+/// file no longer matches.
+type FileId = (u64, u64);
+
+// dev_t and ino_t are narrower than u64 on some 32-bit targets: the casts are needed there.
+#[allow(clippy::unnecessary_cast)]
+fn file_id(fd: RawFd) -> Option<FileId> {
+  // SAFETY: borrowed for this fstat(2) only; a closed number fails with EBADF, nothing else.
+  let st = nix::sys::stat::fstat(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).ok()?;
+  Some((st.st_dev as u64, st.st_ino as u64))
 }
 
 /// What a listener accepts.
@@ -110,7 +125,7 @@ impl Listener {
       address,
       unlink_on_close,
       closed: AtomicBool::new(false),
-      received: Mutex::new(HashSet::new()),
+      received: Mutex::new(HashMap::new()),
       id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
       options,
       refused: AtomicU64::new(0),
@@ -164,7 +179,6 @@ impl Listener {
         }
         continue;
       }
-      self.received.lock().unwrap_or_else(|p| p.into_inner()).extend(&r.fds);
       return Ok(Some(r));
     }
     Ok(None)
@@ -206,24 +220,47 @@ impl Listener {
     }
   }
 
+  /// Records `fds` (just received, now handed to the caller) as ones [`close_received`] may
+  /// close. Only for descriptors the caller gets: a journal entry's are closed once read.
+  pub fn keep_received(&self, fds: &[RawFd]) {
+    let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+    for &fd in fds {
+      match file_id(fd) {
+        Some(id) => received.insert(fd, id),
+        None => received.remove(&fd),
+      };
+    }
+  }
+
   /// Closes descriptors this listener received, with close(2) itself: for runtimes whose own
   /// `close` knows only the descriptors they opened (Deno). All are checked first: one that did
-  /// not arrive here, or was closed by this already, is ERR_SD_NOTIFY_INVALID_FD and nothing is
-  /// closed.
+  /// not arrive here, was closed by this already, or was closed otherwise (its number now on
+  /// another file, or on none) is ERR_SD_NOTIFY_INVALID_FD and nothing is closed.
   pub fn close_received(&self, fds: &[RawFd]) -> Result<()> {
     let mut received = self.received.lock().unwrap_or_else(|p| p.into_inner());
     let mut seen = HashSet::new();
-    if let Some(fd) = fds.iter().find(|fd| !received.contains(fd) || !seen.insert(**fd)) {
-      let reason =
-        if seen.contains(fd) { "it is listed twice" } else { "it did not arrive at this listener, or was closed already" };
+    for fd in fds {
+      let reason = if !seen.insert(*fd) {
+        "it is listed twice"
+      } else if !received.contains_key(fd) {
+        "it did not arrive at this listener, or was closed already"
+      } else if received.get(fd).copied() != file_id(*fd) {
+        // Closed by other means (fs.closeSync): forgotten, and whatever has the number now is
+        // not ours to close.
+        received.remove(fd);
+        "it was closed already (its number is not the file that arrived)"
+      } else {
+        continue;
+      };
       return Err(NotifyError::InvalidFd { reason: format!("cannot close {fd}: {reason}") });
     }
     let mut first_error = None;
     for fd in fds {
       received.remove(fd);
-      // SAFETY: `fd` arrived with a message (SCM_RIGHTS) and belongs to the caller, who hands it
-      // back here to be closed: this takes ownership of it; it was forgotten (above) before
-      // anything else can reuse its number.
+      // SAFETY: `fd` arrived with a message (SCM_RIGHTS), still names the file that arrived (its
+      // identity checked above, under the lock) and belongs to the caller, who hands it back here
+      // to be closed: this takes ownership of it; it was forgotten (above) before anything else
+      // can reuse its number.
       let owned = unsafe { OwnedFd::from_raw_fd(*fd) };
       // close(2) through nix, not a drop: its error is reported.
       if let Err(errno) = nix::unistd::close(owned) {

@@ -35,6 +35,7 @@ fn close_received_closes_what_arrived_here_once_and_nothing_else() {
   send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
   let r = l.receive(Some(Duration::from_secs(5))).unwrap();
   let fd = r.fds[0];
+  l.keep_received(&r.fds);
   assert_eq!(l.close_received(&[fd, fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   assert_eq!(l.close_received(&[file.as_raw_fd()]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   // Whether the number is open, asked of /proc (no descriptor borrowed that may be closed).
@@ -43,6 +44,27 @@ fn close_received_closes_what_arrived_here_once_and_nothing_else() {
   l.close_received(&[fd]).unwrap();
   assert!(!is_open(fd), "closed");
   assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+}
+
+#[test]
+fn a_received_descriptor_closed_otherwise_is_refused_and_its_reused_number_left_open() {
+  let l = Listener::bind(None).unwrap();
+  let addr = address::parse(l.address().as_bytes()).unwrap();
+  let file = std::fs::File::open("/dev/null").unwrap();
+  send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
+  let r = l.receive(Some(Duration::from_secs(5))).unwrap();
+  l.keep_received(&r.fds);
+  let fd = r.fds[0];
+  // The caller closes it itself (fs.closeSync) and the number goes to an unrelated file: done
+  // in one step with dup2(2), which no test running in parallel can race.
+  // SAFETY: received above, owned by this test. Not dropped on a failed assertion: a listener
+  // that closed it would make the drop a double close (which aborts the test run).
+  let mut reused = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd) });
+  nix::unistd::dup2(std::fs::File::open("/proc/self/stat").unwrap(), &mut reused).unwrap();
+  assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
+  assert!(nix::sys::stat::fstat(&*reused).is_ok(), "the unrelated file stays open");
+  assert_eq!(l.close_received(&[fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD", "and was forgotten");
+  drop(std::mem::ManuallyDrop::into_inner(reused));
 }
 
 #[test]

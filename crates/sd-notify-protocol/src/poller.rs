@@ -66,20 +66,57 @@ struct Poller {
   wakeup: EventFd,
 }
 
-static POLLER: OnceLock<std::result::Result<Poller, Errno>> = OnceLock::new();
+/// The poller; its thread is started once, by [`poller`], and runs for the process's life.
+static POLLER: OnceLock<Poller> = OnceLock::new();
+static THREAD: Started = Started::new();
+
+/// Whether something started: a start that failed is not remembered, so a passing shortage
+/// (EMFILE for the eventfd, EAGAIN for the thread) fails only the waits made during it, and the
+/// next wait tries again.
+struct Started {
+  done: std::sync::atomic::AtomicBool,
+  starting: Mutex<()>,
+}
+
+impl Started {
+  const fn new() -> Self {
+    Started { done: std::sync::atomic::AtomicBool::new(false), starting: Mutex::new(()) }
+  }
+
+  /// Runs `start` unless a call of it succeeded before (one at a time; once started, one atomic
+  /// load).
+  fn ensure(&self, start: impl FnOnce() -> std::result::Result<(), Errno>) -> std::result::Result<(), Errno> {
+    use std::sync::atomic::Ordering;
+    if self.done.load(Ordering::Acquire) {
+      return Ok(());
+    }
+    let _one_at_a_time = lock(&self.starting);
+    if !self.done.load(Ordering::Acquire) {
+      start()?;
+      self.done.store(true, Ordering::Release);
+    }
+    Ok(())
+  }
+}
 
 fn poller() -> std::result::Result<&'static Poller, Errno> {
-  POLLER
-    .get_or_init(|| {
-      let wakeup = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
-      small_thread()
-        .name("sd-notify-poller".into())
-        .spawn(run)
-        .map_err(|e| e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw))?;
-      Ok(Poller { entries: Mutex::new((0, Vec::new())), wakeup })
-    })
-    .as_ref()
-    .map_err(|e| *e)
+  let mut made = None;
+  THREAD.ensure(|| {
+    let p = match POLLER.get() {
+      Some(p) => p,
+      None => {
+        let wakeup = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+        POLLER.get_or_init(|| Poller { entries: Mutex::new((0, Vec::new())), wakeup })
+      }
+    };
+    small_thread()
+      .name("sd-notify-poller".into())
+      .spawn(move || run(p))
+      .map_err(|e| e.raw_os_error().map_or(Errno::EAGAIN, Errno::from_raw))?;
+    made = Some(p);
+    Ok(())
+  })?;
+  made.or_else(|| POLLER.get()).ok_or(Errno::EAGAIN)
 }
 
 impl Poller {
@@ -116,7 +153,7 @@ pub fn add(wait: Box<dyn Wait>, deadline: Option<Instant>) -> std::result::Resul
 /// Calls back (with `Wake::Cancel`, on this thread) and forgets every wait one of whose owner
 /// tags is `owner`. Returns how many.
 pub fn cancel(owner: u64) -> usize {
-  let Some(Ok(p)) = POLLER.get() else { return 0 };
+  let Some(p) = POLLER.get() else { return 0 };
   let mut taken = Vec::new();
   {
     let mut entries = lock(&p.entries);
@@ -142,15 +179,8 @@ fn fired(fd: &PollFd<'_>) -> bool {
   fd.any().unwrap_or(true)
 }
 
-/// The thread's body. It waits for the poller to exist (it is started from inside its creation).
-fn run() {
-  let p = loop {
-    match POLLER.get() {
-      Some(Ok(p)) => break p,
-      Some(Err(_)) => return,
-      None => std::thread::yield_now(),
-    }
-  };
+/// The thread's body.
+fn run(p: &'static Poller) {
   let mut fds: Vec<PollFd<'_>> = Vec::new();
   // Each wait's id and the index of its descriptor in `fds`: waits on one descriptor share one
   // pollfd (poll(2) refuses more pollfds than RLIMIT_NOFILE, and 3,000 receives on one listener
@@ -266,6 +296,15 @@ mod tests {
 
   fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+  }
+
+  #[test]
+  fn a_start_that_failed_is_tried_again_and_one_that_succeeded_is_not() {
+    let started = Started::new();
+    assert_eq!(started.ensure(|| Err(Errno::EMFILE)), Err(Errno::EMFILE));
+    assert_eq!(started.ensure(|| Err(Errno::EAGAIN)), Err(Errno::EAGAIN), "the failure was not kept");
+    assert_eq!(started.ensure(|| Ok(())), Ok(()));
+    assert_eq!(started.ensure(|| panic!("started twice")), Ok(()));
   }
 
   #[test]

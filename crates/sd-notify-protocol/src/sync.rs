@@ -17,6 +17,32 @@ pub fn small_thread() -> std::thread::Builder {
   std::thread::Builder::new().stack_size(256 * 1024)
 }
 
+/// Runs `body(held)` on a thread that `spawn` starts; when it cannot start, gives `held` back
+/// with the error. `held` is something that must not be dropped unused (a promise to settle): a
+/// failed spawn drops the closure it was given, so `held` travels in a shared slot instead, which
+/// the thread empties, or this function when the thread never ran.
+pub fn spawn_or_give_back<H: Send + 'static>(
+  held: H,
+  spawn: impl FnOnce(Box<dyn FnOnce() + Send>) -> std::io::Result<()>,
+  body: impl FnOnce(H) + Send + 'static,
+) -> Result<(), (H, std::io::Error)> {
+  let slot = std::sync::Arc::new(Mutex::new(Some(held)));
+  let theirs = slot.clone();
+  let started = spawn(Box::new(move || {
+    if let Some(held) = lock(&theirs).take() {
+      body(held);
+    }
+  }));
+  match started {
+    Ok(()) => Ok(()),
+    Err(e) => match lock(&slot).take() {
+      Some(held) => Err((held, e)),
+      // The thread ran after all (a spawner that failed late): it owned `held`.
+      None => Ok(()),
+    },
+  }
+}
+
 /// Runs `f`, turning a panic into `NotifyError::Panic`: the boundary no panic crosses. The
 /// binding runs every function JavaScript calls, every callback and every thread through it.
 pub fn contain<T>(during: &'static str, f: impl FnOnce() -> T) -> crate::Result<T> {
@@ -90,6 +116,25 @@ mod tests {
     assert_eq!(*lock(&m), 1, "a poisoned lock still gives its data");
     assert_eq!(contain("ok", || 7), Ok(7));
     assert!(contain("static", || panic!("plain")).unwrap_err().to_string().contains("plain"));
+  }
+
+  #[test]
+  fn a_thread_that_cannot_start_gives_back_what_it_would_have_owned() {
+    let failed = spawn_or_give_back("promise", |_run| Err(std::io::Error::from_raw_os_error(libc::EAGAIN)), |_| {});
+    let (held, e) = failed.unwrap_err();
+    assert_eq!(held, "promise");
+    assert_eq!(e.raw_os_error(), Some(libc::EAGAIN));
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = spawn_or_give_back(
+      7,
+      |run| small_thread().spawn(run).map(drop),
+      move |held| {
+        let _ = tx.send(held);
+      },
+    );
+    assert!(started.is_ok());
+    assert_eq!(rx.recv().unwrap(), 7);
   }
 
   #[test]

@@ -10,7 +10,7 @@
 //! Also here: the one line on stderr that says entries were lost (at exit) or that there is no
 //! journal to send to (once per process).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,10 @@ pub const DEFAULT_EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 static EXIT_TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_EXIT_TIMEOUT.as_millis() as u64);
 static HOOK: Once = Once::new();
 static SAID: AtomicBool = AtomicBool::new(false);
+/// The process that registered the hook. A child forked without exec inherits the hook and the
+/// FIFO's state (`draining` with no thread to drain, perhaps a lock held at the fork) but none of
+/// the queue's threads: its exit must not wait for them.
+static ARMED_BY: AtomicI32 = AtomicI32::new(0);
 
 pub fn set_exit_timeout(timeout: Duration) {
   EXIT_TIMEOUT_MS.store(timeout.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
@@ -38,6 +42,7 @@ pub fn exit_timeout() -> Duration {
 /// Registers the exit hook (once per process; cheap after the first call).
 pub(super) fn arm() {
   HOOK.call_once(|| {
+    ARMED_BY.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
     // libc: nix has no atexit wrapper.
     // SAFETY: registers a plain extern "C" function with no arguments; it lives as long as the
     // library, which Node never unloads.
@@ -46,6 +51,10 @@ pub(super) fn arm() {
 }
 
 extern "C" fn at_exit() {
+  if nix::unistd::getpid().as_raw() != ARMED_BY.load(Ordering::Relaxed) {
+    // A forked child: the queue (and its lock) belong to the parent.
+    return;
+  }
   // No panic may unwind into the C library's exit().
   let _ = crate::sync::contain("flushing the journal at exit", || {
     let lost = flush_until(Instant::now() + exit_timeout());
@@ -88,7 +97,9 @@ pub fn flush_until(deadline: Instant) -> u64 {
 /// Says `reason` on stderr, the first time anything is said this way in this process, unless
 /// stderr is the journal stream itself (the line would go where the entries could not).
 pub(super) fn say_once(reason: &str) {
-  if stderr_is_journal_stream() || SAID.swap(true, Ordering::Relaxed) {
+  // SAID first: after the first time, a send that finds no journal reads nothing (it may run on
+  // a Worker's thread, where the environment is read only through the binding's reader).
+  if SAID.swap(true, Ordering::Relaxed) || stderr_is_journal_stream() {
     return;
   }
   write_stderr(&format!("sd-notify-rs: {reason}; journal entries are not sent (counted in journal.stats())\n"));
@@ -108,11 +119,13 @@ fn write_stderr(text: &str) {
 }
 
 /// Whether stderr is the stream `JOURNAL_STREAM` names (`device:inode`), as systemd sets it.
+/// Read by crate::env's rules (a Worker's thread through its reader; at exit, no JavaScript runs
+/// any more and the read is safe anywhere, but it goes the same way).
 // dev_t and ino_t are narrower than u64 on some 32-bit targets: the casts are needed there.
 #[allow(clippy::unnecessary_cast)]
 fn stderr_is_journal_stream() -> bool {
-  let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
-  let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
+  let Some(value) = crate::env::with_var(c"JOURNAL_STREAM", |v| v.to_vec()) else { return false };
+  let Some((dev, ino)) = std::str::from_utf8(&value).ok().and_then(|v| v.split_once(':')) else { return false };
   let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else { return false };
   nix::sys::stat::fstat(std::io::stderr()).is_ok_and(|st| st.st_dev as u64 == dev && st.st_ino as u64 == ino)
 }
@@ -131,6 +144,44 @@ mod tests {
 
   fn seq(datagram: &[u8]) -> Option<usize> {
     std::str::from_utf8(datagram).ok()?.lines().find_map(|l| l.strip_prefix("X_SEQ=")?.parse().ok())
+  }
+
+  /// A child forked without exec while the queue's lock is held (as it may be by the parent's
+  /// queue thread): its exit returns at once instead of waiting for a lock no thread will release.
+  #[test]
+  fn a_forked_childs_exit_does_not_wait_for_the_parents_queue() {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::ForkResult;
+    arm();
+    let held = lock(&FIFO);
+    // SAFETY: the child calls only async-signal-safe functions before _exit (the hook's first
+    // steps are getpid and an atomic load; without the check it would block on the lock, which
+    // the parent then sees as a hang).
+    match unsafe { nix::unistd::fork() }.unwrap() {
+      ForkResult::Child => {
+        at_exit();
+        // SAFETY: ends the child without running the test harness's exit path.
+        unsafe { libc::_exit(0) }
+      }
+      ForkResult::Parent { child } => {
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+          match waitpid(child, Some(WaitPidFlag::WNOHANG)).unwrap() {
+            WaitStatus::StillAlive if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            WaitStatus::StillAlive => {
+              let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+              let _ = waitpid(child, None);
+              panic!("the forked child's exit hook waited for the parent's queue");
+            }
+            status => {
+              assert_eq!(status, WaitStatus::Exited(child, 0));
+              break;
+            }
+          }
+        }
+      }
+    }
   }
 
   /// One test for the whole process-wide queue (tests run in parallel threads and share it).

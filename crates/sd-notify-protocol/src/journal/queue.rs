@@ -178,6 +178,9 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: &[u8]) -> Outcome {
       None => fifo.unreported = Some(Unreported { count: 1, addr: addr.clone(), identifier: identifier_line(entry) }),
     }
     super::exit::arm();
+    // With nothing queued (an `entries: 0` bound, say) no thread runs to deliver the notice:
+    // one starts, pushes it and sends it with waiting sends.
+    start_drain(&mut fifo);
     return Outcome::Dropped;
   }
   // The gap in the journal is marked where it is: the notice goes just before this entry.
@@ -185,6 +188,12 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: &[u8]) -> Outcome {
   // Copied only now: an entry sent at once is never copied.
   fifo.push(addr.clone(), entry.to_vec());
   super::exit::arm();
+  start_drain(&mut fifo);
+  Outcome::Queued
+}
+
+/// Starts the background thread unless it runs.
+fn start_drain(fifo: &mut Fifo) {
   if !fifo.draining {
     fifo.draining = true;
     if let Err(e) = crate::sync::small_thread().name("sd-notify-journal".into()).spawn(|| drain(None)) {
@@ -193,7 +202,6 @@ pub fn submit(addr: &Arc<UnixAddr>, entry: &[u8]) -> Outcome {
       fifo.stats.last_error = Some(format!("could not start the journal thread: {e}"));
     }
   }
-  Outcome::Queued
 }
 
 /// Sends the FIFO's head with waiting sends until the FIFO is empty (then the notice of what
