@@ -293,6 +293,13 @@ function requestReload(pid, timeoutMs = 90_000, { native } = {}) {
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) {
       return reject(codedError('ERR_SD_NOTIFY_INVALID_NUMBER', 'requestReload(pid, timeoutMs): timeoutMs must be an integer from 1 to 2147483647'))
     }
+    // First whether there is such a process at all: the most useful answer on every runtime.
+    try {
+      process.kill(pid, 0)
+    } catch (err) {
+      // EPERM: it exists, under another user (root's command asks anyway).
+      if (err.code === 'ESRCH') return reject(codedError('ESRCH', `pid ${pid} does not exist`))
+    }
     if (!abstractSocketsWork()) {
       const why = `the reload channel needs Node.js 20.8 or later (abstract Unix socket names), this is ${process.version}: send SIGHUP instead (kill -HUP ${pid})`
       return reject(codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', why))
@@ -304,12 +311,6 @@ function requestReload(pid, timeoutMs = 90_000, { native } = {}) {
     }
     if (typeof native.peerCredentials !== 'function') {
       return reject(codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', 'the reload channel needs Linux (SO_PEERCRED): send SIGHUP instead'))
-    }
-    try {
-      process.kill(pid, 0)
-    } catch (err) {
-      // EPERM: it exists, under another user (root's command asks anyway).
-      if (err.code === 'ESRCH') return reject(codedError('ESRCH', `pid ${pid} does not exist`))
     }
     const socket = net.connect(channelPath(pid))
     const fail = (err) => {
