@@ -286,6 +286,20 @@ async function drain(stalled, notices = []) {
   }
 }
 
+/**
+ * `drain()` for as long as the child `running` has not ended, then until the receiver is idle:
+ * a child that starts slowly (an emulated CPU) is not taken for one that sent nothing.
+ */
+async function drainWhileRunning(receiver, running) {
+  let ended = false
+  running.then(() => (ended = true))
+  const seqs = []
+  for (;;) {
+    seqs.push(...(await drain(receiver)))
+    if (ended) return seqs.concat(await drain(receiver))
+  }
+}
+
 test('a journal that stops reading: 10,000 entries logged, the loop keeps turning, all arrive in order', async (t) => {
   const stalled = new JournalListener()
   t.after(() => stalled.close())
@@ -476,7 +490,7 @@ for (const [how, end] of [
       for (let i = 0; i < ${count}; i++) j.send({ MESSAGE: 'e', X_SEQ: i })
       process.stdout.write(JSON.stringify(sd.journal.stats()))
       ${end}`)
-    const seqs = await drain(receiver)
+    const seqs = await drainWhileRunning(receiver, running)
     const r = await running
     assert.equal(r.code, end.startsWith('throw') ? 1 : 0, r.stderr)
     assert.ok(JSON.parse(r.stdout).queued > 0, 'entries were still queued at the end (the receiver had not read them yet)')
@@ -506,7 +520,7 @@ test('entries a Worker logged arrive after the Worker ended and the process exit
       const sd = require(${JSON.stringify(path.join(__dirname, '..'))})
       const j = new sd.Journal({ socket: ${JSON.stringify(receiver.address)}, identifier: false })
       for (let i = 0; i < 3000; i++) j.send({ MESSAGE: 'w', X_SEQ: i })\`, { eval: true })`)
-  const seqs = await drain(receiver)
+  const seqs = await drainWhileRunning(receiver, running)
   const r = await running
   assert.equal(r.code, 0, r.stderr)
   assert.deepEqual(seqs, Array.from({ length: 3000 }, (_, i) => i))
