@@ -452,7 +452,34 @@ function child(code, env = {}) {
   })
 }
 
-/** Makes the child's stderr pass for the journal stream, as systemd's JOURNAL_STREAM would. */
+/**
+ * Runs `code` like child(), its stderr the journal stream the way systemd sets it up: a file
+ * this process opened is the child's stderr, and JOURNAL_STREAM names its device and inode in
+ * the environment the child starts with (the C environment, which is all an exit hook can read:
+ * under Bun, a process.env write at run time never reaches it). Resolves like child(), stderr
+ * read back from the file.
+ */
+function childOnJournalStream(code, env = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-stream-'))
+  const file = path.join(dir, 'stderr')
+  const fd = fs.openSync(file, 'w+')
+  const st = fs.fstatSync(fd, { bigint: true })
+  const script = `const sd = require(${JSON.stringify(path.join(__dirname, '..'))});\n${code}`
+  const childEnv = { ...process.env, ...env, JOURNAL_STREAM: `${st.dev}:${st.ino}` }
+  return new Promise((resolve) => {
+    const c = cp.spawn(process.execPath, ['-e', script], { env: childEnv, stdio: ['ignore', 'pipe', fd], timeout: 60_000 })
+    let stdout = ''
+    c.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    c.on('close', (status, signal) => {
+      fs.closeSync(fd)
+      const stderr = fs.readFileSync(file, 'utf8')
+      fs.rmSync(dir, { recursive: true, force: true })
+      resolve({ code: status, signal, stdout, stderr })
+    })
+  })
+}
+
+/** Makes the child's stderr pass for the journal stream by a process.env write at run time. */
 const STDERR_IS_JOURNAL = `{ const st = require('node:fs').fstatSync(2); process.env.JOURNAL_STREAM = st.dev + ':' + st.ino }\n`
 
 test('no journal: the first entry says so once on stderr, every entry returns false and is counted, nothing thrown', async () => {
@@ -529,7 +556,8 @@ test('entries a Worker logged arrive after the Worker ended and the process exit
 test('a journal that never reads holds the exit only until exitTimeoutMs; the lost entries are counted on one stderr line', async (t) => {
   const stalled = new JournalListener()
   t.after(() => stalled.close())
-  const r = await child(STDERR_IS_JOURNAL + `
+  // At exit no JavaScript runs: the hook sees the JOURNAL_STREAM the process started with.
+  const r = await childOnJournalStream(`
     const limits = sd.Journal.setQueueLimits({ exitTimeoutMs: 300 })
     const j = new sd.Journal({ socket: ${JSON.stringify(stalled.address)}, identifier: false })
     for (let i = 0; i < 1000; i++) j.send({ MESSAGE: 'e', X_SEQ: i })

@@ -1,7 +1,9 @@
 //! The end of the process: entries still queued are sent before it goes, synchronously and
-//! bounded by a deadline, from a C `atexit` hook. Node ends the process with `exit()` after a
-//! natural end, `process.exit()` and an uncaught exception alike, and `exit()` runs these hooks
-//! in the thread that called it while the other threads (the queue's among them) still run; a
+//! bounded by a deadline, from a C `atexit` hook, also registered with `at_quick_exit`. Node ends
+//! the process with `exit()` after a natural end, `process.exit()` and an uncaught exception
+//! alike; Bun ends it with `quick_exit()` in all three cases, which runs only the `at_quick_exit`
+//! hooks. Either runs them in the thread that called it while the other threads (the queue's
+//! among them) still run; a
 //! Worker's end does not end the process, and its entries stay in the process-wide FIFO. The
 //! hook is plain Rust (no JavaScript), registered once, when the first entry is queued: a process
 //! whose journald keeps up never has one. It cannot keep the process alive: it waits at most the
@@ -25,6 +27,9 @@ pub const DEFAULT_EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 static EXIT_TIMEOUT_MS: AtomicU64 = AtomicU64::new(DEFAULT_EXIT_TIMEOUT.as_millis() as u64);
 static HOOK: Once = Once::new();
+/// Set by the first exit hook that runs: the flush runs once, even if both kinds of hook run (a
+/// second run after a deadline would wait another deadline and say the loss twice).
+static FLUSHED: AtomicBool = AtomicBool::new(false);
 static SAID: AtomicBool = AtomicBool::new(false);
 /// The process that registered the hook. A child forked without exec inherits the hook and the
 /// FIFO's state (`draining` with no thread to drain, perhaps a lock held at the fork) but none of
@@ -47,12 +52,42 @@ pub(super) fn arm() {
     // SAFETY: registers a plain extern "C" function with no arguments; it lives as long as the
     // library, which Node never unloads.
     unsafe { libc::atexit(at_exit) };
+    register_at_quick_exit();
   });
+}
+
+/// Registers [`at_exit`] with `at_quick_exit`, looked up at run time: glibc has it from 2.18 only
+/// (the binaries link against 2.17) and as a wrapper in libc_nonshared around the exported
+/// `__cxa_at_quick_exit`; musl exports `at_quick_exit` itself. Without either, Bun's exit loses
+/// the queue, as it would with no hook.
+fn register_at_quick_exit() {
+  type AtQuickExit = unsafe extern "C" fn(extern "C" fn()) -> libc::c_int;
+  type CxaAtQuickExit = unsafe extern "C" fn(extern "C" fn(*mut libc::c_void), *mut libc::c_void) -> libc::c_int;
+  extern "C" fn at_exit_with_arg(_: *mut libc::c_void) {
+    at_exit()
+  }
+  // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names; a non-null result is the C
+  // library's function of that name, whose signature is the one transmuted to (C11 7.22.4.3;
+  // glibc's stdlib/cxa_at_quick_exit.c). The hook lives as long as the library, never unloaded.
+  unsafe {
+    let plain = libc::dlsym(libc::RTLD_DEFAULT, c"at_quick_exit".as_ptr());
+    if !plain.is_null() {
+      std::mem::transmute::<*mut libc::c_void, AtQuickExit>(plain)(at_exit);
+      return;
+    }
+    let cxa = libc::dlsym(libc::RTLD_DEFAULT, c"__cxa_at_quick_exit".as_ptr());
+    if !cxa.is_null() {
+      std::mem::transmute::<*mut libc::c_void, CxaAtQuickExit>(cxa)(at_exit_with_arg, std::ptr::null_mut());
+    }
+  }
 }
 
 extern "C" fn at_exit() {
   if nix::unistd::getpid().as_raw() != ARMED_BY.load(Ordering::Relaxed) {
     // A forked child: the queue (and its lock) belong to the parent.
+    return;
+  }
+  if FLUSHED.swap(true, Ordering::Relaxed) {
     return;
   }
   // No panic may unwind into the C library's exit().
