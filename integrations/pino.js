@@ -44,12 +44,20 @@ function mainIdentifier() {
   const title = process.title
   if (title && !/^(node|nodejs|bun|deno)$/.test(basename(title)) && !title.includes('/')) return title
   try {
-    const args = readFileSync('/proc/self/cmdline', 'utf8').split('\0')
-    // A worker inherits the main thread's execArgv: what follows them is the script.
-    const script = args[1 + process.execArgv.length]
+    const script = scriptOf(readFileSync('/proc/self/cmdline', 'utf8').split('\0'))
     if (script && !script.startsWith('-')) return basename(script).replace(/\.(c|m)?(j|t)s$/, '')
   } catch {}
   return undefined
+}
+
+/** The script in a process's command line: Node's follows its execArgv; Deno's is `deno [run] [flags] script`. */
+function scriptOf(args) {
+  // A worker inherits the main thread's execArgv: what follows them is the script.
+  if (!process.versions.deno) return args[1 + process.execArgv.length]
+  // Deno's execArgv is empty; a flag's value may be its own argument (--config deno.json), so the
+  // script is the first argument after the subcommand (run, test, ...) named like one.
+  const script = /\.(c|m)?(j|t)sx?$/
+  return script.test(args[1]) ? args[1] : args.slice(2).find((a) => !a.startsWith('-') && script.test(a))
 }
 
 /**
