@@ -60,6 +60,29 @@ function scriptOf(args) {
   return script.test(args[1]) ? args[1] : args.slice(2).find((a) => !a.startsWith('-') && script.test(a))
 }
 
+/** How long a worker under Deno waits for pino's configuration before it goes on with pino's defaults. */
+const CONFIG_MS = 1000
+
+/**
+ * pino's configuration, posted to its worker: under Deno, a message that reaches a worker before
+ * it listens is dropped (Node queues it), and pino posts it at once, so pino-abstract-transport's
+ * wait for it (expectPinoConfig) could last forever. Here it is bounded: undefined when it is lost.
+ */
+function pinoConfig() {
+  return new Promise((resolve) => {
+    const done = (config) => {
+      clearTimeout(timer)
+      parentPort.off('message', onMessage)
+      resolve(config)
+    }
+    const onMessage = (message) => {
+      if (message && message.code === 'PINO_CONFIG') done(message.config)
+    }
+    const timer = setTimeout(done, CONFIG_MS)
+    parentPort.on('message', onMessage)
+  })
+}
+
 /**
  * The in-process streams' drains, run first thing at process exit: what pino wrote and the line
  * splitter still holds reaches the journal, whose own exit step then sends it. Weak: a stream
@@ -135,12 +158,14 @@ function pinoJournal(options = {}) {
     while ((record = stream.read()) !== null) entry(record)
   }
 
+  let config // pino's configuration when it came on its own (Deno), not on the source
   const transport = (source) => {
     stream = source
     if (inPinoWorker) {
-      messageKey = options.messageKey ?? source.messageKey ?? messageKey
-      errorKey = source.errorKey ?? errorKey
-      labels = source.levels?.labels
+      const from = config ?? source
+      messageKey = options.messageKey ?? from.messageKey ?? messageKey
+      errorKey = from.errorKey ?? errorKey
+      labels = from.levels?.labels
     }
     skip = new Set([messageKey, 'level', ...(opts.exclude ?? DEFAULT_EXCLUDE)])
     source.on('readable', drain)
@@ -175,6 +200,12 @@ function pinoJournal(options = {}) {
     )
   }
 
+  if (inPinoWorker && process.versions.deno) {
+    return pinoConfig().then((received) => {
+      config = received ?? {}
+      return build(transport, { close })
+    })
+  }
   return build(transport, { expectPinoConfig: inPinoWorker, close })
 }
 
