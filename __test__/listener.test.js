@@ -4,7 +4,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const { spawn } = require('node:child_process')
 const path = require('node:path')
-const { sd, useListener } = require('./helpers')
+const { sd, useListener, runtimeGap } = require('./helpers')
 
 test('barrier() resolves true once the manager closes its copy of the passed fd', async (t) => {
   const l = useListener(t)
@@ -69,7 +69,7 @@ test('closeFds() closes received descriptors natively, once; anything else is ER
   l.closeFds([])
 })
 
-test('closeFds() refuses a descriptor the caller closed itself, and leaves the file now at that number open', async (t) => {
+test('closeFds() refuses a descriptor the caller closed itself, and leaves the file now at that number open', runtimeGap({ deno: 'fs.closeSync() throws EBADF on a descriptor Deno did not open itself: the test cannot close a received descriptor' }), async (t) => {
   const l = useListener(t)
   const own = fs.openSync(__filename, 'r')
   t.after(() => fs.closeSync(own))

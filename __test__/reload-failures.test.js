@@ -25,6 +25,9 @@ const secondUid = { skip: (!abstractSocketsWork() && 'no reload channel') || (!i
 function startChild(t, notifySocket, mode, extra = []) {
   const child = cp.spawn(process.execPath, [CHILD, mode, ...extra], { env: { ...process.env, NOTIFY_SOCKET: notifySocket }, stdio: ['pipe', 'pipe', 'pipe'] })
   t.after(() => child.kill('SIGKILL'))
+  // A signal the child survives goes through process.kill(): Deno's ChildProcess.kill() marks the
+  // child as killed by that signal (signalCode) at once, and ignores every later kill().
+  child.signal = (name) => process.kill(child.pid, name)
   child.lines = []
   child.stderrText = ''
   child.stderr.setEncoding('utf8').on('data', (d) => (child.stderrText += d))
@@ -61,11 +64,11 @@ const runBin = (args) =>
 test('a notify socket that is not there: SIGHUP still runs the reload, the service stays up and warns with a code', async (t) => {
   const child = startChild(t, '/nonexistent/notify.sock', 'ok')
   await child.until('ready')
-  child.kill('SIGHUP')
+  child.signal('SIGHUP')
   await child.until('handled')
   await eventually(() => child.stderrText.includes('SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED'), 'the warning SD_NOTIFY_RS_RELOAD_NOTIFY_FAILED', child)
   assert.match(child.stderrText, /the reload ran, but the service manager did not get RELOADING=1 \(ENOENT/)
-  child.kill('SIGHUP')
+  child.signal('SIGHUP')
   await child.until('handled')
   assert.ok(alive(child), `the service died: ${child.stderrText}`)
 })
@@ -90,11 +93,11 @@ for (const [mode, status] of [
     const listener = useListener(t)
     const child = startChild(t, listener.address, mode)
     await child.until('ready')
-    child.kill('SIGHUP')
+    child.signal('SIGHUP')
     assert.equal((await fieldsOf(listener)).RELOADING, '1')
     assert.deepEqual(await fieldsOf(listener), { READY: '1', STATUS: status })
     // A second reload works as well: nothing was left half-done.
-    child.kill('SIGHUP')
+    child.signal('SIGHUP')
     assert.equal((await fieldsOf(listener)).RELOADING, '1')
     assert.equal((await fieldsOf(listener)).READY, '1')
     assert.ok(alive(child), `the service died: ${child.stderrText}`)
@@ -107,7 +110,7 @@ test('after a reload the status from before it is back (the handler set none)', 
   const child = startChild(t, listener.address, 'status-before')
   assert.deepEqual(await fieldsOf(listener), { STATUS: 'serving 120 req/s' })
   await child.until('ready')
-  child.kill('SIGHUP')
+  child.signal('SIGHUP')
   assert.equal((await fieldsOf(listener)).RELOADING, '1')
   assert.deepEqual(await fieldsOf(listener), { READY: '1', STATUS: 'serving 120 req/s' })
 })
@@ -116,7 +119,7 @@ test("after a reload the handler's own status stays: READY=1 carries no STATUS= 
   const listener = useListener(t)
   const child = startChild(t, listener.address, 'status-in-handler')
   await child.until('ready')
-  child.kill('SIGHUP')
+  child.signal('SIGHUP')
   assert.equal((await fieldsOf(listener)).RELOADING, '1')
   assert.deepEqual(await fieldsOf(listener), { STATUS: 'config v2' })
   assert.deepEqual(await fieldsOf(listener), { READY: '1' })
@@ -136,7 +139,7 @@ test('a squatter of another uid on the reload channel: the service warns, sd-not
   assert.equal(r.status, 1, `sd-notify-rs reload trusted the squatter: ${r.stderr}`)
   assert.match(r.stderr, new RegExp(`held by another process, pid ${squatter.pid} \\(uid 65534\\): not trusting it`))
   // SIGHUP, the fallback the warning names, reloads the service.
-  child.kill('SIGHUP')
+  child.signal('SIGHUP')
   assert.equal((await fieldsOf(listener)).RELOADING, '1')
   await child.until('handled')
   assert.ok(alive(child))

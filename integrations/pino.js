@@ -44,12 +44,43 @@ function mainIdentifier() {
   const title = process.title
   if (title && !/^(node|nodejs|bun|deno)$/.test(basename(title)) && !title.includes('/')) return title
   try {
-    const args = readFileSync('/proc/self/cmdline', 'utf8').split('\0')
-    // A worker inherits the main thread's execArgv: what follows them is the script.
-    const script = args[1 + process.execArgv.length]
+    const script = scriptOf(readFileSync('/proc/self/cmdline', 'utf8').split('\0'))
     if (script && !script.startsWith('-')) return basename(script).replace(/\.(c|m)?(j|t)s$/, '')
   } catch {}
   return undefined
+}
+
+/** The script in a process's command line: Node's follows its execArgv; Deno's is `deno [run] [flags] script`. */
+function scriptOf(args) {
+  // A worker inherits the main thread's execArgv: what follows them is the script.
+  if (!process.versions.deno) return args[1 + process.execArgv.length]
+  // Deno's execArgv is empty; a flag's value may be its own argument (--config deno.json), so the
+  // script is the first argument after the subcommand (run, test, ...) named like one.
+  const script = /\.(c|m)?(j|t)sx?$/
+  return script.test(args[1]) ? args[1] : args.slice(2).find((a) => !a.startsWith('-') && script.test(a))
+}
+
+/** How long a worker under Deno waits for pino's configuration before it goes on with pino's defaults. */
+const CONFIG_MS = 1000
+
+/**
+ * pino's configuration, posted to its worker: under Deno, a message that reaches a worker before
+ * it listens is dropped (Node queues it), and pino posts it at once, so pino-abstract-transport's
+ * wait for it (expectPinoConfig) could last forever. Here it is bounded: undefined when it is lost.
+ */
+function pinoConfig() {
+  return new Promise((resolve) => {
+    const done = (config) => {
+      clearTimeout(timer)
+      parentPort.off('message', onMessage)
+      resolve(config)
+    }
+    const onMessage = (message) => {
+      if (message && message.code === 'PINO_CONFIG') done(message.config)
+    }
+    const timer = setTimeout(done, CONFIG_MS)
+    parentPort.on('message', onMessage)
+  })
 }
 
 /**
@@ -127,12 +158,14 @@ function pinoJournal(options = {}) {
     while ((record = stream.read()) !== null) entry(record)
   }
 
+  let config // pino's configuration when it came on its own (Deno), not on the source
   const transport = (source) => {
     stream = source
     if (inPinoWorker) {
-      messageKey = options.messageKey ?? source.messageKey ?? messageKey
-      errorKey = source.errorKey ?? errorKey
-      labels = source.levels?.labels
+      const from = config ?? source
+      messageKey = options.messageKey ?? from.messageKey ?? messageKey
+      errorKey = from.errorKey ?? errorKey
+      labels = from.levels?.labels
     }
     skip = new Set([messageKey, 'level', ...(opts.exclude ?? DEFAULT_EXCLUDE)])
     source.on('readable', drain)
@@ -167,6 +200,12 @@ function pinoJournal(options = {}) {
     )
   }
 
+  if (inPinoWorker && process.versions.deno) {
+    return pinoConfig().then((received) => {
+      config = received ?? {}
+      return build(transport, { close })
+    })
+  }
   return build(transport, { expectPinoConfig: inPinoWorker, close })
 }
 
