@@ -82,6 +82,10 @@ const GAPS = {
   httpFd: { bun: "node:http servers have no socket handle (server._handle): no descriptor to store, and listen({ fd }) is ignored", deno: 'servers do not expose their descriptor (server._handle.fd)' },
   serverFd: { deno: 'servers do not expose their descriptor (server._handle.fd)' },
   // Bun's node:http server is no net.Server: its close() ends kept-alive connections at once.
+  // Deno resolves a Worker's terminate() before the Worker's environment is torn down.
+  workerTeardown: { deno: "after terminate() of a Worker resolves, the Worker's environment may not have been torn down yet (its cleanup hooks run later)" },
+  // Under RLIMIT_NPROC=1 Deno cannot start at all: it needs threads of its own.
+  threadLimit: { deno: 'cannot start under a thread limit of 1 (it needs worker threads of its own)' },
   keepAliveDrain: { bun: "node:http servers' close() ends kept-alive connections at once, so a request sent on one after SIGTERM is reset" },
 }
 

@@ -8,6 +8,7 @@ const path = require('node:path')
 const { spawn, execFileSync } = require('node:child_process')
 const { Worker } = require('node:worker_threads')
 const sd = require('..')
+const { runtimeGap, GAPS } = require('./helpers')
 const { JournalListener } = sd
 
 const fdCount = () => fs.readdirSync('/proc/self/fd').length
@@ -126,7 +127,7 @@ test('listener options are own properties, checked', () => {
   assert.throws(() => new JournalListener(null, { maxEntryBytes: 1.5 }), { code: 'ERR_SD_NOTIFY_INVALID_NUMBER' })
 })
 
-test('Workers terminated while receive() and barrier() wait leave no descriptor, thread or name behind', { timeout: 60_000 }, async (t) => {
+test('Workers terminated while receive() and barrier() wait leave no descriptor, thread or name behind', { timeout: 60_000, ...runtimeGap(GAPS.workerTeardown) }, async (t) => {
   const manager = new sd.NotifyListener()
   t.after(() => manager.close())
   process.env.NOTIFY_SOCKET = manager.address

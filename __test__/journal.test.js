@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
-const { sd } = require('./helpers')
+const { sd, runtimeGap, GAPS } = require('./helpers')
 
 const { Journal, JournalListener } = sd
 
@@ -356,7 +356,7 @@ test('past the queue limit entries are dropped and counted, the journal gets a n
 
 const canDropPrivileges = process.getuid?.() === 0 && ['setpriv', 'prlimit'].every((tool) => cp.spawnSync(tool, ['--version']).status === 0)
 
-test('flush() when no thread can start: the promise rejects with EAGAIN, the process still ends, winston close() still emits closed', { skip: !canDropPrivileges && 'needs root, setpriv and prlimit' }, () => {
+test('flush() when no thread can start: the promise rejects with EAGAIN, the process still ends, winston close() still emits closed', { skip: (!canDropPrivileges && 'needs root, setpriv and prlimit') || runtimeGap(GAPS.threadLimit).skip }, () => {
   // RLIMIT_NPROC, which root ignores: the child runs as nobody.
   const fixture = path.join(__dirname, 'fixtures', 'flush-without-threads.js')
   const r = cp.spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture], { encoding: 'utf8', timeout: 60_000 })
