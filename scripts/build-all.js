@@ -27,6 +27,7 @@ const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets } = require('./targets')
+const { aptInstall } = require('./apt')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -45,9 +46,6 @@ function mustRun(cmd, args, opts) {
   const status = run(cmd, args, opts)
   if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${status}`)
 }
-
-const installed = (pkg) =>
-  spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed')
 
 /** The Debian packages the targets need, and the foreign dpkg architectures those imply. */
 function debianNeeds(targets) {
@@ -72,20 +70,9 @@ function installToolchain(targets, extra = { packages: [], archs: [] }) {
   const needs = debianNeeds(targets)
   const packages = [...new Set([...needs.packages, ...extra.packages])]
   const archs = [...new Set([...needs.archs, ...extra.archs])]
-  const missing = packages.filter((p) => !installed(p))
   const hasPip = spawnSync('python3', ['-m', 'pip', '--version']).status === 0
-  if (!hasPip && !fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) missing.push('python3-pip')
-  if (missing.length) {
-    console.log(`installing ${missing.join(' ')} (Debian bookworm-security)`)
-    for (const arch of archs) mustRun('dpkg', ['--add-architecture', arch])
-    const lock = ['-o', 'DPkg::Lock::Timeout=600']
-    // A mirror that fails one foreign index makes update exit non-zero; the install below says
-    // whether what we need was found.
-    if (run('apt-get', [...lock, 'update', '-qq']) !== 0) console.warn('apt-get update reported errors; trying the install anyway')
-    mustRun('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    })
-  }
+  if (!hasPip && !fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) packages.push('python3-pip')
+  aptInstall(packages, archs)
   if (!fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) {
     console.log(`installing ${ZIG_PYPI} into ${path.relative(ROOT, ZIG_DIR)}`)
     mustRun('python3', ['-m', 'pip', 'install', '--quiet', '--break-system-packages', '--target', ZIG_DIR, ZIG_PYPI])

@@ -10,6 +10,7 @@
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { aptInstall } = require('./apt')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -43,9 +44,6 @@ function mustRun(cmd, args, opts = {}) {
   return r
 }
 
-const installed = (pkg) =>
-  spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' }).stdout?.includes('install ok installed')
-
 /** patchelf and each foreign architecture's libc6 and libstdc++6 (what Node links against). */
 function hostPackages() {
   const archs = [...new Set(Object.values(NODES).map((n) => n.debArch).filter(Boolean))]
@@ -54,16 +52,8 @@ function hostPackages() {
 }
 
 function installHostPackages() {
-  const { packages: wanted, archs } = hostPackages()
-  const missing = wanted.filter((p) => !installed(p))
-  if (!missing.length) return
-  for (const arch of archs) mustRun('dpkg', ['--add-architecture', arch])
-  const lock = ['-o', 'DPkg::Lock::Timeout=600']
-  // One mirror's broken index for one architecture fails update; the install says what matters.
-  spawnSync('apt-get', [...lock, 'update', '-qq'], { stdio: 'inherit' })
-  mustRun('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  })
+  const { packages, archs } = hostPackages()
+  aptInstall(packages, archs)
 }
 
 /** Downloads Debian trixie's package `spec` (e.g. musl:arm64) with apt into .cache/dl: no system change. */

@@ -12,6 +12,7 @@
 const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { aptInstall } = require('../scripts/apt')
 
 const REPO_ROOT = path.resolve(__dirname, '..')
 const CACHE = path.join(REPO_ROOT, '.cache', 'systemd-roots')
@@ -68,24 +69,12 @@ function debianMirror(env = process.env, aptDir = '/etc/apt') {
 /**
  * `suite`'s root, made with debootstrap when missing (a minute or two; into a temporary
  * directory renamed into place, so a failed or interrupted run leaves nothing half-made).
- * Installs debootstrap with apt-get when missing. Returns the root's directory.
+ * Installs debootstrap with apt-get when missing (scripts/apt.js). Returns the root's directory.
  */
 function ensureRoot(suite, log = () => {}) {
   const dir = rootDir(suite)
   if (fs.existsSync(path.join(dir, '.complete'))) return dir
-  if (!fs.existsSync('/usr/sbin/debootstrap')) {
-    log('installing debootstrap with apt-get')
-    const install = () =>
-      cp.spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '--no-install-recommends', 'debootstrap'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      })
-    let r = install()
-    // A fresh machine may have no package lists yet.
-    if (r.status !== 0 && cp.spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update', '-qq']).status === 0) r = install()
-    if (r.status !== 0) throw new Error(`apt-get install debootstrap failed:\n${r.stdout}${r.stderr}`)
-  }
+  if (!fs.existsSync('/usr/sbin/debootstrap')) aptInstall(['debootstrap'], [], log)
   fs.mkdirSync(CACHE, { recursive: true })
   const work = fs.mkdtempSync(path.join(CACHE, `.${suite}-`))
   try {

@@ -9,8 +9,9 @@ const report = require('./report')
 const port = Number(process.argv[2])
 const slowMs = Number(process.argv[3])
 const server = http.createServer((req, res) => {
-  if (req.url === '/slow') setTimeout(() => res.end('slow done\n'), slowMs)
-  else res.end('ok\n')
+  if (req.url !== '/slow') return res.end('ok\n')
+  report('in-flight', {}) // the test stops the unit only now
+  setTimeout(() => res.end('slow done\n'), slowMs)
 })
 sd.drainOnStop(server, {
   extendMs: 500,
