@@ -164,12 +164,9 @@ test('pino.transport({ target: "sd-notify-rs/pino" }) runs in a worker thread an
     seqs.push(Number(e.SEQ))
   }
   assert.deepEqual(seqs.sort(), [0, 1, 2, 3, 4])
-  // pino's worker is unref'd: nothing of it holds this process while it finishes, so a timer does.
-  const hold = setInterval(() => {}, 1000)
   const closed = once(transport, 'close')
   transport.end()
-  await closed
-  clearInterval(hold)
+  await held(closed)
 })
 
 // ---- winston ----
@@ -273,11 +270,9 @@ test('a 3,000-field record arrives through pino (in-process and worker) and wins
     assert.ok(fieldCount(e) <= MAX_FIELDS, `${fieldCount(e)} fields: journald drops an entry with more than it can take`)
     assert.deepEqual(keptValues(e, 3000), [], 'every value is in the entry, in its own field or in FIELDS_JSON')
   }
-  const hold = setInterval(() => {}, 1000)
   const closed = once(transport, 'close')
   transport.end()
-  await closed
-  clearInterval(hold)
+  await held(closed)
 })
 
 test('keys that map to one name all survive, as a repeated field; repeated values count against MAX_FIELDS', async () => {
@@ -324,11 +319,9 @@ test("pino's worker gets the logger's messageKey, errorKey and custom levels; th
   assert.equal('TEXT' in got[0], false, 'the messageKey is MESSAGE, not a field of its own')
   assert.match(got[4].FAILURE_STACK, /^Error: broke\n/)
   assert.notEqual(got[0].SYSLOG_IDENTIFIER, 'worker', "the main script's name, not the worker's")
-  const hold = setInterval(() => {}, 1000)
   const closed = once(transport, 'close')
   transport.end()
-  await closed
-  clearInterval(hold)
+  await held(closed)
 })
 
 test('pino in-process: messageKey and priorities as options, custom level names from the logger', async () => {
@@ -481,11 +474,9 @@ test("an entry the journal cannot take is pino's 'drop' event (in-process and wo
   pino(transport).info('lost in the worker')
   const [wrecord, werr] = await held(fromWorker)
   assert.deepEqual([wrecord.msg, werr.code], ['lost in the worker', 'ENOENT'])
-  const hold = setInterval(() => {}, 1000)
   const closed = once(transport, 'close')
   transport.end()
-  await closed
-  clearInterval(hold)
+  await held(closed)
 
   const log = winston.createLogger({ transports: [new JournaldTransport({ socket: nowhere })] })
   const warned = once(log, 'warn')
