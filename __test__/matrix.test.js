@@ -5,6 +5,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const { runtimeSpecs, enginesFloor, NODE_MAJORS } = require('../scripts/runtimes')
 const { RUNNERS, table } = require('../scripts/matrix')
@@ -65,8 +66,46 @@ test('CI runs every part of the matrix, and a failing step fails CI', () => {
   for (const s of ['npm test', 'node scripts/matrix.js', 'npm run test:targets', 'SD_NOTIFY_RS_REQUIRE_ALL_TARGETS']) {
     assert.match(lines[at(s)], /^step "/, `${s} is not run by step()`)
   }
-  assert.ok(at('if wait "$TARGETS_PID"; then') >= 0)
-  assert.ok(at('FAILED+=("targets lane') >= 0)
-  assert.ok(at('if [ ${#FAILED[@]} -ne 0 ]; then') >= 0)
-  assert.equal(lines[at('if [ ${#FAILED[@]} -ne 0 ]; then') + 2], 'exit 1')
+  assert.ok(at('lane "targets lane') >= 0 && lines[at('lane "targets lane')].includes('"$TARGETS_PID"'), 'the targets lane is not waited for by lane()')
+  const fail = at('if [ ${#FAILED[@]} -ne 0 ]; then')
+  assert.ok(fail >= 0)
+  assert.ok(lines.slice(fail, fail + 5).includes('exit 1'), 'a recorded failure is not the exit status')
+  assert.ok(lines.slice(fail, fail + 5).includes('digest'), 'a failed run does not end with the digest')
+})
+
+test("CI's step() and lane() record what failed, and the digest repeats a failed step's failing lines", () => {
+  const ci = fs.readFileSync(path.join(__dirname, '..', '.ci', 'run'), 'utf8')
+  // The functions themselves, cut out of .ci/run, run on a scenario in a scratch directory.
+  const fn = (name) => new RegExp(`^${name}\\(\\) \\{\\n[^]*?\\n\\}$`, 'm').exec(ci)?.[0]
+  for (const name of ['step', 'lane', 'digest']) assert.ok(fn(name), `.ci/run has no ${name}()`)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-ci-steps-'))
+  const script = [
+    'set -uo pipefail',
+    'phase() { echo "=== $*"; }',
+    'FAILED=() FAILED_LOGS=() STEPS=0',
+    fn('step'),
+    fn('lane'),
+    fn('digest'),
+    '(echo lane output >lane.log; exit 3) & P=$!',
+    'step "good" echo fine',
+    'step "bad" bash -c \'echo before; echo "not ok 7 - the broken test"; exit 1\'',
+    'lane "a lane" "$P" lane.log',
+    'echo "--- digest"',
+    'digest',
+    'echo "FAILED: ${FAILED[*]}"',
+  ].join('\n')
+  try {
+    const r = require('node:child_process').spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^=== good: ok$/m)
+    assert.match(r.stdout, /^=== bad: FAILED \(1\)$/m)
+    assert.match(r.stdout, /^=== a lane: FAILED$/m)
+    assert.match(r.stdout, /^FAILED: bad a lane$/m)
+    const digest = r.stdout.slice(r.stdout.indexOf('--- digest'))
+    assert.match(digest, /not ok 7 - the broken test/, 'the digest repeats the failing line')
+    assert.match(digest, /lane output/, "the digest shows a failed lane's log")
+    assert.doesNotMatch(digest, /fine/, 'the digest shows only what failed')
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
