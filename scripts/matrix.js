@@ -155,4 +155,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { plan, RUNNERS, table }
+module.exports = { plan, RUNNERS, table, runCell }

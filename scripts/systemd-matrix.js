@@ -80,7 +80,7 @@ function hostVersion() {
 function table(rows, markdown) {
   const head = ['suite', 'systemd', 'file', 'pass', 'fail', 'skip', 's', 'result']
   const cells = rows.map((r) => [r.suite, r.systemd, r.file, r.pass, r.fail, r.skip, r.seconds, r.ok ? (r.retried ? 'ok on a 2nd run' : 'ok') : 'FAIL'])
-  return render(head, cells, { markdown })
+  return render(head, cells, { markdown: Boolean(markdown) })
 }
 
 async function main() {
