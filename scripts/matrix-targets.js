@@ -19,7 +19,7 @@
 // 2. Every target is built and checked as build:all does (same profile, same flags), in <n> lanes
 //    (default 2). Beside the builds, a child process fetches the Node.js of every platform (npm
 //    registry, PyPI, trixie's QEMU and musl): downloads overlap compiling.
-// 3. A built platform's cells run in the same <n> slots as the builds, ahead of builds waiting.
+// 3. A lane that built a platform runs its cell (QEMU, musl Node) before its next build.
 // --later names platforms built and checked here but tested afterwards by the caller with
 // `npm run test:targets -- --platform <p>`: linux-x64-gnu, whose test moves the local build
 // (npm run build) aside, which tests running beside this pipeline would miss. --untested names
@@ -32,7 +32,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { target, binaryPath, releaseTargets, checkBinary } = require('./targets')
 const { installToolchain, build, buildTable } = require('./build-all')
-const { parseArgs, spawnCollect, nodeTest, table } = require('./common')
+const { parseArgs, spawnCollect, inLanes, nodeTest, table } = require('./common')
 const nodes = require('./target-nodes')
 
 const ROOT = path.join(__dirname, '..')
@@ -151,27 +151,6 @@ function report(cells, started, markdown) {
   return failed ? 1 : 0
 }
 
-/** `jobs` slots handed out lowest priority number first, then first come first served. */
-function slots(jobs) {
-  const free = Array.from({ length: jobs }, (_, n) => n)
-  const waiting = []
-  const pump = () => {
-    while (free.length && waiting.length) waiting.shift().resolve(free.shift())
-  }
-  return {
-    acquire: (priority) =>
-      new Promise((resolve) => {
-        const at = waiting.findIndex((w) => w.priority > priority)
-        waiting.splice(at < 0 ? waiting.length : at, 0, { priority, resolve })
-        pump()
-      }),
-    release: (slot) => {
-      free.push(slot)
-      pump()
-    },
-  }
-}
-
 /** CPU seconds (user + system) of the child processes waited for so far: /proc/self/stat's cutime, cstime. */
 function childCpu() {
   const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
@@ -193,37 +172,25 @@ async function buildAndTest(opts, started) {
   const tested = targets.filter((t) => nodes.NODES[t.platform] && !opts.later.includes(t.platform) && !opts.untested.includes(t.platform))
   say(`building ${targets.length} targets with ${version}, ${opts.jobs} at a time; fetching the Node.js of ${tested.length} platforms`)
   const prepared = spawnCollect(process.execPath, [path.join(__dirname, 'target-nodes.js'), ...tested.map((t) => t.platform)], { stdio: ['ignore', 'inherit', 'inherit'] })
-  const pool = slots(opts.jobs)
   const rows = targets.map((t) => ({ target: t.triple, seconds: '-', problems: [] }))
   const cells = []
-  await Promise.all(
-    targets.map(async (t, i) => {
-      const row = rows[i]
-      const slot = await pool.acquire(1)
-      const begun = Date.now()
-      say(`${t.platform}: building (lane ${slot})`)
-      try {
-        await build(t, slot, `[${t.platform}]`)
-        row.seconds = ((Date.now() - begun) / 1000).toFixed(0)
-        Object.assign(row, checkBinary(t))
-      } catch (err) {
-        row.problems.push(err.message)
-      } finally {
-        pool.release(slot)
-      }
-      say(`${t.platform}: ${row.problems.length ? `build FAILED: ${row.problems.join('; ')}` : `built and checked in ${row.seconds} s`}`)
-      if (!tested.includes(t)) return
-      if (row.problems.length) return cells.push(noRun(t.platform, 'FAIL: not built'))
-      const ready = (await prepared).status
-      const testSlot = await pool.acquire(0)
-      try {
-        cells.push(ready === 0 ? await runLogged(t) : noRun(t.platform, 'FAIL: its Node.js could not be fetched'))
-      } finally {
-        pool.release(testSlot)
-      }
-      say(`${t.platform}: tested`)
-    }),
-  )
+  // A lane builds a target, then runs its cell (once the Node.js are fetched), then takes the next.
+  await inLanes(targets.keys(), opts.jobs, async (i, lane) => {
+    const [t, row, begun] = [targets[i], rows[i], Date.now()]
+    say(`${t.platform}: building (lane ${lane})`)
+    try {
+      await build(t, lane, `[${t.platform}]`)
+      row.seconds = ((Date.now() - begun) / 1000).toFixed(0)
+      Object.assign(row, checkBinary(t))
+    } catch (err) {
+      row.problems.push(err.message)
+    }
+    say(`${t.platform}: ${row.problems.length ? `build FAILED: ${row.problems.join('; ')}` : `built and checked in ${row.seconds} s`}`)
+    if (!tested.includes(t)) return
+    if (row.problems.length) return cells.push(noRun(t.platform, 'FAIL: not built'))
+    cells.push((await prepared).status === 0 ? await runLogged(t) : noRun(t.platform, 'FAIL: its Node.js could not be fetched'))
+    say(`${t.platform}: tested`)
+  })
   console.log(`\n${buildTable(rows)}`)
   const failedBuilds = rows.filter((r) => r.problems.length).length
   console.log(failedBuilds ? `\n${failedBuilds} of ${rows.length} target(s) failed` : `\nall ${rows.length} target(s) built and checked`)
