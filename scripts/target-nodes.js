@@ -166,7 +166,7 @@ function describeHost() {
 module.exports = { NODES, CACHE, prepare, describeHost, binfmtEntry, hostPackages }
 
 // `node scripts/target-nodes.js <platform>...` fetches and sets up those platforms' Node.js ahead
-// of the tests (scripts/targets-ci.js runs it beside the builds: downloads overlap compiling).
+// of the tests (matrix-targets.js --build runs it beside the builds: downloads overlap compiling).
 if (require.main === module) {
   const { target, releaseTargets } = require('./targets')
   const all = releaseTargets().map(target)
