@@ -152,7 +152,7 @@ function publish(dir, version, env) {
   const files = ['scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/targets.js']
   for (const t of releaseTargets().map(target)) files.push(...['package.json', 'README.md'].map((f) => path.join('npm', t.platform, f)), path.relative(ROOT, binaryPath(t)))
   stagePackage(stage, files)
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules')) // @napi-rs/cli for the sync script
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules')) // @napi-rs/cli for publish.sh's napi pre-publish
   const manifest = JSON.parse(fs.readFileSync(path.join(stage, 'package.json'), 'utf8'))
   fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify({ ...manifest, version }, null, 2)}\n`)
   run(process.execPath, ['scripts/sync-platform-packages.js'], { cwd: stage }) // package.json's `version` script
@@ -257,25 +257,18 @@ function cells(t) {
     { name: 'pnpm 10', node: () => host, installer: (node) => [node, t.pnpm, 'add'], expect: ['linux-x64-gnu'], pnpm: true },
     { name: 'yarn 1', node: () => host, installer: (node) => [node, t.yarn, 'add', '--no-lockfile'], expect: ['linux-x64-gnu'], extraOk: ['linux-x64-musl'], yarn: true },
   )
-  const foreign = [
-    ['linux-x64-musl', 'npm --libc=musl, musl Node.js', ['--libc=musl']],
-    ['linux-arm64-gnu', 'npm --cpu=arm64, QEMU', ['--cpu=arm64']],
-    ['linux-arm64-musl', 'npm --cpu=arm64 --libc=musl, QEMU', ['--cpu=arm64', '--libc=musl']],
-    ['linux-arm-gnueabihf', 'npm --cpu=arm, QEMU', ['--cpu=arm']],
-    ['linux-ppc64-gnu', 'npm --cpu=ppc64, QEMU', ['--cpu=ppc64']],
-    ['linux-s390x-gnu', 'npm --cpu=s390x, QEMU', ['--cpu=s390x']],
-  ]
-  for (const [platform, name, flags] of foreign) {
-    if (!nodes.NODES[platform]) continue
+  // Every other platform with a Node.js here: npm told the cpu and libc npm would detect there.
+  for (const p of releaseTargets().map(target).filter((x) => nodes.NODES[x.platform] && !nodes.NODES[x.platform].host)) {
+    const flags = [p.npm !== 'x64' && `--cpu=${p.npm}`, p.musl && '--libc=musl'].filter(Boolean)
     list.push({
-      name,
-      node: () => nodes.prepare(target(releaseTargets().find((x) => target(x).platform === platform))),
+      name: `npm ${flags.join(' ')}, ${nodes.NODES[p.platform].qemu ? 'QEMU' : 'musl Node.js'}`,
+      node: () => nodes.prepare(p),
       // npm itself runs on that Node.js (emulated), as it would on the machine; 11 needs Node.js 20.17+.
       installer: (node) => {
         const major = Number(spawnSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout)
         return [node, t[major >= 22 ? 'npm11' : 'npm10'], 'install', ...flags]
       },
-      expect: [platform],
+      expect: [p.platform],
     })
   }
   list.push({ name: 'npm --omit=optional', node: () => host, installer: (node) => [node, t.npm11, 'install', '--omit=optional'], expect: [], omit: true })

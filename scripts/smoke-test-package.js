@@ -13,6 +13,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { cleanEnv, npmCli, run } = require('./common')
+const { expectedFiles } = require('./sync-platform-packages')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -59,21 +60,6 @@ function npmPack(dir, dest) {
 }
 
 /**
- * The main package.json as the release publishes it: the committed one plus the platform
- * packages under npm/ as `optionalDependencies` at the main version (what
- * `napi pre-publish` writes in scripts/publish.sh; read from npm/ here because this script
- * also runs where the build tools are not installed).
- */
-function publishedManifest() {
-  const optionalDependencies = {}
-  for (const dir of fs.readdirSync(path.join(ROOT, 'npm')).sort()) {
-    const { name } = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', dir, 'package.json'), 'utf8'))
-    optionalDependencies[name] = MAIN.version
-  }
-  return { ...MAIN, optionalDependencies }
-}
-
-/**
  * Copies into `stage` what `npm pack` takes from this checkout (only what `files` lists), and the
  * checkout's `extra` files.
  */
@@ -85,11 +71,14 @@ function stagePackage(stage, extra = []) {
   }
 }
 
-/** Packs the main package as the release publishes it, from a stagePackage() copy, with the published package.json. */
+/**
+ * Packs the main package as the release publishes it, from a stagePackage() copy, with the
+ * package.json publish.sh publishes: the platform packages as optionalDependencies.
+ */
 function packMain(dest) {
   const stage = fs.mkdtempSync(path.join(dest, 'stage-main-'))
   stagePackage(stage)
-  fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(publishedManifest(), null, 2)}\n`)
+  fs.writeFileSync(path.join(stage, 'package.json'), expectedFiles(undefined, { publish: true })[path.join(ROOT, 'package.json')])
   return npmPack(stage, dest)
 }
 
@@ -237,7 +226,6 @@ module.exports = {
   isolatedToolDir,
   packMain,
   stagePackage,
-  publishedManifest,
   packPlatform,
   packDependencies,
   installConsumer,
