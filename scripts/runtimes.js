@@ -48,6 +48,8 @@ function fetchRuntime(entry, log = () => {}) {
     // while the e2e tests may fetch Bun and Deno) each see a whole runtime or none.
     fs.mkdirSync(CACHE, { recursive: true })
     const work = fs.mkdtempSync(path.join(CACHE, '.fetch-'))
+    // Readable by all, as an unpacked tarball would be: tests run the runtime as another user too.
+    fs.chmodSync(work, 0o755)
     try {
       log(`fetching ${entry.spec} from the npm registry`)
       const packed = run(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', work])
