@@ -106,7 +106,8 @@ async function build(t, lane = 0, prefix, { cargo = CARGO, npmDir, targetDir } =
     args.push(...BUILD_STD)
   }
   // Alone, cargo writes to the terminal; in lanes, each line behind its target's prefix.
-  const { status } = await spawnCollect(cargo, args, { cwd: ROOT, env, ...(prefix ? { prefix: `${prefix} ` } : { stdio: 'inherit' }) })
+  const { status, out: said } = await spawnCollect(cargo, args, { cwd: ROOT, env, ...(prefix ? { prefix: `${prefix} ` } : { stdio: 'inherit' }) })
+  if (status === -1) throw new Error(said.split('\n').pop()) // cargo could not be started
   if (status !== 0) throw new Error(`cargo ${args.join(' ')} exited with ${status}`)
   const out = path.join(laneDir(lane, targetDir), t.triple, 'release', 'libsd_notify_rs.so')
   const dest = binaryPath(t, npmDir)

@@ -150,7 +150,9 @@ async function startRegistry(verdaccio, dir) {
 function publish(dir, version, env) {
   const stage = path.join(dir, 'release')
   const files = ['scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/targets.js']
-  for (const t of releaseTargets().map(target)) files.push(...['package.json', 'README.md'].map((f) => path.join('npm', t.platform, f)), path.relative(ROOT, binaryPath(t)))
+  for (const t of releaseTargets().map(target)) {
+    files.push(path.join('npm', t.platform, 'package.json'), path.join('npm', t.platform, 'README.md'), path.relative(ROOT, binaryPath(t)))
+  }
   stagePackage(stage, files)
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules')) // @napi-rs/cli for publish.sh's napi pre-publish
   const manifest = JSON.parse(fs.readFileSync(path.join(stage, 'package.json'), 'utf8'))
