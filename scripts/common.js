@@ -136,10 +136,11 @@ function tapTotals(text) {
  */
 async function nodeTest(node, files, { args = [], spec = false, ...opts } = {}) {
   const dir = spec && fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-cell-'))
-  const reporters = spec ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${dir}/tap`] : ['--test-reporter=tap']
+  const file = dir && path.join(dir, 'tap')
+  const reporters = spec ? ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${file}`] : ['--test-reporter=tap']
   try {
     const r = await spawnCollect(node, ['--test', ...reporters, ...args, ...files], opts)
-    const totals = tapTotals(!spec ? r.out : fs.existsSync(`${dir}/tap`) ? fs.readFileSync(`${dir}/tap`, 'utf8') : '')
+    const totals = tapTotals(!spec ? r.out : fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '')
     return { ...r, ...totals, ok: r.status === 0 && totals.found && totals.fail === 0 && totals.pass > 0 }
   } finally {
     if (dir) fs.rmSync(dir, { recursive: true, force: true })
