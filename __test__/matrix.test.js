@@ -9,6 +9,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { runtimeSpecs, enginesFloor, NODE_MAJORS } = require('../scripts/runtimes')
 const { RUNNERS, table } = require('../scripts/matrix')
+const common = require('../scripts/common')
 
 const MAIN = require('../package.json')
 
@@ -34,12 +35,38 @@ test('enginesFloor() reads ">= x.y.z" and refuses any other form', () => {
 
 test("each runner's totals are read from its own summary lines; a run without them is not found", () => {
   const tap = ['ok 1 - a', '1..1', '# tests 12', '# suites 0', '# pass 9', '# fail 1', '# cancelled 1', '# skipped 1', '# todo 0'].join('\n')
-  assert.deepEqual(RUNNERS.node.totals(tap), { pass: 9, fail: 2, skip: 1, found: true })
+  const { pass, fail, skip, found } = RUNNERS.node.totals(tap)
+  assert.deepEqual({ pass, fail, skip, found }, { pass: 9, fail: 2, skip: 1, found: true })
   const bun = ['(pass) a [1ms]', '', ' 240 pass', ' 12 skip', ' 0 fail', 'Ran 252 tests across 15 files. [71.00s]'].join('\n')
   assert.deepEqual(RUNNERS.bun.totals(bun), { pass: 240, fail: 0, skip: 12, found: true })
   const deno = 'FAILED | 217 passed (10 steps) | 7 failed | 18 ignored (1m14s)'
   assert.deepEqual(RUNNERS.deno.totals(deno), { pass: 217, fail: 7, skip: 18, found: true })
   for (const kind of ['node', 'bun', 'deno']) assert.equal(RUNNERS[kind].totals('Segmentation fault').found, false, kind)
+})
+
+test("a node --test cell's TAP report: the failed tests' names, each skip's reason, not what a name pattern left out", () => {
+  const tap = [
+    'not ok 1 - boots # TODO later',
+    '    not ok 2 - sends READY=1',
+    '    ok 3 - reloads # SKIP Type=notify-reload needs systemd >= 253',
+    'ok 4 - other # SKIP test name does not match pattern',
+    'ok 5 - plain # SKIP',
+    ...['# tests 5', '# pass 0', '# fail 1', '# cancelled 0', '# skipped 3', '# todo 1'],
+  ].join('\n')
+  const t = common.tapTotals(tap)
+  assert.deepEqual(t.failed, ['boots', 'sends READY=1'])
+  assert.deepEqual(t.skips, ['reloads: Type=notify-reload needs systemd >= 253', 'plain: skipped'])
+  assert.deepEqual([t.tests, t.fail, t.skip, t.found], [4, 1, 3, true])
+  assert.equal(common.tapTotals('Segmentation fault').found, false)
+})
+
+test('options: flags, values (--x v and --x=v), lists, job counts; anything else is refused', () => {
+  const spec = { suite: 'list', prepare: 'flag', markdown: 'value', jobs: 'jobs', 'except-host': 'flag' }
+  const opts = common.parseArgs(['--suite', 'a,b', '--suite=c', '--prepare', '--markdown=x.md', '--jobs', '3', '--except-host'], spec)
+  assert.deepEqual(opts, { suite: ['a', 'b', 'c'], prepare: true, markdown: 'x.md', jobs: 3, exceptHost: true })
+  assert.throws(() => common.parseArgs(['--jobs', '0'], spec), /whole number >= 1/)
+  assert.throws(() => common.parseArgs(['--nope'], spec), /unknown argument --nope: use --suite <list>/)
+  assert.throws(() => common.parseArgs(['--markdown'], spec), /needs a value/)
 })
 
 test('the table shows a failed cell as FAILED', () => {
@@ -55,7 +82,7 @@ test('CI runs every part of the matrix, and a failing step fails CI', () => {
     'npm ci --ignore-scripts --no-audit --no-fund',
     'npm test',
     'node scripts/matrix.js',
-    'node scripts/targets-ci.js',
+    'node scripts/matrix-targets.js --build',
     'npm run test:targets -- --platform linux-x64-gnu',
     'SD_NOTIFY_RS_REQUIRE_ALL_TARGETS=1 node --test __test__/targets.test.js',
   ]

