@@ -81,6 +81,18 @@ test("journalPrint() and every log.<level> of sd-notify write journal entries at
   assert.deepEqual([e.PRIORITY, e.MESSAGE], ['6', 'array form'])
 })
 
+/** The WATCHDOG=1 datagrams waiting at the notify listener (read until 100 ms pass with none). */
+async function pingsReceived() {
+  let pings = 0
+  for (;;) {
+    try {
+      if ((await notifyListener.receive(100)).text === 'WATCHDOG=1') pings++
+    } catch {
+      return pings
+    }
+  }
+}
+
 test('startWatchdogMode() pings on an unref\'d timer: a second call replaces the first, and the process still exits by itself', async () => {
   const script = `
     const c = require('sd-notify-rs/compat')
@@ -92,14 +104,7 @@ test('startWatchdogMode() pings on an unref\'d timer: a second call replaces the
   const r = cp.spawnSync(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env }, timeout: 10_000 })
   const elapsed = Date.now() - started
   assert.equal(r.status, 0, String(r.stderr))
-  let pings = 0
-  for (;;) {
-    try {
-      if ((await notifyListener.receive(100)).text === 'WATCHDOG=1') pings++
-    } catch {
-      break
-    }
-  }
+  const pings = await pingsReceived()
   assert.ok(pings >= 3, `${pings} pings`)
   assert.ok(pings <= Math.ceil(elapsed / 50) + 1, `${pings} pings in ${elapsed} ms: one timer, not two`)
 })
@@ -525,14 +530,7 @@ test('compat startWatchdogMode(): a non-positive, non-finite or too long interva
       setTimeout(() => {}, 300)
     `)
     assert.equal(r.status, 0, r.stderr)
-    let pings = 0
-    for (;;) {
-      try {
-        if ((await notifyListener.receive(100)).text === 'WATCHDOG=1') pings++
-      } catch {
-        break
-      }
-    }
+    const pings = await pingsReceived()
     assert.equal(pings, 0, `startWatchdogMode(${interval}): ${pings} pings in 300 ms`)
   }
 })
