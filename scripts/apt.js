@@ -6,6 +6,7 @@
 // first, and a run that still meets a lock (someone else's apt) is tried again.
 
 const { spawnSync } = require('node:child_process')
+const { run } = require('./common')
 
 const LOCK = '/run/lock/sd-notify-rs-apt.lock'
 const installed = (pkg) =>
@@ -27,7 +28,7 @@ function aptInstall(packages, archs = [], log = console.log) {
   const missing = [...new Set(packages)].filter((p) => !installed(p))
   if (!missing.length) return
   log(`installing ${missing.join(' ')} with apt-get`)
-  for (const arch of archs) spawnSync('dpkg', ['--add-architecture', arch])
+  for (const arch of archs) run('dpkg', ['--add-architecture', arch])
   // A fresh machine has no package lists, and a mirror that fails one foreign index makes update
   // exit non-zero: the install says whether what is needed was found.
   const update = apt(['update', '-qq'])
