@@ -13,68 +13,30 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::env::this_thread;
-use super::error::{guard, napi_error, Result};
 use super::journal::journal_send;
+use super::raw_call::RawCall;
 
-/// What a raw entry does with its arguments (`None` for one not passed).
-type Body<const N: usize, R> = unsafe fn(sys::napi_env, [Option<sys::napi_value>; N]) -> Result<R>;
-
-/// What a raw entry returns to JavaScript.
-trait ToJs {
-  /// # Safety
-  /// `env` is the current call's.
-  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value);
-}
-
-impl ToJs for bool {
-  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value) {
-    // SAFETY: per the trait's contract.
-    unsafe { sys::napi_get_boolean(env, self, out) };
-  }
-}
-
-/// `None` is `undefined`: no N-API call at all (a callback's null result is `undefined`).
-impl ToJs for Option<u32> {
-  unsafe fn to_js(self, env: sys::napi_env, out: &mut sys::napi_value) {
-    if let Some(n) = self {
-      // SAFETY: per the trait's contract.
-      unsafe { sys::napi_create_uint32(env, n, out) };
-    }
-  }
-}
-
-/// Runs `body` as the entry `during`: its arguments, the guard, the result or the thrown error.
+/// `journalSend`'s entry: its arguments, the Worker-thread environment, the panic boundary, and
+/// the result (`None`: `undefined`, no N-API call at all) or the thrown error.
 ///
 /// # Safety
-/// Called by N-API with the `env` and `info` of the current call.
-unsafe fn call<const N: usize, R: ToJs>(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-  during: &'static str,
-  body: Body<N, R>,
-) -> sys::napi_value {
-  let outcome = guard(during, || {
-    let (mut argc, mut argv) = (N, [ptr::null_mut(); N]);
-    if N > 0 {
-      // SAFETY: valid env and info (this call's), and room for the N arguments asked for.
-      let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
-      if status != sys::Status::napi_ok {
-        return Err(napi_error(napi::Error::new(napi::Status::from(status), "reading the arguments".to_owned())));
-      }
-    }
-    let _thread_env = this_thread(&Env::from_raw(env));
-    let mut args = [None; N];
-    for (i, arg) in args.iter_mut().enumerate().take(argc) {
-      *arg = Some(argv[i]);
-    }
-    // SAFETY: the arguments are this call's, alive for the call.
-    unsafe { body(env, args) }
+/// Called by N-API with the `env` and `info` of the current call, on its thread.
+unsafe extern "C" fn journal_send_entry(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  let outcome = super::error::guard("journalSend", || {
+    // SAFETY: N-API's env and info for the call now running; the call and its arguments are
+    // used only inside it.
+    let (call, args) = unsafe { RawCall::from_callback::<4>(env, info) }?;
+    let _thread_env = this_thread(&call.env());
+    journal_send(call, args)
   });
   let mut result = ptr::null_mut();
   match outcome {
-    // SAFETY: valid env, and an out-pointer to a local.
-    Ok(value) => unsafe { value.to_js(env, &mut result) },
-    // SAFETY: valid env; the error becomes this call's exception.
+    Ok(None) => {}
+    // SAFETY: this call's env, and an out-pointer to a local.
+    Ok(Some(code)) => unsafe {
+      sys::napi_create_uint32(env, code, &mut result);
+    },
+    // SAFETY: this call's env; the error becomes this call's exception.
     Err(e) => unsafe { JsError::from(e).throw_into(env) },
   }
   result
@@ -82,22 +44,8 @@ unsafe fn call<const N: usize, R: ToJs>(
 
 type Entry = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// One `extern "C"` entry per function, each calling [`call`] with its name and body.
-macro_rules! entries {
-  ($($entry:ident => $body:ident as $js:literal / $c_js:literal),* $(,)?) => {
-    $(
-      unsafe extern "C" fn $entry(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        // SAFETY: N-API calls this with the current call's env and info.
-        unsafe { call(env, info, $js, $body) }
-      }
-    )*
-    const ENTRIES: &[(&std::ffi::CStr, Entry)] = &[$(($c_js, $entry)),*];
-  };
-}
-
-entries! {
-  journal_send_entry => journal_send as "journalSend" / c"journalSend",
-}
+/// The raw entries, by name.
+const ENTRIES: &[(&std::ffi::CStr, Entry)] = &[(c"journalSend", journal_send_entry)];
 
 /// Adds the raw entries to the module's exports, beside the ones napi-rs generates.
 #[napi(module_exports)]

@@ -4,12 +4,12 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Array, FromNapiValue, JsValue, Object, Unknown};
-use napi::{sys, Env, ValueType};
+use napi::bindgen_prelude::{Array, Either, Object, Uint8ArraySlice};
+use napi::Env;
 use napi_derive::napi;
 
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
-use super::text::{present, with_raw_bytes, with_raw_text};
+use super::raw_call::{RawCall, RawValue};
 use nix::sys::socket::UnixAddr;
 use sd_notify_protocol::address::{self, NotifyAddress};
 
@@ -55,54 +55,36 @@ fn journal_address(socket: Option<&str>) -> sd_notify_protocol::Result<Arc<UnixA
 /// Returns `undefined` when sent, else a [`Code`]: queued, dropped (queue full), no journal here,
 /// split (nothing sent, because a name in `text` held `=` or a line break: lib/journal.js then
 /// builds the entry again, checking each name, for the precise error), failed (counted).
-/// A raw N-API entry (`journalSend`, see fast.rs): an entry of text fields is checked and sent
-/// straight from the stack buffer it was read into.
-///
-/// # Safety
-/// Called from fast.rs's entry with this call's env and arguments.
-pub(super) unsafe fn journal_send(
-  env: sys::napi_env,
-  [text, names, socket, binary]: [Option<sys::napi_value>; 4],
-) -> Result<Option<u32>> {
-  // SAFETY: this call's env and arguments, on its thread (the function's contract).
-  let address = match unsafe { present(env, socket) } {
+pub(super) fn journal_send(call: RawCall<'_>, [text, names, socket, binary]: [Option<RawValue<'_>>; 4]) -> Result<Option<u32>> {
+  let address = match call.present(socket) {
     None => journal_address(None).js()?,
-    // SAFETY: this call's env and arguments, on its thread (the function's contract).
-    Some(raw) => unsafe { with_raw_text(env, raw, "socket", |path| journal_address(Some(path)).js()) }?,
+    Some(raw) => call.with_text(raw, "socket", |path| journal_address(Some(path)).js())?,
   };
   let text = text.ok_or_else(|| NotifyError::value("entry", "it is missing")).js()?;
-  // SAFETY: this call's env and arguments, on its thread (the function's contract).
-  let names = unsafe { name_bytes(env, names) }?;
-  // SAFETY: this call's env and arguments, on its thread (the function's contract).
-  let binary = match unsafe { present(env, binary) } {
-    None => None,
-    // SAFETY: this call's env and arguments, on its thread (the function's contract).
-    Some(raw) => Some(unsafe { Array::from_napi_value(env, raw) }.map_err(|e| invalid_value("binary", e))?),
-  };
-  // SAFETY: this call's env and arguments, on its thread (the function's contract).
-  let outcome = unsafe {
-    with_raw_bytes(env, text, "entry", |lines| {
-      // A split name sends nothing: lib/journal.js builds the entry again for the precise error.
-      let Some(binary) = &binary else {
-        // The usual entry, text lines only: checked and sent as read.
-        if lines.is_empty() {
-          return Err(NotifyError::EmptyMessage).js();
-        }
-        return match check_lines(lines, names) {
-          Ok(_) => Ok(Some(queue::submit(&address, lines))),
-          Err(NotifyError::FieldNamesSplit) => Ok(None),
-          Err(e) => Err(e).js(),
-        };
+  let names =
+    call.uint32(names).ok_or_else(|| NotifyError::number("names", "it must be the byte count of the field names")).js()? as usize;
+  let binary = call.present(binary).map(|raw| call.array(raw, "binary")).transpose()?;
+  let outcome = call.with_bytes(text, "entry", |lines| {
+    // A split name sends nothing: lib/journal.js builds the entry again for the precise error.
+    let Some(binary) = &binary else {
+      // The usual entry, text lines only: checked and sent as read.
+      if lines.is_empty() {
+        return Err(NotifyError::EmptyMessage).js();
+      }
+      return match check_lines(lines, names) {
+        Ok(_) => Ok(Some(queue::submit(&address, lines))),
+        Err(NotifyError::FieldNamesSplit) => Ok(None),
+        Err(e) => Err(e).js(),
       };
-      let mut entry = match Entry::from_lines(lines, names) {
-        Ok(entry) => entry,
-        Err(NotifyError::FieldNamesSplit) => return Ok(None),
-        Err(e) => return Err(e).js(),
-      };
-      push_binary(&Env::from_raw(env), &mut entry, binary)?;
-      Ok(Some(queue::submit(&address, &entry.into_bytes().js()?)))
-    })
-  }?;
+    };
+    let mut entry = match Entry::from_lines(lines, names) {
+      Ok(entry) => entry,
+      Err(NotifyError::FieldNamesSplit) => return Ok(None),
+      Err(e) => return Err(e).js(),
+    };
+    push_binary(&mut entry, binary)?;
+    Ok(Some(queue::submit(&address, &entry.into_bytes().js()?)))
+  })?;
   Ok(match outcome {
     Some(Outcome::Sent) => None,
     Some(Outcome::Queued) => Some(Code::Queued as u32),
@@ -152,79 +134,20 @@ pub fn journal_outcomes() -> Vec<&'static str> {
   CODE_NAMES.iter().map(|&(_, name)| name).collect()
 }
 
-/// The `names` argument: how many bytes the names in the text lines hold.
-unsafe fn name_bytes(env: sys::napi_env, raw: Option<sys::napi_value>) -> Result<usize> {
-  let mut value = 0u32;
-  // SAFETY: per the caller's contract; fails (napi_number_expected) for anything but a number.
-  let read = raw.is_some_and(|raw| unsafe { sys::napi_get_value_uint32(env, raw, &mut value) } == sys::Status::napi_ok);
-  if read {
-    Ok(value as usize)
-  } else {
-    Err(NotifyError::number("names", "it must be the byte count of the field names")).js()
-  }
-}
-
-/// Adds the `[name, value, ...]` pairs of `binary` to `entry`.
-fn push_binary(env: &Env, entry: &mut Entry, binary: &Array) -> Result<()> {
-  let mut name = Vec::with_capacity(64);
-  let mut value = Vec::new();
+/// Adds the `[name, value, ...]` pairs of `binary` to `entry` (values: strings, or the bytes of
+/// a Uint8Array or Buffer).
+fn push_binary(entry: &mut Entry, binary: &Array) -> Result<()> {
   for i in (0..binary.len().saturating_sub(1)).step_by(2) {
-    string(env, binary.get::<Unknown>(i).map_err(|e| invalid_value("name", e))?, &mut name, "name")?;
-    let name = std::str::from_utf8(&name).map_err(|_| NotifyError::value("name", "it must be a string")).js()?;
-    let bytes = bytes_of(env, binary.get::<Unknown>(i + 1).map_err(|e| invalid_value(name, e))?, &mut value, name)?;
-    entry.push(name, bytes).js()?;
+    let name = binary.get::<String>(i).map_err(|e| invalid_value("name", e))?;
+    let name = name.ok_or_else(|| NotifyError::value("name", "it is missing")).js()?;
+    let value = binary.get::<Either<String, Uint8ArraySlice>>(i + 1).map_err(|e| invalid_value(&name, e))?;
+    match value.ok_or_else(|| NotifyError::value(&name, "it is missing")).js()? {
+      Either::A(text) => entry.push(&name, text.as_bytes()),
+      Either::B(bytes) => entry.push(&name, &bytes),
+    }
+    .js()?;
   }
   Ok(())
-}
-
-/// The UTF-8 bytes of a JS string, written into `buf`.
-fn string<'b>(env: &Env, value: Option<Unknown>, buf: &'b mut Vec<u8>, key: &str) -> Result<&'b [u8]> {
-  let raw = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?.raw();
-  let mut len = 0usize;
-  // SAFETY: a null buffer asks napi for the length in bytes only.
-  let status = unsafe { sys::napi_get_value_string_utf8(env.raw(), raw, std::ptr::null_mut(), 0, &mut len) };
-  if status != sys::Status::napi_ok {
-    return Err(NotifyError::value(key, "it must be a string")).js();
-  }
-  buf.clear();
-  buf.reserve(len + 1);
-  let mut copied = 0usize;
-  // SAFETY: buf has room for len bytes and napi's NUL.
-  unsafe {
-    sys::napi_get_value_string_utf8(env.raw(), raw, buf.as_mut_ptr().cast(), len + 1, &mut copied);
-    buf.set_len(copied);
-  }
-  Ok(buf)
-}
-
-/// A value's bytes: a string's UTF-8, or a Uint8Array's/Buffer's contents.
-fn bytes_of<'b>(env: &Env, value: Option<Unknown<'b>>, buf: &'b mut Vec<u8>, key: &str) -> Result<&'b [u8]> {
-  let value = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?;
-  if value.get_type().map_err(|e| invalid_value(key, e))? == ValueType::String {
-    return string(env, Some(value), buf, key);
-  }
-  let (mut data, mut length) = (std::ptr::null_mut(), 0usize);
-  let mut kind = sys::TypedarrayType::int8_array;
-  // SAFETY: napi checks the value is a typed array and fills data/length for it.
-  let status = unsafe {
-    sys::napi_get_typedarray_info(
-      env.raw(),
-      value.raw(),
-      &mut kind,
-      &mut length,
-      &mut data,
-      std::ptr::null_mut(),
-      std::ptr::null_mut(),
-    )
-  };
-  if status != sys::Status::napi_ok || kind != sys::TypedarrayType::uint8_array {
-    return Err(NotifyError::value(key, "a journal value must be a string or a Uint8Array/Buffer")).js();
-  }
-  if length == 0 {
-    return Ok(&[]);
-  }
-  // SAFETY: napi says `data` holds `length` bytes, alive while `value` is (this call).
-  Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), length) })
 }
 
 /// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError,
