@@ -10,7 +10,8 @@ const cp = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { isMusl, platformTriple, readInterpreter, targetPlatform, loadNative } = require('../lib/loader')
+const { isMusl, platformTriple, targetPlatform, loadNative } = require('../lib/loader')
+const { readInterpreter } = require('../lib/elf')
 
 const ROOT = path.join(__dirname, '..')
 const MAIN = require('../package.json')
@@ -18,6 +19,7 @@ const missing = () => {
   throw Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' })
 }
 const probe = (overrides) => ({
+  readMaps: missing,
   readInterpreter: missing,
   reportHeader: () => undefined,
   readLdd: missing,
@@ -65,6 +67,18 @@ test("the running executable's interpreter decides first, whatever the machine's
   // A static executable (no interpreter) or an unknown one leaves it to the next source.
   assert.equal(isMusl(probe({ ...muslHost, readInterpreter: () => null })), true)
   assert.equal(isMusl(probe({ ...glibcHost, readInterpreter: () => '/opt/ld.so' })), false)
+})
+
+test("the libraries mapped into the process decide before anything else; where they name neither libc, the interpreter does", () => {
+  const glibcEverywhere = { readInterpreter: () => '/lib64/ld-linux-x86-64.so.2', readLdd: () => "echo 'ldd (GLIBC 2.36)'", listLib: () => ['ld-linux-x86-64.so.2'] }
+  const muslMaps = '7f00-7f01 r-xp 00000000 fe:00 12 /lib/ld-musl-x86_64.so.1\n7f02-7f03 r--p 00000000 fe:00 13 /usr/bin/node\n'
+  assert.equal(isMusl(probe({ ...glibcEverywhere, readMaps: () => muslMaps })), true)
+  const glibcMaps = '7f00-7f01 r-xp 00000000 fe:00 12 /usr/lib/x86_64-linux-gnu/libc.so.6\n'
+  assert.equal(isMusl(probe({ readInterpreter: () => '/lib/ld-musl-x86_64.so.1', readMaps: () => glibcMaps })), false)
+  // Debian's musl maps its loader as .../x86_64-linux-musl/libc.so: the interpreter then decides.
+  const debianMusl = '7f00-7f01 r-xp 00000000 fe:00 12 /usr/lib/x86_64-linux-musl/libc.so\n'
+  assert.equal(isMusl(probe({ readInterpreter: () => '/lib/ld-musl-x86_64.so.1', readMaps: () => debianMusl })), true)
+  assert.equal(isMusl(probe({ ...glibcEverywhere, readMaps: () => debianMusl.replace('musl', 'gnu') })), false)
 })
 
 test('the interpreter is read from the ELF header of a real executable', { skip: process.platform !== 'linux' }, () => {

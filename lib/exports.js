@@ -6,8 +6,6 @@
 // generated from the names by `npm run build` (scripts/esm-entry.js), and __test__/exports.test.js
 // fails until index.mjs, the no-op layer and index.d.ts agree with this file.
 
-const { codedError } = require('./errors')
-
 const notSent = () => false
 
 /** A class that cannot exist on this platform: constructing it throws. */
@@ -15,7 +13,8 @@ function unsupported(name) {
   const Unsupported = class {
     constructor() {
       // new.target: a subclass (JournalListener extends NotifyListener) names itself.
-      throw codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', `sd-notify-rs: ${new.target.name} needs Linux (AF_UNIX datagram sockets with SO_PASSCRED)`)
+      // lib/errors.js only now, as in lib/loader.js: require() does not load it.
+      throw require('./errors').codedError('ERR_SD_NOTIFY_UNSUPPORTED_PLATFORM', `sd-notify-rs: ${new.target.name} needs Linux (AF_UNIX datagram sockets with SO_PASSCRED)`)
     }
   }
   Object.defineProperty(Unsupported, 'name', { value: name })

@@ -1,8 +1,6 @@
 'use strict'
 // Finds the native addon for this platform. Only Linux needs one: elsewhere the no-op layer loads.
 
-const { codedError } = require('./errors')
-const { readInterpreter } = require('./elf')
 const fs = require('node:fs')
 const { join, resolve } = require('node:path')
 
@@ -34,7 +32,9 @@ function reportHeader() {
 }
 
 const systemProbe = {
-  readInterpreter: () => readInterpreter(),
+  readMaps: () => fs.readFileSync('/proc/self/maps', 'latin1'),
+  // lib/elf.js only when the maps did not say: require() of a working install does not load it.
+  readInterpreter: () => require('./elf').readInterpreter(),
   reportHeader,
   readLdd: () => fs.readFileSync('/usr/bin/ldd', 'latin1'),
   listLib: () => fs.readdirSync('/lib'),
@@ -42,13 +42,21 @@ const systemProbe = {
 
 /**
  * True when this Linux process runs on musl libc (Alpine) rather than glibc. Asks, in order: the
- * interpreter of the running executable, the text of /usr/bin/ldd, Node's report header, then
- * whether musl's dynamic loader /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is
- * skipped, never taken as glibc.
+ * libraries mapped into this process (/proc/self/maps), the interpreter of the running
+ * executable, the text of /usr/bin/ldd, Node's report header, then whether musl's dynamic loader
+ * /lib/ld-musl-<arch>.so.1 exists. A missing or unreadable source is skipped, never taken as glibc.
  */
 function isMusl(probe = systemProbe) {
-  // The executable's own interpreter first: it is about this process, not the machine, so a musl
-  // Node on a glibc host (or the reverse) is told right, and reading it costs a few small reads.
+  // The libraries mapped into this very process first: musl's libc is its dynamic loader
+  // (ld-musl-<arch>.so.1), glibc's is libc.so.6. One read, and no ELF to parse.
+  try {
+    const maps = probe.readMaps()
+    if (/\/ld-musl-[^/\s]+\.so\.1$/m.test(maps)) return true
+    if (/\/libc\.so\.6$/m.test(maps)) return false
+  } catch {}
+  // The executable's own interpreter next (where the maps name neither, e.g. Debian's musl, whose
+  // loader is a link to .../x86_64-linux-musl/libc.so): like the maps, it is about this process,
+  // not the machine, so a musl Node on a glibc host (or the reverse) is told right.
   try {
     const interpreter = probe.readInterpreter()
     if (/\/ld-musl-[^/]+$/.test(interpreter)) return true
@@ -150,7 +158,8 @@ function loadNative(env = process.env, load = require) {
       `see docs/platforms.md#when-no-binary-loads.`
   }
   const tried = attempts.map((a) => `${a.what}: ${a.outcome}`).join('; ')
-  const err = codedError(
+  // lib/errors.js only now: require() of a working install does not load it.
+  const err = require('./errors').codedError(
     'ERR_SD_NOTIFY_NO_BINARY',
     `${PACKAGE}: no native binary could be loaded for ${triple} (Node ${process.version}). Tried ${tried}. ${fix} ` +
       `More: docs/platforms.md#when-no-binary-loads (shipped in the package: ${join(ROOT, 'docs', 'platforms.md')}).`,
@@ -187,4 +196,4 @@ function nativeOnDemand(env = process.env) {
   return load
 }
 
-module.exports = { loadNative, nativeOnDemand, platformTriple, targetPlatform, isMusl, readInterpreter }
+module.exports = { loadNative, nativeOnDemand, platformTriple, targetPlatform, isMusl }
