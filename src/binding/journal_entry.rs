@@ -2,7 +2,6 @@
 //! file passed with it, parsed into fields the way `journalctl -o json` shows them.
 
 use std::collections::HashMap;
-use std::os::fd::{FromRawFd, OwnedFd};
 
 use napi::bindgen_prelude::{Buffer, Either, Either3};
 use napi_derive::napi;
@@ -53,10 +52,7 @@ pub(crate) fn passes_file(r: &Received) -> bool {
 /// journald's rules allow it (a sealed memfd, at most `max` bytes: see protocol::passed_fd).
 pub(crate) fn to_entry(r: Received, max: u64) -> sd_notify_protocol::Result<JournalEntry> {
   let memfd = passes_file(&r);
-  let mut fds = r.fds.into_iter().map(|fd| {
-    // SAFETY: received with SCM_RIGHTS: new descriptors that only this entry owns.
-    unsafe { OwnedFd::from_raw_fd(fd) }
-  });
+  let mut fds = r.fds.into_iter();
   let raw = if memfd {
     sd_notify_protocol::passed_fd::read_entry(fds.next().ok_or(NotifyError::EmptyMessage)?, r.pid, r.uid, max)?
   } else {

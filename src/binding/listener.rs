@@ -1,6 +1,7 @@
 //! `NotifyListener`: a stand-in for the service manager, for tests.
 
 use std::collections::HashMap;
+use std::os::fd::IntoRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ fn to_message(r: Received) -> NotifyMessage {
     pid: r.pid,
     uid: r.uid,
     gid: r.gid,
-    fds: r.fds,
+    fds: r.fds.into_iter().map(IntoRawFd::into_raw_fd).collect(),
   }
 }
 
@@ -86,7 +87,7 @@ fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
               |(r, finish)| finish(Ok(r)),
             );
             if let Err(((r, finish), e)) = started {
-              close_unread(r.fds);
+              drop(r); // its descriptors closed unread
               let errno = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EAGAIN));
               finish(Err(NotifyError::os("starting a helper thread", errno)));
             }
@@ -98,14 +99,6 @@ fn receive_with_poller<'env, T: ToNapiValue + Send + 'static>(
     }
   }
   Ok(promise)
-}
-
-/// Closes descriptors that arrived with a datagram that will not be read.
-fn close_unread(fds: Vec<i32>) {
-  for fd in fds {
-    // SAFETY: received with SCM_RIGHTS and handed to nobody: owned here, closed once.
-    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
-  }
 }
 
 /// Reads `options`' own properties only (an inherited `uid` from a polluted prototype must not
@@ -203,8 +196,9 @@ impl NotifyListener {
         |_| false,
         move |r| {
           // Only a message's descriptors go to the caller (a journal entry's are closed once read).
-          listener.keep_received(&r.fds);
-          Ok(to_message(r))
+          let message = to_message(r);
+          listener.keep_received(&message.fds);
+          Ok(message)
         },
       )
     })

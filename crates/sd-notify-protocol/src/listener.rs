@@ -27,8 +27,9 @@ pub struct Received {
   pub pid: i32,
   pub uid: u32,
   pub gid: u32,
-  /// Descriptors received (close-on-exec); the caller owns them.
-  pub fds: Vec<RawFd>,
+  /// Descriptors received (close-on-exec), owned from the moment they arrived: dropping the
+  /// notification closes them, unless they were handed on (`into_raw_fd`).
+  pub fds: Vec<OwnedFd>,
 }
 
 #[derive(Debug)]
@@ -173,10 +174,7 @@ impl Listener {
       };
       if self.options.uid.is_some_and(|uid| uid != r.uid) {
         self.refused.fetch_add(1, Ordering::Relaxed);
-        for fd in r.fds {
-          // SAFETY: just received (SCM_RIGHTS), owned by nobody else: closed unread.
-          drop(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
+        drop(r); // its descriptors closed unread
         continue;
       }
       return Ok(Some(r));
@@ -316,7 +314,11 @@ fn try_receive(fd: RawFd) -> Result<Received> {
           uid = cred.uid();
           gid = cred.gid();
         }
-        ControlMessageOwned::ScmRights(received) => fds.extend(received),
+        ControlMessageOwned::ScmRights(received) => {
+          // SAFETY: SCM_RIGHTS installed these descriptors in this process just now, and nobody
+          // else holds them: owned from here on.
+          fds.extend(received.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }))
+        }
         _ => {}
       }
     }

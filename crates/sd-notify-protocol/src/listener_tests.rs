@@ -1,5 +1,7 @@
 //! The listener's own tests (a file of their own to keep listener.rs short).
 
+use std::os::fd::IntoRawFd;
+
 use super::super::notify_socket::send;
 use super::*;
 
@@ -34,8 +36,9 @@ fn close_received_closes_what_arrived_here_once_and_nothing_else() {
   let file = std::fs::File::open("/dev/null").unwrap();
   send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
   let r = l.receive(Some(Duration::from_secs(5))).unwrap();
-  let fd = r.fds[0];
-  l.keep_received(&r.fds);
+  // Handed on as NotifyListener hands it to JavaScript: the number is the caller's now.
+  let fd = r.fds.into_iter().next().unwrap().into_raw_fd();
+  l.keep_received(&[fd]);
   assert_eq!(l.close_received(&[fd, fd]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   assert_eq!(l.close_received(&[file.as_raw_fd()]).unwrap_err().code(), "ERR_SD_NOTIFY_INVALID_FD");
   // Whether the number is open, asked of /proc (no descriptor borrowed that may be closed).
@@ -53,8 +56,9 @@ fn a_received_descriptor_closed_otherwise_is_refused_and_its_reused_number_left_
   let file = std::fs::File::open("/dev/null").unwrap();
   send(&addr, b"FDSTORE=1", &[file.as_raw_fd()]).unwrap();
   let r = l.receive(Some(Duration::from_secs(5))).unwrap();
-  l.keep_received(&r.fds);
-  let fd = r.fds[0];
+  // Handed on as NotifyListener hands it to JavaScript: the number is the caller's now.
+  let fd = r.fds.into_iter().next().unwrap().into_raw_fd();
+  l.keep_received(&[fd]);
   // The caller closes it itself (fs.closeSync) and the number goes to an unrelated file: done
   // in one step with dup2(2), which no test running in parallel can race.
   // SAFETY: received above, owned by this test. Not dropped on a failed assertion: a listener
