@@ -118,6 +118,40 @@ test('NotifyListener({ uid }) drops other senders\' datagrams and closes what th
   assert.equal((await l.receive(2000)).text, 'STATUS=own')
 })
 
+test('a journal datagram with descriptors beside its text: they are closed, whether the entry is read or refused', async (t) => {
+  const l = new JournalListener()
+  t.after(() => l.close())
+  // The descriptors this process keeps open, first: the poller's and the notify socket's.
+  await assert.rejects(l.receive(1), { code: 'ETIMEDOUT' })
+  process.env.NOTIFY_SOCKET = l.address
+  t.after(() => delete process.env.NOTIFY_SOCKET)
+  assert.equal(sd.status('warm'), true)
+  await assert.rejects(l.receive(2000), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' }) // no final newline
+  const fds = fdCount()
+  // Ten well-formed entries, each with a descriptor (not the journal's protocol, whose only
+  // descriptor is a memfd sent with an empty datagram), from another process.
+  const send = `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+f = open('/dev/null')
+for i in range(10):
+    s.sendmsg([b'MESSAGE=n%d\\n' % i], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, f.fileno().to_bytes(4, sys.byteorder))], 0, sys.argv[1].replace('@', '\\0', 1))`
+  execFileSync(PYTHON, ['-c', send, l.address])
+  for (let i = 0; i < 10; i++) {
+    const entry = await l.receive(2000)
+    assert.equal(entry.fields.MESSAGE, `n${i}`)
+    assert.equal(entry.memfd, false)
+  }
+  // Ten that are not journal entries at all: fdStore()'s FDSTORE=1 and FDNAME= lines, with no
+  // final newline, and the descriptor.
+  const file = fs.openSync('/dev/null', 'r')
+  for (let i = 0; i < 10; i++) {
+    assert.equal(sd.fdStore(file, { name: `n${i}` }), true)
+    await assert.rejects(l.receive(2000), { code: 'ERR_SD_NOTIFY_INVALID_VALUE' })
+  }
+  fs.closeSync(file)
+  await eventually(() => fdCount() === fds, () => `${fdCount() - fds} of the 20 passed descriptors left open`)
+})
+
 test('listener options are own properties, checked', () => {
   const polluted = Object.create({ uid: 12345 })
   const l = new sd.NotifyListener(null, polluted)

@@ -75,6 +75,9 @@ test("the libraries mapped into the process decide before anything else; where t
   assert.equal(isMusl(probe({ ...glibcEverywhere, readMaps: () => muslMaps })), true)
   const glibcMaps = '7f00-7f01 r-xp 00000000 fe:00 12 /usr/lib/x86_64-linux-gnu/libc.so.6\n'
   assert.equal(isMusl(probe({ readInterpreter: () => '/lib/ld-musl-x86_64.so.1', readMaps: () => glibcMaps })), false)
+  // Before glibc 2.34 libc.so.6 is a link, and the maps show the file it names.
+  const oldGlibcMaps = '7f00-7f01 r-xp 00000000 fe:00 12 /lib/x86_64-linux-gnu/libc-2.31.so\n'
+  assert.equal(isMusl(probe({ readInterpreter: () => '/lib/ld-musl-x86_64.so.1', readMaps: () => oldGlibcMaps })), false)
   // Debian's musl maps its loader as .../x86_64-linux-musl/libc.so: the interpreter then decides.
   const debianMusl = '7f00-7f01 r-xp 00000000 fe:00 12 /usr/lib/x86_64-linux-musl/libc.so\n'
   assert.equal(isMusl(probe({ readInterpreter: () => '/lib/ld-musl-x86_64.so.1', readMaps: () => debianMusl })), true)

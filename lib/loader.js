@@ -48,11 +48,12 @@ const systemProbe = {
  */
 function isMusl(probe = systemProbe) {
   // The libraries mapped into this very process first: musl's libc is its dynamic loader
-  // (ld-musl-<arch>.so.1), glibc's is libc.so.6. One read, and no ELF to parse.
+  // (ld-musl-<arch>.so.1), glibc's is libc.so.6 (before glibc 2.34 a link to libc-2.NN.so, the
+  // name the maps show). One read, and no ELF to parse.
   try {
     const maps = probe.readMaps()
     if (/\/ld-musl-[^/\s]+\.so\.1$/m.test(maps)) return true
-    if (/\/libc\.so\.6$/m.test(maps)) return false
+    if (/\/libc(\.so\.6|-2\.\d+\.so)$/m.test(maps)) return false
   } catch {}
   // The executable's own interpreter next (where the maps name neither, e.g. Debian's musl, whose
   // loader is a link to .../x86_64-linux-musl/libc.so): like the maps, it is about this process,

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Array, Either, Object, Uint8ArraySlice};
-use napi::Env;
+use napi::bindgen_prelude::{Array, FromNapiValue, Object, Uint8ArraySlice, Unknown};
+use napi::{Env, ValueType};
 use napi_derive::napi;
 
 use super::error::{guard, invalid_value, napi_error, settle, settle_on_thread, IntoJs, Result, Settle};
@@ -135,19 +135,30 @@ pub fn journal_outcomes() -> Vec<&'static str> {
 }
 
 /// Adds the `[name, value, ...]` pairs of `binary` to `entry` (values: strings, or the bytes of
-/// a Uint8Array or Buffer).
+/// a Uint8Array or Buffer). Each element's type is asked first, so a refusal names what was
+/// expected and runs no code of the value's (napi-rs's own conversion errors describe the value).
 fn push_binary(entry: &mut Entry, binary: &Array) -> Result<()> {
   for i in (0..binary.len().saturating_sub(1)).step_by(2) {
-    let name = binary.get::<String>(i).map_err(|e| invalid_value("name", e))?;
-    let name = name.ok_or_else(|| NotifyError::value("name", "it is missing")).js()?;
-    let value = binary.get::<Either<String, Uint8ArraySlice>>(i + 1).map_err(|e| invalid_value(&name, e))?;
-    match value.ok_or_else(|| NotifyError::value(&name, "it is missing")).js()? {
-      Either::A(text) => entry.push(&name, text.as_bytes()),
-      Either::B(bytes) => entry.push(&name, &bytes),
+    let name = match element(binary, i, "name")? {
+      (ValueType::String, name) => String::from_unknown(name).map_err(|e| invalid_value("name", e))?,
+      _ => return Err(NotifyError::value("name", "it must be a string")).js(),
+    };
+    let refused = || NotifyError::value(&name, "a journal value must be a string or a Uint8Array/Buffer");
+    match element(binary, i + 1, &name)? {
+      (ValueType::String, text) => entry.push(&name, String::from_unknown(text).map_err(|e| invalid_value(&name, e))?.as_bytes()),
+      (ValueType::Object, bytes) => entry.push(&name, &Uint8ArraySlice::from_unknown(bytes).map_err(|_| refused()).js()?),
+      _ => return Err(refused()).js(),
     }
     .js()?;
   }
   Ok(())
+}
+
+/// Element `i` of `array` and its type (`key` names it in errors).
+fn element<'a>(array: &Array<'a>, i: u32, key: &str) -> Result<(ValueType, Unknown<'a>)> {
+  let value = array.get::<Unknown>(i).map_err(|e| invalid_value(key, e))?;
+  let value = value.ok_or_else(|| NotifyError::value(key, "it is missing")).js()?;
+  Ok((value.get_type().map_err(|e| invalid_value(key, e))?, value))
 }
 
 /// The journal queue's counters: `[sent, queued, queuedBytes, dropped, failed, lastError,
