@@ -152,6 +152,46 @@ for i in range(10):
   await eventually(() => fdCount() === fds, () => `${fdCount() - fds} of the 20 passed descriptors left open`)
 })
 
+test('a datagram whose descriptors do not all fit (the receiver at its descriptor limit): refused with ENOBUFS, and the ones that arrived closed', { skip: !fs.existsSync('/usr/bin/prlimit') && 'needs prlimit(1)', timeout: 60_000 }, async () => {
+  // A child at RLIMIT_NOFILE with room for 2 more descriptors; a sender passes 5. The kernel
+  // installs 2, sets MSG_CTRUNC, and the control data can no longer be read as a whole.
+  const child = `const sd = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const fs = require('node:fs')
+    const count = () => fs.readdirSync('/proc/self/fd').length
+    const l = new sd.NotifyListener()
+    ;(async () => {
+      await l.receive(1).catch(() => {}) // the poller's descriptors, first
+      process.stdout.write('started\\n') // and stdout's (a pipe's) set up
+      const before = count()
+      const fillers = []
+      try { for (;;) fillers.push(fs.openSync('/dev/null', 'r')) } catch (e) { if (e.code !== 'EMFILE') throw e }
+      fs.closeSync(fillers.pop())
+      fs.closeSync(fillers.pop())
+      process.stdout.write(l.address + '\\n')
+      const outcome = await l.receive(10000).then((m) => 'received ' + m.fds.length, (e) => e.code)
+      for (const fd of fillers) fs.closeSync(fd)
+      process.stdout.write(JSON.stringify({ outcome, left: count() - before }) + '\\n')
+      l.close()
+    })()`
+  const receiver = spawn('/usr/bin/prlimit', ['--nofile=128:128', '--', process.execPath, '-e', child], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const lines = []
+  const next = () =>
+    new Promise((resolve, reject) => {
+      const take = () => (lines.length ? resolve(lines.shift()) : receiver.stdout.once('data', (d) => (lines.push(...String(d).split('\n').filter(Boolean)), take())))
+      receiver.once('exit', (code) => reject(new Error(`the receiver exited with ${code}`)))
+      take()
+    })
+  assert.equal(await next(), 'started')
+  const address = await next()
+  const send = `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+f = [open('/dev/null') for _ in range(5)]
+s.sendmsg([b'FDSTORE=1'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, b''.join(x.fileno().to_bytes(4, sys.byteorder) for x in f))], 0, sys.argv[1].replace('@', '\\0', 1))`
+  execFileSync(PYTHON, ['-c', send, address])
+  const result = JSON.parse(await next())
+  assert.deepEqual(result, { outcome: 'ENOBUFS', left: 0 })
+})
+
 test('listener options are own properties, checked', () => {
   const polluted = Object.create({ uid: 12345 })
   const l = new sd.NotifyListener(null, polluted)

@@ -306,6 +306,13 @@ fn try_receive(fd: RawFd) -> Result<Received> {
     let mut iov = [IoSliceMut::new(&mut buf)];
     let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC)
       .map_err(|e| NotifyError::os("recvmsg", e))?;
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+      // Not every descriptor could be installed (this process at RLIMIT_NOFILE, or refused by a
+      // security module): the datagram is taken, nix will not read truncated control data, and
+      // the descriptors that did arrive are this process's all the same. Closed, not leaked.
+      close_truncated_rights(&mut cmsg);
+      return Err(NotifyError::os("recvmsg control data", Errno::ENOBUFS));
+    }
     let (mut pid, mut uid, mut gid, mut fds) = (0, 0, 0, Vec::new());
     for c in msg.cmsgs().map_err(|e| NotifyError::os("recvmsg control data", e))? {
       match c {
@@ -326,6 +333,35 @@ fn try_receive(fd: RawFd) -> Result<Received> {
   };
   buf.truncate(len);
   Ok(Received { data: buf, pid, uid, gid, fds })
+}
+
+/// Closes the descriptors of every SCM_RIGHTS message in `control`, the control data of a
+/// recvmsg(2) that set MSG_CTRUNC. The kernel writes whole headers only (each SCM_RIGHTS one
+/// counting the descriptors it installed), and the rest of the buffer is still zero, where the
+/// walk stops.
+fn close_truncated_rights(control: &mut [u8]) {
+  // SAFETY: an all-zero msghdr is a valid value (integers and null pointers).
+  let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+  hdr.msg_control = control.as_mut_ptr().cast();
+  hdr.msg_controllen = control.len() as _;
+  // SAFETY: the CMSG_* macros walk `control` through `hdr`, never past msg_controllen; each
+  // header is read unaligned (a Vec<u8> promises no alignment), and each descriptor an
+  // SCM_RIGHTS header counts was installed in this process by that call and is owned by nobody.
+  unsafe {
+    let mut c = libc::CMSG_FIRSTHDR(&hdr);
+    while !c.is_null() {
+      let head = std::ptr::read_unaligned(c);
+      if head.cmsg_level == libc::SOL_SOCKET && head.cmsg_type == libc::SCM_RIGHTS {
+        let data = libc::CMSG_DATA(c);
+        let count = (head.cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize) / std::mem::size_of::<RawFd>();
+        for i in 0..count {
+          let fd = std::ptr::read_unaligned(data.add(i * std::mem::size_of::<RawFd>()).cast::<RawFd>());
+          drop(OwnedFd::from_raw_fd(fd));
+        }
+      }
+      c = libc::CMSG_NXTHDR(&hdr, c);
+    }
+  }
 }
 
 impl Drop for Listener {
